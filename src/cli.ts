@@ -1,0 +1,210 @@
+// Wires commander and nothing else: commands load their modules only when they run, so
+// `--help` and `--version` start almost as fast as bare node.
+import { Command, CommanderError, Option } from 'commander';
+import { DiagError, ExitCode } from './errors.js';
+import {
+  collectHeader, integerParser, parseChoice, parseConcurrency, parseDurationMs, parseHttpUrl, parsePositiveDurationMs, parseRequestPath,
+} from './options.js';
+import { createIo, type Io, type Stream } from './render/io.js';
+import { DEFAULT_MODEL } from './target.js';
+import type { CommandContext } from './commands/common.js';
+import type { MockOptions } from './commands/mock.js';
+import { TOOL_VERSION } from './version.js';
+
+export interface MainIo {
+  stdout: Stream;
+  stderr: Stream;
+  env: NodeJS.ProcessEnv;
+}
+
+const AUTH_SCHEMES = ['bearer', 'raw', 'x-api-key', 'none'] as const;
+
+function addOutputOptions(cmd: Command): Command {
+  return cmd
+    .option('--json', 'print exactly one JSON document on stdout and nothing else there')
+    .option('--no-color', 'no colour (also NO_COLOR=1); colour is only used on a TTY')
+    .option('-v, --verbose', 'more detail; stack traces only here');
+}
+
+function addNetworkOptions(cmd: Command, { management = false } = {}): Command {
+  cmd
+    .addOption(new Option('--base-url <url>', 'inference host').env('CHUTES_BASE_URL').argParser(parseHttpUrl).default(undefined, 'https://llm.chutes.ai'))
+    .addOption(new Option('--api-base-url <url>', 'management host (quota, doctor)').env('CHUTES_API_BASE_URL').argParser(parseHttpUrl).default(undefined, 'https://api.chutes.ai'));
+  if (!management) {
+    cmd
+      .addOption(new Option('--path <path>', 'request path').argParser(parseRequestPath).default(undefined, '/v1/chat/completions'))
+      .addOption(new Option('-m, --model <id>', 'model in the default body').env('CHUTES_MODEL').default(undefined, DEFAULT_MODEL))
+      .option('--body <json|@file>', 'custom request body (default: a minimal chat completion, max_tokens 1)');
+  }
+  return cmd
+    .addOption(new Option('--auth <scheme>', 'how the key is sent: bearer (Authorization: Bearer KEY), raw (Authorization: KEY), x-api-key, none').argParser(parseChoice(AUTH_SCHEMES)).default(undefined, 'bearer'))
+    .addOption(new Option('--api-key-file <path>', 'read the key from a file (default: $CHUTES_API_KEY, then $CHUTES_API_TOKEN)'))
+    .addOption(new Option('--api-key <key>', 'the key on the command line (visible to other users: prefer the env or a file)').hideHelp())
+    .addOption(new Option('-H, --header <name: value>', 'extra request header, repeatable').argParser(collectHeader))
+    .addOption(new Option('--timeout <duration>', 'per-request timeout').argParser(parsePositiveDurationMs).default(undefined, '30s'))
+    .option('--out <file>', 'append one JSON line per request as it completes');
+}
+
+function examples(lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+}
+
+export interface Program {
+  program: Command;
+  /** The exit code the action chose, set when a command finishes. */
+  result: { exitCode: number | null; io: Io | null };
+}
+
+export function buildProgram(base: MainIo, signal: AbortSignal): Program {
+  const result: Program['result'] = { exitCode: null, io: null };
+  const program = new Command('chutes-diag')
+    .description('Why are my Chutes AI / OpenAI-compatible API calls rate limited? Whose limit, how big, and when it resets.')
+    .version(TOOL_VERSION, '-V, --version')
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => base.stdout.write(text),
+      writeErr: (text) => base.stderr.write(text),
+    })
+    .addHelpText('after', `
+Exit codes: 0 ok, 1 assertion or doctor check failed, 2 usage error, 3 rate limited or quota
+exhausted, 4 auth error, 5 other HTTP error, 6 network error, 130 interrupted.
+${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'chutes-diag headers --json --min-remaining 50', 'chutes-diag probe --rpm 20 --max-requests 40'])}`);
+
+  const run = (load: (ctx: CommandContext, opts: Record<string, unknown>) => Promise<number>) =>
+    async (opts: Record<string, unknown>) => {
+      const io = createIo(base, { json: opts.json as boolean, verbose: opts.verbose as boolean, color: opts.color as boolean });
+      result.io = io;
+      result.exitCode = await load({ io, signal }, opts);
+    };
+
+  addNetworkOptions(addOutputOptions(program.command('headers')
+    .description('send one request (or --count N), show every rate-limit header raw and parsed, and a verdict')
+    .option('-n, --count <n>', 'requests to send, one after another', integerParser(1, 1000), 1)
+    .option('--all', 'show every response header, not only rate-limit ones')
+    .option('--expect-status <code>', 'CI assertion: every response has this status (else exit 1)', integerParser(100, 599))
+    .option('--min-remaining <n>', 'CI assertion: the last response has at least n requests remaining (else exit 1)', integerParser(0, Number.MAX_SAFE_INTEGER))
+    .addHelpText('after', examples([
+      'chutes-diag headers',
+      'chutes-diag headers --auth x-api-key          # see what Chutes does with X-API-Key',
+      'chutes-diag headers --json --expect-status 200 --min-remaining 50',
+    ]))))
+    .action(run(async (ctx, opts) => (await import('./commands/headers.js')).runHeaders(opts, ctx)));
+
+  addNetworkOptions(addOutputOptions(program.command('probe')
+    .description('paced, open-loop burst that estimates the per-window rate limit and the concurrency limit')
+    .option('--rpm <n>', 'send rate cap: requests per minute (evenly spaced; never more in any 60 s)', integerParser(1, 60_000), 20)
+    .option('--max-requests <n>', 'hard budget: never send more than this many requests', integerParser(1, 100_000), 60)
+    .option('--max-duration <duration>', 'stop sending after this long', parsePositiveDurationMs, 300_000)
+    .option('--concurrency <auto|off|n>', 'concurrency test: auto (when the budget allows), off, or test up to n at once', parseConcurrency, 'auto' as const)
+    .option('--max-concurrency <n>', 'largest simultaneous batch the concurrency test may send', integerParser(1, 1000), 8)
+    .option('--dry-run', 'print the plan and send nothing')
+    .option('-y, --yes', 'no confirmation for plans over 100 requests')
+    .addHelpText('after', examples([
+      'chutes-diag probe --rpm 20',
+      'chutes-diag probe --rpm 120 --max-requests 80 --concurrency off',
+      'chutes-diag probe --dry-run --rpm 600 --max-requests 500',
+    ]))))
+    .action(run(async (ctx, opts) => (await import('./commands/probe.js')).runProbe(opts, ctx)));
+
+  addNetworkOptions(addOutputOptions(program.command('wait-reset')
+    .description('retest until the limit window resets, guided by Retry-After / reset headers, with as few requests as possible')
+    .option('--interval <duration>', 'retest interval when the server gives no hint (doubles each time)', parsePositiveDurationMs, 5_000)
+    .option('--max-interval <duration>', 'cap for the doubling interval', parsePositiveDurationMs, 60_000)
+    .option('--max-wait <duration>', 'give up (exit 3) after this long', parsePositiveDurationMs, 600_000)
+    .addHelpText('after', examples([
+      'chutes-diag wait-reset',
+      'chutes-diag wait-reset --max-wait 2m --json',
+    ]))))
+    .action(run(async (ctx, opts) => (await import('./commands/wait-reset.js')).runWaitReset(opts, ctx)));
+
+  addNetworkOptions(addOutputOptions(program.command('quota')
+    .description("the account's daily quota and usage from the Chutes management API (spends no inference request)")
+    .addHelpText('after', examples([
+      'chutes-diag quota',
+      'chutes-diag quota --json',
+    ]))), { management: true })
+    .action(run(async (ctx, opts) => (await import('./commands/quota.js')).runQuota(opts, ctx)));
+
+  addNetworkOptions(addOutputOptions(program.command('doctor')
+    .description('guided diagnosis: key format, auth scheme, host, quota, one inference request, verdict and fix')
+    .option('--skip-inference', 'spend nothing: skip the one inference request')
+    .addHelpText('after', examples([
+      'chutes-diag doctor',
+      'chutes-diag doctor --skip-inference',
+      'chutes-diag doctor --auth x-api-key     # shows why X-API-Key gets 429s on Chutes',
+    ]))))
+    .action(run(async (ctx, opts) => (await import('./commands/doctor.js')).runDoctor(opts, ctx)));
+
+  addOutputOptions(program.command('mock')
+    .description('run a local Chutes-compatible emulator with configurable limits (for offline use and tests)')
+    .option('--port <n>', 'inference port (0 = any free port)', integerParser(0, 65535), 8787)
+    .option('--api-port <n>', 'management API port (0 = any free port)', integerParser(0, 65535), 0)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--limit <n>', 'requests per window per key (0 = no rate limit)', integerParser(0, 1_000_000), 10)
+    .option('--window <duration>', 'rate-limit window', parsePositiveDurationMs, 60_000)
+    .addOption(new Option('--algorithm <name>', 'limiter').choices(['fixed-window', 'sliding-window', 'token-bucket']).default('fixed-window'))
+    .option('--burst <n>', 'token-bucket capacity (default: --limit)', integerParser(1, 1_000_000))
+    .option('--concurrency-limit <n>', 'in-flight requests per key (default: none)', integerParser(1, 100_000))
+    .option('--daily-quota <n|unlimited>', 'requests per day per key', (v: string) => (v === 'unlimited' ? null : integerParser(0, 1_000_000_000)(v)), 200)
+    .addOption(new Option('--headers <dialect>', 'which rate-limit headers to send').choices(['chutes', 'x-ratelimit', 'ietf', 'openai', 'anthropic', 'none']).default('chutes'))
+    .option('--latency <duration>', 'delay before each inference response', parseDurationMs, 0)
+    .option('--fault <kind>', 'answer every inference request with this Chutes error: capacity, no-instances, disabled, no-infrastructure, free-limit, spam, edge-403, gateway-timeout')
+    .option('--api-key <key>', 'the only key accepted (default: any cpk_/cak_ token)')
+    .addHelpText('after', examples([
+      'chutes-diag mock --limit 10 --window 5s',
+      'chutes-diag mock --headers ietf --algorithm token-bucket --limit 30 --window 1m --burst 5',
+      'chutes-diag mock --port 0 --json     # prints the URLs as JSON, then serves until Ctrl-C',
+    ])))
+    .action(run(async (ctx, opts) => (await import('./commands/mock.js')).runMock(opts as unknown as MockOptions, ctx)));
+
+  addOutputOptions(program.command('demo')
+    .description('run doctor → headers → probe → wait-reset against an in-process emulator; no key or network needed')
+    .addHelpText('after', examples(['chutes-diag demo', 'npm run demo'])))
+    .action(run(async (ctx, opts) => (await import('./commands/demo.js')).runDemo(opts, ctx)));
+
+  return { program, result };
+}
+
+/** Runs the CLI; returns the exit code (the bin sets process.exitCode, never process.exit). */
+export async function main(argv: string[], base: MainIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143); // second Ctrl-C: leave now
+    controller.abort(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const { program, result } = buildProgram(base, controller.signal);
+  const verbose = argv.includes('-v') || argv.includes('--verbose');
+  try {
+    await program.parseAsync(argv);
+    if (result.exitCode === null) return ExitCode.ok;
+    return result.exitCode;
+  } catch (error) {
+    return reportError(error, base, result.io, verbose);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function reportError(error: unknown, base: MainIo, io: Io | null, verbose: boolean): number {
+  if (error instanceof CommanderError) {
+    // Help and version exit 0; every parse problem is a usage error (2). Commander already printed it.
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
+    if (error.code === 'commander.executeSubCommandAsync') return error.exitCode;
+    return ExitCode.usage;
+  }
+  const redact = (text: string) => (io ? io.redactor.redact(text) : text);
+  if (error instanceof DiagError) {
+    base.stderr.write(redact(`error: ${error.message}\n`));
+    if (verbose && error.cause instanceof Error && error.cause.stack) base.stderr.write(redact(`${error.cause.stack}\n`));
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  base.stderr.write(redact(`error: unexpected failure: ${message}${verbose ? '' : ' (run with --verbose for details)'}\n`));
+  if (verbose && error instanceof Error && error.stack) base.stderr.write(redact(`${error.stack}\n`));
+  return ExitCode.internal;
+}

@@ -1,0 +1,57 @@
+// What every network command does first: resolve the shared options into a Target.
+import { UsageError } from '../errors.js';
+import type { Io } from '../render/io.js';
+import { openJsonlWriter, type JsonlWriter } from '../render/jsonl.js';
+import {
+  buildTarget, DEFAULT_API_BASE_URL, DEFAULT_BASE_URL, DEFAULT_MODEL, DEFAULT_PATH, DEFAULT_TIMEOUT_MS,
+  defaultBody, readApiKey, readBody, type NetworkOptions,
+} from '../target.js';
+import type { Target } from '../types.js';
+
+export interface CommandContext {
+  io: Io;
+  /** Aborted on SIGINT/SIGTERM; commands stop sending and report what they have. */
+  signal: AbortSignal;
+}
+
+export interface CommonOptions extends NetworkOptions {
+  json?: boolean;
+  out?: string;
+  verbose?: boolean;
+}
+
+export interface ResolvedNetwork {
+  target: Target;
+  key: string | null;
+  keySource: string | null;
+  apiBase: URL;
+  out: JsonlWriter | null;
+}
+
+export function resolveNetwork(opts: CommonOptions, io: Io): ResolvedNetwork {
+  const { key, source, warnings } = readApiKey(opts, io.env);
+  io.redactor.addSecret(key);
+  for (const warning of warnings) io.warn(warning);
+  const auth = opts.auth ?? 'bearer';
+  if (auth !== 'none' && key === null && !(opts.header ?? []).some(([name]) => /^(authorization|x-api-key)$/i.test(name))) {
+    io.warn('no API key: set CHUTES_API_KEY or use --api-key-file; the request is sent anonymously.');
+  }
+  const body = opts.body !== undefined ? readBody(opts.body) : defaultBody(opts.model ?? io.env.CHUTES_MODEL ?? DEFAULT_MODEL);
+  const target = buildTarget({
+    base: opts.baseUrl ?? new URL(DEFAULT_BASE_URL),
+    path: opts.path ?? DEFAULT_PATH,
+    auth,
+    key,
+    body,
+    extraHeaders: opts.header ?? [],
+    timeoutMs: opts.timeout ?? DEFAULT_TIMEOUT_MS,
+    redactor: io.redactor,
+  });
+  const out = opts.out ? openJsonlWriter(opts.out, io.redactor) : null;
+  return { target, key, keySource: source, apiBase: opts.apiBaseUrl ?? new URL(DEFAULT_API_BASE_URL), out };
+}
+
+export function requireKey(key: string | null, what: string): string {
+  if (key === null) throw new UsageError(`${what} needs an API key: set CHUTES_API_KEY or use --api-key-file <path>.`);
+  return key;
+}

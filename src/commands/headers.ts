@@ -1,0 +1,116 @@
+// `chutes-diag headers`: send one request (or --count N, one after another), show every
+// rate-limit header raw and parsed, and what the response means.
+import { ExitCode } from '../errors.js';
+import { closeDispatcher, send } from '../http/client.js';
+import { buildRecord } from '../record.js';
+import { jsonDocument } from '../render/json.js';
+import { renderHeaderTable, renderPolicyTable, renderStatusLine, renderVerdict } from '../render/record.js';
+import type { ResponseRecord } from '../types.js';
+import { exitCodeForOutcome } from '../verdict/classify.js';
+import { resolveNetwork, type CommandContext, type CommonOptions } from './common.js';
+
+export interface HeadersOptions extends CommonOptions {
+  count?: number;
+  all?: boolean;
+  expectStatus?: number;
+  minRemaining?: number;
+}
+
+export interface Assertion {
+  name: string;
+  passed: boolean;
+  message: string;
+}
+
+/** The smallest `remaining` among request-counting policies, or null when no header says. */
+export function lowestRemaining(record: ResponseRecord): number | null {
+  const values = record.rateLimit.policies
+    .filter((p) => p.unit === 'requests' && p.remaining !== null)
+    .map((p) => p.remaining as number);
+  return values.length > 0 ? Math.min(...values) : null;
+}
+
+export function checkAssertions(records: ResponseRecord[], opts: HeadersOptions): Assertion[] {
+  const assertions: Assertion[] = [];
+  if (opts.expectStatus !== undefined) {
+    const bad = records.filter((r) => r.status !== opts.expectStatus);
+    assertions.push({
+      name: 'expect-status',
+      passed: bad.length === 0,
+      message: bad.length === 0
+        ? `every response had status ${opts.expectStatus}`
+        : `expected status ${opts.expectStatus}, got ${bad.map((r) => r.status ?? 'no response').join(', ')}`,
+    });
+  }
+  if (opts.minRemaining !== undefined) {
+    const last = records.at(-1);
+    const remaining = last ? lowestRemaining(last) : null;
+    assertions.push({
+      name: 'min-remaining',
+      passed: remaining !== null && remaining >= opts.minRemaining,
+      message: remaining === null
+        ? `cannot check --min-remaining ${opts.minRemaining}: the response carried no request-count remaining header`
+        : `remaining ${remaining} ${remaining >= opts.minRemaining ? '≥' : '<'} ${opts.minRemaining}`,
+    });
+  }
+  return assertions;
+}
+
+export function headersExitCode(records: ResponseRecord[], assertions: Assertion[], interrupted: boolean): number {
+  if (interrupted) return ExitCode.interrupted;
+  const last = records.at(-1);
+  if (!last) return ExitCode.network;
+  if (last.outcome === 'network_error' || last.outcome === 'timeout') return ExitCode.network;
+  if (assertions.length > 0) return assertions.every((a) => a.passed) ? ExitCode.ok : ExitCode.assertion;
+  return exitCodeForOutcome(last.outcome);
+}
+
+export async function runHeaders(opts: HeadersOptions, ctx: CommandContext): Promise<number> {
+  const { io, signal } = ctx;
+  const { target, out } = resolveNetwork(opts, io);
+  const count = opts.count ?? 1;
+  const records: ResponseRecord[] = [];
+  const warnings = new Set<string>();
+  try {
+    for (let seq = 1; seq <= count && !signal.aborted; seq++) {
+      const raw = await send(target, { signal });
+      if (raw.error?.code === 'aborted') break;
+      const built = buildRecord(raw, { seq, target, redactor: io.redactor, allHeaders: opts.all ?? false });
+      records.push(built.record);
+      for (const warning of built.warnings) warnings.add(warning);
+      out?.write(built.record);
+      const failedToConnect = built.record.status === null;
+      if (!io.json && (!failedToConnect || io.verbose)) {
+        io.print(renderStatusLine(built.record, io.color));
+        if (count === 1 || seq === count || io.verbose) {
+          io.print(renderHeaderTable(built.record, io.color));
+          const policies = renderPolicyTable(built.record, io.color, raw.receivedAt);
+          if (policies) io.print(policies);
+          for (const warning of built.warnings) io.print(io.color.yellow(`! ${warning}`));
+          io.print(renderVerdict(built.record, io.color));
+          if (built.record.error && io.verbose) io.print(io.color.dim(`error: ${built.record.error.code}: ${built.record.error.message}`));
+        }
+      }
+    }
+  } finally {
+    out?.close();
+    await closeDispatcher();
+  }
+  const assertions = checkAssertions(records, opts);
+  const exitCode = headersExitCode(records, assertions, signal.aborted);
+  if (io.json) {
+    io.print(jsonDocument('headers', target, exitCode, {
+      results: records,
+      ...(assertions.length > 0 ? { assertions } : {}),
+      warnings: [...warnings],
+    }).trimEnd());
+  } else {
+    for (const a of assertions) io.print(`${a.passed ? io.color.green('PASS') : io.color.red('FAIL')} ${a.name}: ${a.message}`);
+    const last = records.at(-1);
+    if (last?.error && last.status === null) {
+      // A dead server gets one line: what failed and what to try.
+      io.printErr(`error: ${last.error.message}${last.verdict ? ` — ${last.verdict.hint}` : ''}\n`);
+    }
+  }
+  return exitCode;
+}

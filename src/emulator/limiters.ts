@@ -1,0 +1,239 @@
+// Pure rate limiters for the emulator. Every method takes the current time in ms from the caller,
+// so nothing here reads a clock or sets a timer, and tests drive them on simulated time.
+// Common rule: a rejected request does NOT consume allowance (it is neither counted nor logged).
+
+export type RateAlgorithm = 'fixed-window' | 'sliding-window' | 'token-bucket';
+
+/** The outcome of one attempt, and the state a rate-limit header would describe. */
+export interface LimitDecision {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** ms until the policy resets (meaning depends on the algorithm, see each class). */
+  resetMs: number;
+  /** When rejected: ms until a request would be allowed; 0 when allowed. */
+  retryAfterMs: number;
+  windowMs: number;
+}
+
+export interface RateLimiter {
+  readonly algorithm: RateAlgorithm;
+  readonly limit: number;
+  readonly windowMs: number;
+  /** Try to spend one unit of allowance at `now` (ms). */
+  tryAcquire(now: number): LimitDecision;
+  /** The state at `now` without spending anything (for responses that never reached the limiter). */
+  peek(now: number): LimitDecision;
+}
+
+export interface RateLimiterConfig {
+  algorithm: RateAlgorithm;
+  limit: number;
+  windowMs: number;
+  /** Token bucket capacity; defaults to `limit`. Ignored by the window algorithms. */
+  burst?: number;
+}
+
+function assertPositiveInteger(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  }
+}
+
+function decision(
+  allowed: boolean,
+  limiter: { limit: number; windowMs: number },
+  remaining: number,
+  resetMs: number,
+  retryAfterMs: number,
+): LimitDecision {
+  return {
+    allowed,
+    limit: limiter.limit,
+    remaining,
+    resetMs,
+    retryAfterMs: allowed ? 0 : retryAfterMs,
+    windowMs: limiter.windowMs,
+  };
+}
+
+/**
+ * The two window algorithms share one rule: count the accepted requests still in the window and admit while
+ * the count is under the limit; a rejected request would be allowed once the count next drops (= resetMs).
+ */
+abstract class CountingLimiter implements RateLimiter {
+  abstract readonly algorithm: RateAlgorithm;
+
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+  ) {
+    assertPositiveInteger('limit', limit);
+    assertPositiveInteger('windowMs', windowMs);
+  }
+
+  tryAcquire(now: number): LimitDecision {
+    this.forgetExpired(now);
+    const allowed = this.count() < this.limit;
+    if (allowed) this.record(now);
+    return this.describe(now, allowed);
+  }
+
+  peek(now: number): LimitDecision {
+    this.forgetExpired(now);
+    return this.describe(now, true);
+  }
+
+  /** Drop what has left the window at `now`. */
+  protected abstract forgetExpired(now: number): void;
+  protected abstract count(): number;
+  protected abstract record(now: number): void;
+  protected abstract resetMs(now: number): number;
+
+  private describe(now: number, allowed: boolean): LimitDecision {
+    const resetMs = this.resetMs(now);
+    return decision(allowed, this, this.limit - this.count(), resetMs, resetMs);
+  }
+}
+
+/** Fixed window: windows aligned to multiples of windowMs since the Unix epoch; resetMs = time to the window's end. */
+export class FixedWindowLimiter extends CountingLimiter {
+  readonly algorithm = 'fixed-window';
+  private windowStart = Number.NEGATIVE_INFINITY;
+  private accepted = 0;
+
+  protected forgetExpired(now: number): void {
+    // Aligned to the epoch, so the client's first request usually lands mid-window, as on real servers.
+    const start = Math.floor(now / this.windowMs) * this.windowMs;
+    if (start !== this.windowStart) {
+      this.windowStart = start;
+      this.accepted = 0;
+    }
+  }
+
+  protected count(): number {
+    return this.accepted;
+  }
+
+  protected record(): void {
+    this.accepted += 1;
+  }
+
+  protected resetMs(now: number): number {
+    return this.windowStart + this.windowMs - now;
+  }
+}
+
+/** Sliding log: accepted request times in the last windowMs; resetMs/retryAfterMs = time until the oldest leaves. */
+export class SlidingWindowLimiter extends CountingLimiter {
+  readonly algorithm = 'sliding-window';
+  /** Accepted request times, oldest first. */
+  private readonly log: number[] = [];
+
+  /** A request logged at t counts while now < t + windowMs. */
+  protected forgetExpired(now: number): void {
+    while (this.log.length > 0 && (this.log[0] as number) + this.windowMs <= now) this.log.shift();
+  }
+
+  protected count(): number {
+    return this.log.length;
+  }
+
+  protected record(now: number): void {
+    this.log.push(now);
+  }
+
+  protected resetMs(now: number): number {
+    const oldest = this.log[0];
+    return oldest === undefined ? 0 : oldest + this.windowMs - now;
+  }
+}
+
+/**
+ * Token bucket: capacity = burst (default limit), continuous refill of `limit` tokens per windowMs, starts full;
+ * remaining = floor(tokens), retryAfterMs = time until one token, resetMs = time until full.
+ */
+export class TokenBucketLimiter implements RateLimiter {
+  readonly algorithm = 'token-bucket';
+  readonly burst: number;
+  // Tokens are kept scaled by windowMs (one token = windowMs units, refill = limit units per ms),
+  // so integer-ms clocks give exact integer arithmetic with no floating-point drift.
+  private units: number;
+  private lastRefill: number | null = null;
+
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+    burst: number = limit,
+  ) {
+    assertPositiveInteger('limit', limit);
+    assertPositiveInteger('windowMs', windowMs);
+    assertPositiveInteger('burst', burst);
+    this.burst = burst;
+    this.units = this.capacityUnits;
+  }
+
+  tryAcquire(now: number): LimitDecision {
+    this.refill(now);
+    const allowed = this.units >= this.windowMs;
+    if (allowed) this.units -= this.windowMs;
+    return this.describe(allowed);
+  }
+
+  peek(now: number): LimitDecision {
+    this.refill(now);
+    return this.describe(true);
+  }
+
+  private get capacityUnits(): number {
+    return this.burst * this.windowMs;
+  }
+
+  private refill(now: number): void {
+    // A clock that steps backwards adds nothing rather than draining the bucket.
+    const elapsed = this.lastRefill === null ? 0 : Math.max(0, now - this.lastRefill);
+    this.units = Math.min(this.capacityUnits, this.units + elapsed * this.limit);
+    this.lastRefill = this.lastRefill === null ? now : Math.max(this.lastRefill, now);
+  }
+
+  private describe(allowed: boolean): LimitDecision {
+    const remaining = Math.floor(this.units / this.windowMs);
+    const resetMs = Math.ceil((this.capacityUnits - this.units) / this.limit);
+    const retryAfterMs = Math.ceil(Math.max(0, this.windowMs - this.units) / this.limit);
+    return decision(allowed, this, remaining, resetMs, retryAfterMs);
+  }
+}
+
+export function createRateLimiter(config: RateLimiterConfig): RateLimiter {
+  switch (config.algorithm) {
+    case 'fixed-window':
+      return new FixedWindowLimiter(config.limit, config.windowMs);
+    case 'sliding-window':
+      return new SlidingWindowLimiter(config.limit, config.windowMs);
+    case 'token-bucket':
+      return new TokenBucketLimiter(config.limit, config.windowMs, config.burst ?? config.limit);
+  }
+}
+
+/** Concurrency gate: at most `limit` holders at once; enter() refuses beyond that, leave() frees a slot. */
+export class ConcurrencyGate {
+  private held = 0;
+
+  constructor(readonly limit: number) {
+    assertPositiveInteger('concurrency limit', limit);
+  }
+
+  get inFlight(): number {
+    return this.held;
+  }
+
+  enter(): boolean {
+    if (this.held >= this.limit) return false;
+    this.held += 1;
+    return true;
+  }
+
+  leave(): void {
+    if (this.held > 0) this.held -= 1;
+  }
+}

@@ -1,0 +1,26 @@
+// Small pure formatters shared by renderers, verdicts and the emulator (no dependencies).
+
+/** "950ms", "12.3s", "4m05s", "3h12m": short and exact enough for a human. */
+export function formatSeconds(seconds: number | null): string {
+  if (seconds === null) return '—';
+  if (seconds < 1) return `${Math.round(seconds * 1000)}ms`;
+  if (seconds < 60) return `${Number(seconds.toFixed(1))}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** Local wall-clock time of an instant, "14:03:27". */
+export function formatLocalTime(epochMs: number): string {
+  const d = new Date(epochMs);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+export function formatNumber(n: number | null): string {
+  return n === null ? '—' : String(n);
+}
+
+/** Chutes' daily quota resets at 00:00 UTC (chutes-facts.md, "Limits and quotas"). */
+export function nextUtcMidnight(nowMs: number): Date {
+  const d = new Date(nowMs);
+  return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1));
+}

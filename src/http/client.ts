@@ -1,0 +1,170 @@
+// The HTTP layer: one undici dispatcher, a per-request deadline, at most 64 KiB of body read,
+// latency measured from send to response headers, and no redirect followed to another origin.
+import { performance } from 'node:perf_hooks';
+import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import type { RecordError, Target } from '../types.js';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_SAME_ORIGIN_REDIRECTS = 3;
+
+/** What came back, before any interpretation. */
+export interface RawResponse {
+  status: number | null;
+  headers: Record<string, string>;
+  body: string | null;
+  /** Epoch ms when the request was handed to the socket layer. */
+  sentAt: number;
+  /** Epoch ms when the response headers arrived (or the failure happened). */
+  receivedAt: number;
+  /** Send → response headers, in ms; null when no response came. */
+  latencyMs: number | null;
+  error: RecordError | null;
+}
+
+let sharedDispatcher: Dispatcher | undefined;
+
+function hasProxyEnv(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy);
+}
+
+/** One dispatcher for the process: keep-alive connections, no per-origin connection cap (open loop needs it). */
+export function getDispatcher(): Dispatcher {
+  sharedDispatcher ??= hasProxyEnv(process.env)
+    ? new EnvHttpProxyAgent({ connections: null, pipelining: 1 })
+    : new Agent({ connections: null, pipelining: 1, keepAliveTimeout: 10_000 });
+  return sharedDispatcher;
+}
+
+/** Lets the process exit promptly: open keep-alive sockets would hold it for seconds. */
+export async function closeDispatcher(): Promise<void> {
+  const dispatcher = sharedDispatcher;
+  sharedDispatcher = undefined;
+  if (dispatcher) await dispatcher.destroy().catch(() => undefined);
+}
+
+/** Joins repeated headers with ", " (an SF list or a conflict the parser reports) and lower-cases names. */
+export function normaliseHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|HOSTNAME_MISMATCH|ALTNAME/;
+
+/** Maps undici and socket errors to a stable code and a one-line message. */
+export function describeNetworkError(error: unknown, target: Target): RecordError {
+  const err = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = err.cause?.code ?? err.code ?? '';
+  const host = target.url.host;
+  const detail = err.cause?.message ?? err.message ?? String(error);
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'ETIMEDOUT' || code === 'chutes_diag_timeout') {
+    return { code: 'timeout', message: `no response from ${host} within ${formatMs(target.timeoutMs)}` };
+  }
+  if (code === 'UND_ERR_BODY_TIMEOUT' || code === 'chutes_diag_body_timeout') {
+    return { code: 'body_timeout', message: `${host} sent headers, then the body stalled for ${formatMs(target.timeoutMs)}` };
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME' || code === 'EAI_FAIL') {
+    return { code: 'dns', message: `cannot resolve ${target.url.hostname} (${code})` };
+  }
+  if (code === 'ECONNREFUSED') return { code: 'connect_refused', message: `connection refused by ${host}` };
+  if (TLS_CODES.test(code)) return { code: 'tls', message: `TLS failure with ${host}: ${detail} (${code})` };
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED') {
+    return { code: 'reset', message: `connection to ${host} was closed or reset mid-response` };
+  }
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return { code: 'network', message: `${host} is unreachable (${code})` };
+  return { code: 'network', message: `request to ${host} failed: ${detail}${code ? ` (${code})` : ''}` };
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+/** Reads up to MAX_BODY_BYTES, then stops reading: a 1 GiB body costs 64 KiB of memory. */
+async function readCappedBody(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer = chunk as Buffer;
+    chunks.push(buffer);
+    size += buffer.length;
+    if (size >= MAX_BODY_BYTES) break;
+  }
+  // Breaking out of the iterator destroys the stream; the connection is dropped, not drained.
+  return new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES));
+}
+
+export interface SendOptions {
+  /** Aborts the request (e.g. on SIGINT); the result is an error record, never a throw. */
+  signal?: AbortSignal;
+  /** Called just before the request is handed to undici (epoch ms), e.g. to count in-flight. */
+  onSend?: (sentAt: number) => void;
+}
+
+/** Sends the target once. Never throws: failures come back as `error`. */
+export async function send(target: Target, options: SendOptions = {}): Promise<RawResponse> {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(Object.assign(new Error('timeout'), { code: 'chutes_diag_timeout' })), target.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([deadline.signal, options.signal]) : deadline.signal;
+  const sentAt = Date.now();
+  const start = performance.now();
+  options.onSend?.(sentAt);
+  let headersAt: number | null = null;
+  let url = target.url;
+  try {
+    for (let redirects = 0; ; redirects++) {
+      const response = await request(url, {
+        method: target.method as Dispatcher.HttpMethod,
+        headers: target.headers,
+        body: target.body,
+        dispatcher: getDispatcher(),
+        signal,
+        headersTimeout: target.timeoutMs,
+        bodyTimeout: target.timeoutMs,
+      });
+      headersAt = performance.now();
+      const headers = normaliseHeaders(response.headers);
+      const location = headers.location;
+      if (response.statusCode >= 300 && response.statusCode < 400 && location) {
+        response.body.destroy();
+        const next = new URL(location, url);
+        const sameOrigin = next.origin === target.url.origin;
+        if (sameOrigin && (response.statusCode === 307 || response.statusCode === 308) && redirects < MAX_SAME_ORIGIN_REDIRECTS) {
+          url = next;
+          continue;
+        }
+        return {
+          status: response.statusCode, headers, body: null, sentAt, receivedAt: Date.now(), latencyMs: headersAt - start,
+          error: {
+            code: 'redirect',
+            message: sameOrigin
+              ? `redirected to ${next.pathname} (HTTP ${response.statusCode}); not followed`
+              : `redirected to another origin (${next.origin}); not followed, so the key was not sent there`,
+          },
+        };
+      }
+      const receivedAt = Date.now();
+      let body: string | null = null;
+      let error: RecordError | null = null;
+      try {
+        body = await readCappedBody(response.body);
+      } catch (bodyError) {
+        error = describeNetworkError(bodyError, target);
+        if (error.code === 'timeout') error = describeNetworkError({ code: 'chutes_diag_body_timeout' }, target);
+      }
+      return { status: response.statusCode, headers, body, sentAt, receivedAt, latencyMs: headersAt - start, error };
+    }
+  } catch (error) {
+    const reason = signal.aborted ? signal.reason : error;
+    const interrupted = options.signal?.aborted && !deadline.signal.aborted;
+    return {
+      status: null, headers: {}, body: null, sentAt, receivedAt: Date.now(),
+      latencyMs: null,
+      error: interrupted ? { code: 'aborted', message: 'request aborted by the user' } : describeNetworkError(reason, target),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}

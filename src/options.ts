@@ -1,0 +1,102 @@
+// Parsers for option values. Each throws commander's InvalidArgumentError with the accepted
+// form, so a bad value exits 2 with "option '--rpm <n>' argument 'abc' is invalid. <why>".
+import { InvalidArgumentError } from 'commander';
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** Longest duration any option accepts: 7 days. Larger values are typos, not plans. */
+const MAX_DURATION_MS = 7 * 24 * 3_600_000;
+
+/** "250ms", "10s", "2m", "1h", "1.5s" or a bare number of seconds → milliseconds. */
+export function parseDurationMs(value: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  if (!match) {
+    throw new InvalidArgumentError('Expected a duration such as 250ms, 10s, 2m, 1h or a number of seconds.');
+  }
+  const ms = Number(match[1]) * DURATION_UNITS_MS[match[2] ?? 's']!;
+  if (!Number.isFinite(ms) || ms > MAX_DURATION_MS) {
+    throw new InvalidArgumentError('Expected a duration of at most 7 days.');
+  }
+  return ms;
+}
+
+/** Like parseDurationMs but zero is refused. */
+export function parsePositiveDurationMs(value: string): number {
+  const ms = parseDurationMs(value);
+  if (ms <= 0) throw new InvalidArgumentError('Expected a duration greater than zero, such as 500ms or 10s.');
+  return ms;
+}
+
+export function integerParser(min: number, max: number): (value: string) => number {
+  return (value: string) => {
+    if (!/^\s*\d+\s*$/.test(value)) {
+      throw new InvalidArgumentError(`Expected a whole number from ${min} to ${max}.`);
+    }
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`Expected a whole number from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+export function numberParser(min: number, max: number): (value: string) => number {
+  return (value: string) => {
+    const n = /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isFinite(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`Expected a number from ${min} to ${max}.`);
+    }
+    return n;
+  };
+}
+
+/** An absolute http(s) URL; a missing scheme gets a pointed message rather than a silent guess. */
+export function parseHttpUrl(value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    throw new InvalidArgumentError(`Expected an absolute URL such as https://llm.chutes.ai${/^[\w.-]+(:\d+)?(\/|$)/.test(value) ? ` (did you mean https://${value}?)` : ''}.`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError(`Expected an http:// or https:// URL (got ${url.protocol}//).`);
+  }
+  if (url.username || url.password) {
+    throw new InvalidArgumentError('Credentials in the URL are not accepted; use CHUTES_API_KEY or --api-key-file.');
+  }
+  return url;
+}
+
+/** A request path starting with "/". */
+export function parseRequestPath(value: string): string {
+  const path = value.trim();
+  if (!path.startsWith('/') || /\s/.test(path)) {
+    throw new InvalidArgumentError('Expected a path starting with "/", such as /v1/chat/completions.');
+  }
+  return path;
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** "-H 'Name: value'", repeatable: collects into a list of [name, value]. */
+export function collectHeader(value: string, previous: Array<[string, string]> = []): Array<[string, string]> {
+  const colon = value.indexOf(':');
+  const name = colon > 0 ? value.slice(0, colon).trim() : '';
+  if (colon <= 0 || !HEADER_NAME.test(name)) {
+    throw new InvalidArgumentError('Expected "Name: value", such as -H "X-Trace: 1".');
+  }
+  const headerValue = value.slice(colon + 1).trim();
+  if (/[\r\n\0]/.test(headerValue)) throw new InvalidArgumentError('Header values may not contain line breaks.');
+  return [...previous, [name, headerValue]];
+}
+
+export function parseChoice<T extends string>(choices: readonly T[]): (value: string) => T {
+  return (value: string) => {
+    if ((choices as readonly string[]).includes(value)) return value as T;
+    throw new InvalidArgumentError(`Expected one of: ${choices.join(', ')}.`);
+  };
+}
+
+/** --concurrency auto|off|N */
+export function parseConcurrency(value: string): 'auto' | 'off' | number {
+  if (value === 'auto' || value === 'off') return value;
+  if (/^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 1000) return Number(value);
+  throw new InvalidArgumentError('Expected auto, off, or a whole number from 1 to 1000.');
+}

@@ -1,0 +1,35 @@
+// Anthropic: anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-{limit,remaining,reset}.
+// Reset is RFC 3339 (docs.anthropic.com rate-limits); token "remaining" is rounded to the thousand.
+
+import type { RateLimitPolicy } from '../types.js';
+import { presentHeaders, readCount, readReset, type ParseContext } from './context.js';
+
+const HEADER = /^anthropic-ratelimit-([a-z0-9][a-z0-9_-]*?)-(limit|remaining|reset)$/;
+
+export function readAnthropic(ctx: ParseContext): RateLimitPolicy[] {
+  return policyNames(ctx).map((name) => readPolicy(ctx, name));
+}
+
+function policyNames(ctx: ParseContext): string[] {
+  const names: string[] = [];
+  for (const header of ctx.names()) {
+    const name = HEADER.exec(header)?.[1];
+    if (name !== undefined && !names.includes(name)) names.push(name);
+  }
+  return names;
+}
+
+function readPolicy(ctx: ParseContext, name: string): RateLimitPolicy {
+  const header = (field: string): string => `anthropic-ratelimit-${name}-${field}`;
+  return {
+    name,
+    unit: name,
+    limit: readCount(ctx, header('limit')),
+    remaining: readCount(ctx, header('remaining')),
+    // The shared rule reads RFC 3339, and also the epoch seconds of the unified-* variants.
+    resetSeconds: readReset(ctx, header('reset')),
+    windowSeconds: null,
+    dialect: 'anthropic',
+    sources: presentHeaders(ctx, ['limit', 'remaining', 'reset'].map(header)),
+  };
+}

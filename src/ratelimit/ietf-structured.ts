@@ -1,0 +1,119 @@
+// Structured Field (RFC 9651) parsing for the IETF RateLimit headers, tolerant of the
+// whitespace real servers put around ";" and "=".
+
+import {
+  Token,
+  isInnerList,
+  parseDictionary,
+  parseList,
+  type BareItem,
+  type Dictionary,
+  type InnerList,
+  type Item,
+  type List,
+  type Parameters,
+} from 'structured-headers';
+import type { ParseContext } from './context.js';
+import { checkDelaySeconds, checkNonNegativeNumber, fail, ok, roundSeconds, type Parsed } from './values.js';
+
+const QUOTED_STRING = /"(?:[^"\\]|\\.)*"/g;
+
+/** Removes whitespace around ";" and "=" outside quoted strings. */
+export function relaxWhitespace(raw: string): string {
+  let result = '';
+  let last = 0;
+  for (const match of raw.matchAll(QUOTED_STRING)) {
+    result += squeeze(raw.slice(last, match.index)) + match[0];
+    last = (match.index ?? 0) + match[0].length;
+  }
+  return result + squeeze(raw.slice(last));
+}
+
+function squeeze(unquoted: string): string {
+  return unquoted.replace(/\s*([;=])\s*/g, '$1');
+}
+
+// express-rate-limit's draft-8 output has a space after each ";" (`"100-in-1min"; r=99; t=60`).
+function parseStrictThenRelaxed<T>(raw: string, parse: (input: string) => T): Parsed<T> {
+  try {
+    return ok(parse(raw.trim()));
+  } catch {
+    try {
+      return ok(parse(relaxWhitespace(raw.trim())));
+    } catch (error) {
+      return fail(`not a valid structured field: ${error instanceof Error ? error.message : 'parse error'}`);
+    }
+  }
+}
+
+export function parseStructuredList(raw: string): Parsed<List> {
+  return parseStrictThenRelaxed(raw, parseList);
+}
+
+export function parseStructuredDictionary(raw: string): Parsed<Dictionary> {
+  return parseStrictThenRelaxed(raw, parseDictionary);
+}
+
+/** List members that are items; inner lists have no meaning in these headers. */
+export function listItems(list: List): Item[] {
+  return list.filter((member): member is Item => !isInnerList(member));
+}
+
+export function dictionaryItem(dictionary: Dictionary, key: string): Item | undefined {
+  const member: Item | InnerList | undefined = dictionary.get(key);
+  return member === undefined || isInnerList(member) ? undefined : member;
+}
+
+/** A String or Token as text; null for any other bare item. */
+export function bareText(value: BareItem | undefined): string | null {
+  if (typeof value === 'string') return value;
+  if (value instanceof Token) return value.toString();
+  return null;
+}
+
+export function bareNumber(value: BareItem | undefined): number | null {
+  return typeof value === 'number' ? value : null;
+}
+
+export function param(parameters: Parameters, key: string): BareItem | undefined {
+  return parameters.get(key);
+}
+
+/** A non-negative number held in a structured field; null (and a warning) otherwise. */
+export function structuredCount(
+  ctx: ParseContext,
+  header: string,
+  what: string,
+  value: BareItem | undefined,
+): number | null {
+  if (value === undefined) return null;
+  const number = bareNumber(value);
+  if (number === null) {
+    ctx.warn(header, `${what} is not a number`);
+    return null;
+  }
+  const checked = checkNonNegativeNumber(number);
+  if (checked.ok) return checked.value;
+  ctx.warn(header, `${what}: ${checked.reason}`, String(number));
+  return null;
+}
+
+/** A policy window `w`: seconds, and non-zero (draft -11). */
+export function structuredWindow(ctx: ParseContext, header: string, what: string, value: BareItem | undefined): number | null {
+  const seconds = structuredCount(ctx, header, what, value);
+  if (seconds === 0) {
+    ctx.warn(header, `${what} is 0; a window must be non-zero`);
+    return null;
+  }
+  return seconds;
+}
+
+/** A delay in seconds held in a structured field (draft -8 `t`). */
+export function structuredDelay(ctx: ParseContext, header: string, what: string, value: BareItem | undefined): number | null {
+  const seconds = structuredCount(ctx, header, what, value);
+  if (seconds === null) return null;
+  const checked = checkDelaySeconds(seconds);
+  if (checked.ok) return roundSeconds(checked.value);
+  ctx.warn(header, `${what}: ${checked.reason}`, String(seconds));
+  return null;
+}

@@ -1,0 +1,156 @@
+// Turns the shared network options into a Target. This is the only place the key is read.
+import { readFileSync } from 'node:fs';
+import { UsageError } from './errors.js';
+import { keyFingerprint, type Redactor } from './http/redact.js';
+import type { AuthScheme, Target } from './types.js';
+
+export const DEFAULT_BASE_URL = 'https://llm.chutes.ai';
+export const DEFAULT_API_BASE_URL = 'https://api.chutes.ai';
+export const DEFAULT_PATH = '/v1/chat/completions';
+/** A small, cheap chat model on Chutes; override with --model or CHUTES_MODEL. */
+export const DEFAULT_MODEL = 'unsloth/gemma-3-4b-it';
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** The shared options as commander hands them over (after parsing). */
+export interface NetworkOptions {
+  baseUrl?: URL;
+  apiBaseUrl?: URL;
+  path?: string;
+  model?: string;
+  body?: string;
+  auth?: AuthScheme;
+  apiKeyFile?: string;
+  apiKey?: string;
+  header?: Array<[string, string]>;
+  timeout?: number;
+}
+
+export interface KeyResult {
+  key: string | null;
+  /** Where it came from, for messages: "CHUTES_API_KEY", "--api-key-file", ... */
+  source: string | null;
+  warnings: string[];
+}
+
+/**
+ * Reads the key from --api-key, --api-key-file, CHUTES_API_KEY or CHUTES_API_TOKEN (first found).
+ * Surrounding whitespace, a trailing newline or quotes are removed with a warning: they are the
+ * most common paste mistakes and the server would reject the key.
+ */
+export function readApiKey(opts: Pick<NetworkOptions, 'apiKey' | 'apiKeyFile'>, env: NodeJS.ProcessEnv): KeyResult {
+  const warnings: string[] = [];
+  let raw: string | undefined;
+  let source: string | null = null;
+  if (opts.apiKey !== undefined) {
+    raw = opts.apiKey;
+    source = '--api-key';
+    warnings.push('--api-key puts the key in the process list where other users can see it; prefer CHUTES_API_KEY or --api-key-file.');
+  } else if (opts.apiKeyFile !== undefined) {
+    try {
+      raw = readFileSync(opts.apiKeyFile, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new UsageError(`--api-key-file: cannot read ${opts.apiKeyFile} (${code}); expected a file containing the key.`);
+    }
+    source = '--api-key-file';
+  } else if (env.CHUTES_API_KEY) {
+    raw = env.CHUTES_API_KEY;
+    source = 'CHUTES_API_KEY';
+  } else if (env.CHUTES_API_TOKEN) {
+    raw = env.CHUTES_API_TOKEN;
+    source = 'CHUTES_API_TOKEN';
+  }
+  if (raw === undefined) return { key: null, source: null, warnings };
+  const key = cleanKey(raw);
+  if (key !== raw) warnings.push(`the key from ${source} had surrounding whitespace, a newline or quotes; they were removed.`);
+  if (!key) throw new UsageError(`${source}: the key is empty.`);
+  if (/[\s\0]/.test(key)) throw new UsageError(`${source}: the key contains whitespace inside it; expected a single token such as cpk_….`);
+  return { key, source, warnings };
+}
+
+export function cleanKey(raw: string): string {
+  let key = raw.trim();
+  while (/^(["'`]).*\1$/s.test(key) && key.length >= 2) key = key.slice(1, -1).trim();
+  return key;
+}
+
+/** Base URL + path, keeping a path prefix and not doubling a trailing /v1. */
+export function joinUrl(base: URL, path: string): URL {
+  const url = new URL(base.href);
+  let prefix = url.pathname.replace(/\/+$/, '');
+  if (/\/v1$/.test(prefix) && /^\/v1(\/|$)/.test(path)) prefix = prefix.slice(0, -3);
+  const [pathname, query] = path.split('?', 2) as [string, string | undefined];
+  url.pathname = `${prefix}${pathname}`;
+  url.search = query ? `?${query}` : url.search;
+  url.hash = '';
+  return url;
+}
+
+export function authHeaders(auth: AuthScheme, key: string | null): Record<string, string> {
+  if (!key || auth === 'none') return {};
+  if (auth === 'bearer') return { authorization: `Bearer ${key}` };
+  if (auth === 'raw') return { authorization: key };
+  return { 'x-api-key': key };
+}
+
+export function defaultBody(model: string): string {
+  return JSON.stringify({ model, messages: [{ role: 'user', content: 'Reply with one word.' }], max_tokens: 1, stream: false });
+}
+
+/** --body: inline JSON or @file; checked to be JSON so a typo fails before anything is sent. */
+export function readBody(value: string): string {
+  let text = value;
+  if (value.startsWith('@')) {
+    const file = value.slice(1);
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new UsageError(`--body: cannot read ${file} (${code}); expected --body '<json>' or --body @file.json.`);
+    }
+  }
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--body: not valid JSON (${(error as Error).message}); expected --body '<json>' or --body @file.json.`);
+  }
+  return text;
+}
+
+export interface BuildTargetInput {
+  base: URL;
+  path: string;
+  method?: string;
+  auth: AuthScheme;
+  key: string | null;
+  body: string | null;
+  extraHeaders?: Array<[string, string]>;
+  timeoutMs?: number;
+  redactor?: Redactor;
+}
+
+export function buildTarget(input: BuildTargetInput): Target {
+  const method = input.method ?? (input.body === null ? 'GET' : 'POST');
+  const headers: Record<string, string> = { 'user-agent': 'chutes-diag', accept: 'application/json' };
+  if (input.body !== null) headers['content-type'] = 'application/json';
+  for (const [name, value] of input.extraHeaders ?? []) {
+    headers[name.toLowerCase()] = value;
+    input.redactor?.addSecret(/^(authorization|x-api-key|api-key)$/i.test(name) ? value : null);
+  }
+  Object.assign(headers, authHeaders(input.auth, input.key));
+  input.redactor?.addSecret(input.key);
+  return {
+    url: joinUrl(input.base, input.path),
+    method,
+    headers,
+    body: input.body,
+    auth: input.auth,
+    keyFingerprint: keyFingerprint(input.key),
+    timeoutMs: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  };
+}
+
+/** What --json shows of a target: never the headers, only the fingerprint. */
+export function describeTarget(target: Target): { url: string; method: string; auth: AuthScheme; key: string | null } {
+  return { url: target.url.href, method: target.method, auth: target.auth, key: target.keyFingerprint };
+}

@@ -1,0 +1,466 @@
+// The verdict rules as a table. classifyResponse walks it top to bottom and the first rule whose
+// `when` holds names the response. Specific rules come before generic ones: the Chutes rows
+// (from shared/chutes-facts.md, "Error shapes and what they mean") before the plain status
+// codes, so a Chutes body phrase wins over "some 429".
+// Codes are a stable interface (scripts switch on them): add rules, never rename a code.
+
+import { Redactor } from '../http/redact.js';
+import type { Outcome, RateLimitPolicy } from '../types.js';
+import type { ResponseFacts } from './classify.js';
+import { formatSeconds } from '../format.js';
+
+type Text = string | ((f: ResponseFacts) => string);
+
+export interface VerdictRule {
+  /** Stable kebab-case code; unique in the table. */
+  code: string;
+  outcome: Outcome;
+  /** The chutes-facts.md row or generic case this rule stands for. */
+  source: string;
+  when: (f: ResponseFacts) => boolean;
+  /** One sentence: what the response means. */
+  message: Text;
+  /** A concrete next step: a command, a flag or a header to send. */
+  hint: Text;
+}
+
+const BEARER_HINT = 'Send the key as `Authorization: Bearer <key>` (`--auth bearer`, the default).';
+const SET_KEY_HINT =
+  'Set `CHUTES_API_KEY` (or `--api-key-file <path>`) and send it as `Authorization: Bearer <key>` (`--auth bearer`).';
+const OTHER_MODEL_HINT =
+  'Retry in a few minutes or pick another model with `-m <model>` (the list is at GET https://llm.chutes.ai/v1/models).';
+
+export const VERDICT_RULES: readonly VerdictRule[] = [
+  // ── Network-level failures: no usable response, so the status rules below cannot apply.
+  //    They win even when a status arrived (body_timeout, reset mid-body): the response is incomplete.
+  {
+    code: 'timeout',
+    outcome: 'timeout',
+    source: 'generic: request or body timeout',
+    when: (f) => f.errorCode === 'timeout' || f.errorCode === 'body_timeout',
+    message: (f) =>
+      f.errorCode === 'body_timeout'
+        ? `The response ${statusPrefix(f)}started but its body did not finish within the timeout; this is not a rate limit.`
+        : 'No response arrived within the timeout; this is not a rate limit.',
+    hint: 'Raise `--timeout` (e.g. `--timeout 120s`) or ask for less output (`max_tokens` in `--body`).',
+  },
+  {
+    code: 'dns-failure',
+    outcome: 'network_error',
+    source: 'generic: DNS lookup failed',
+    when: (f) => f.errorCode === 'dns',
+    message: (f) => `The host name ${f.host} could not be resolved (DNS lookup failed).`,
+    hint: (f) => `Check the host in \`--base-url\` and your DNS with \`nslookup ${f.host}\`.`,
+  },
+  {
+    code: 'connection-refused',
+    outcome: 'network_error',
+    source: 'generic: TCP connection refused',
+    when: (f) => f.errorCode === 'connect_refused',
+    message: (f) => `${f.host} refused the connection: nothing is listening on that address and port.`,
+    hint: 'Check the host and port in `--base-url`; for a local emulator start it first with `chutes-diag mock --port <n>`.',
+  },
+  {
+    code: 'tls-error',
+    outcome: 'network_error',
+    source: 'generic: TLS handshake or certificate failure',
+    when: (f) => f.errorCode === 'tls',
+    message: (f) =>
+      `The TLS handshake with ${f.host} failed (often a self-signed certificate or a proxy that intercepts TLS).`,
+    hint: 'If a corporate proxy intercepts TLS, trust its CA with `NODE_EXTRA_CA_CERTS=/path/to/ca.pem`; never disable certificate verification.',
+  },
+  {
+    code: 'connection-reset',
+    outcome: 'network_error',
+    source: 'generic: connection reset',
+    when: (f) => f.errorCode === 'reset',
+    message: (f) => `The connection to ${f.host} was reset before a complete response arrived.`,
+    hint: (f) => `Retry once; if it repeats, a firewall or proxy is dropping the connection: compare with \`curl -sv ${f.origin}/\`.`,
+  },
+  {
+    code: 'cross-origin-redirect',
+    outcome: 'http_error',
+    source: 'generic: redirect to another origin (not followed)',
+    when: (f) => f.errorCode === 'redirect',
+    message: 'The server redirected to another origin; the redirect was not followed, so the key was not sent there.',
+    hint: 'If you trust the new location, put it in `--base-url` directly.',
+  },
+  {
+    code: 'request-aborted',
+    outcome: 'network_error',
+    source: 'generic: the client aborted the request (Ctrl-C)',
+    when: (f) => f.errorCode === 'aborted',
+    message: 'The request was aborted before a response arrived (interrupted); nothing is known about the limit.',
+    hint: 'Run the command again and let it finish; `--out <file>` keeps every completed response.',
+  },
+  {
+    code: 'network-error',
+    outcome: 'network_error',
+    source: 'generic: any other failure with no response',
+    when: (f) => f.status === null,
+    message: (f) =>
+      f.errorMessage === null
+        ? `No response came back from ${f.host}.`
+        : `The request to ${f.host} failed at the network level: ${clip(f.errorMessage)}.`,
+    hint: (f) => `Check connectivity with \`curl -sI ${f.origin}/\` and any proxy settings.`,
+  },
+
+  // ── Chutes error shapes (chutes-facts.md, one rule per row, some rows split by auth scheme).
+  // Edge HTML 429: nginx answered, the Chutes app never saw the request (no X-Chutes-* headers).
+  {
+    code: 'anonymous-edge-limit',
+    outcome: 'rate_limited',
+    source: 'facts: 429 text/html nginx page, no X-Chutes-* headers; request sent without a key',
+    when: (f) => isEdgePage(f, 429) && !f.keySent,
+    message: (f) =>
+      `429 from the edge (HTML page, no X-Chutes-* headers): the request never reached Chutes and, sent without a key, hit the anonymous limit${waitClause(f)}.`,
+    hint: SET_KEY_HINT,
+  },
+  {
+    code: 'x-api-key-ignored',
+    outcome: 'rate_limited',
+    source: 'facts: 429 text/html nginx page, no X-Chutes-* headers; key sent as X-API-Key',
+    when: (f) => isEdgePage(f, 429) && f.auth === 'x-api-key',
+    message: (f) =>
+      `429 from the edge (HTML page, no X-Chutes-* headers): the request never reached Chutes and was anonymous, because Chutes ignores X-API-Key${waitClause(f)}.`,
+    hint: BEARER_HINT,
+  },
+  {
+    code: 'edge-rate-limit',
+    outcome: 'rate_limited',
+    source: 'facts: 429 text/html nginx page, no X-Chutes-* headers; key sent in Authorization',
+    when: (f) => isEdgePage(f, 429),
+    message: (f) =>
+      `429 from the edge (HTML page, no X-Chutes-* headers): the edge limited this client or address before Chutes saw the request, so it is not your account quota${waitClause(f)}.`,
+    hint: 'Slow down (e.g. `chutes-diag probe --rpm 10`) and look for other traffic from the same IP address (shared NAT, CI runners, other tools).',
+  },
+  {
+    code: 'capacity-at-maximum',
+    outcome: 'capacity',
+    source: 'facts: 429 "Infrastructure is at maximum capacity, try again later"',
+    when: (f) => f.status === 429 && says(f, 'infrastructure is at maximum capacity'),
+    message: 'Every instance of this model is busy ("Infrastructure is at maximum capacity"): Chutes is out of capacity, this is not your quota.',
+    hint: OTHER_MODEL_HINT,
+  },
+  {
+    code: 'free-model-daily-cap',
+    outcome: 'quota_exceeded',
+    source: 'facts: 429 "Free models limit reached for today"',
+    when: (f) => f.status === 429 && says(f, 'free models limit reached'),
+    message: 'The daily cap on free-model calls is reached ("Free models limit reached for today"); it resets at 00:00 UTC.',
+    hint: 'Wait until 00:00 UTC or use a paid model with `-m <model>`; `chutes-diag quota` shows the account usage without spending a request.',
+  },
+  {
+    code: 'identical-prompt-spam',
+    outcome: 'rate_limited',
+    source: 'facts: 429 "Stop spamming this prompt" (>5000 identical prompts in 3 h)',
+    when: (f) => f.status === 429 && says(f, 'stop spamming this prompt'),
+    message: 'Chutes refuses this exact prompt because it was sent too often ("Stop spamming this prompt"); other prompts still go through.',
+    hint: 'Vary the prompt: pass `--body @file.json` with a message that differs per run (e.g. include a timestamp).',
+  },
+  {
+    code: 'account-rate-limit',
+    outcome: 'rate_limited',
+    source: 'facts: 429 JSON {"detail":"Too many requests"}',
+    // Only the FastAPI `detail` field: a bare "Too many requests" text is any server's generic 429.
+    when: (f) => f.status === 429 && f.detail !== null && f.detail.toLowerCase().includes('too many requests'),
+    message: (f) =>
+      `Your account's per-user rate limit was hit ("Too many requests"; a sliding window in older Chutes releases)${waitClause(f)}.`,
+    hint: 'Slow down; measure the limit with `chutes-diag probe --rpm 20`, or see when it clears with `chutes-diag wait-reset`.',
+  },
+  {
+    code: 'daily-quota-exhausted',
+    outcome: 'quota_exceeded',
+    source: 'facts: 402 JSON with detail.quota_reset_timestamp',
+    when: (f) => f.status === 402 && f.quotaResetAt !== null,
+    message: (f) =>
+      `The account's daily request quota is used up and its balance is $0, so requests fail until ${f.quotaResetAt ?? 'the next 00:00 UTC'}.`,
+    hint: (f) =>
+      `Wait until ${f.quotaResetAt ?? '00:00 UTC'}, or add balance to continue pay-as-you-go; \`chutes-diag quota\` shows usage without spending a request.`,
+  },
+  {
+    code: 'subscription-cap-exceeded',
+    outcome: 'quota_exceeded',
+    source: 'facts: 402 "Subscription usage cap exceeded"',
+    when: (f) => f.status === 402 && says(f, 'subscription usage cap exceeded'),
+    message: "The subscription's monthly or 4-hour usage cap is exceeded and the account balance is $0.",
+    hint: 'Add balance to continue, or wait for the cap window to roll over; `chutes-diag quota` shows the subscription usage.',
+  },
+  {
+    code: 'missing-api-key',
+    outcome: 'auth_error',
+    source: 'facts: 401 JSON; no key sent',
+    when: (f) => f.status === 401 && !f.keySent,
+    message: (f) => `401: no key was sent and ${f.host} requires one${quote(f)}.`,
+    hint: SET_KEY_HINT,
+  },
+  {
+    code: 'x-api-key-rejected',
+    outcome: 'auth_error',
+    // On the management host an X-API-Key-only request is keyless: 401 "Can't find a user…".
+    // Elsewhere X-API-Key may be the right scheme (e.g. Anthropic-style APIs): leave it to `unauthorized`.
+    source: 'facts: 401 "Can\'t find a user with that api key in our db :(" after X-API-Key',
+    when: (f) =>
+      f.status === 401 &&
+      f.auth === 'x-api-key' &&
+      (f.onChutes || f.fromChutes || says(f, "can't find a user with that api key")),
+    message: (f) =>
+      `401${quote(f)}: the key was sent as X-API-Key, which Chutes never reads, so the request arrived without a key.`,
+    hint: BEARER_HINT,
+  },
+  {
+    code: 'invalid-api-key',
+    outcome: 'auth_error',
+    source: 'facts: 401 "Invalid token or user not found" / "Missing or invalid authorization header(s)" with a key',
+    when: (f) =>
+      f.status === 401 &&
+      (says(f, 'invalid token or user not found') ||
+        says(f, 'missing or invalid authorization header') ||
+        says(f, "can't find a user with that api key")),
+    message: (f) => `401: Chutes does not accept this key${quote(f)}.`,
+    hint: 'Check the key with `chutes-diag doctor` (format `cpk_<32 hex>.<32 hex>.<32 alphanumerics>`, or `cak_…`); create a new key if it was deleted.',
+  },
+  {
+    code: 'wrong-host',
+    outcome: 'http_error',
+    // The management host routes by chute, not by model; on the llm host the same text means the model is unknown.
+    source: 'facts: 404 "No matching chute found!" (inference sent to the management host)',
+    when: (f) => f.status === 404 && says(f, 'no matching chute found') && !f.onLlmHost,
+    message: (f) =>
+      `404 "No matching chute found!": inference was sent to ${f.host}, the management host, which does not serve /v1/chat/completions.`,
+    hint: 'Use the inference host: `--base-url https://llm.chutes.ai` (or unset `CHUTES_BASE_URL`).',
+  },
+  {
+    code: 'model-cold',
+    // Not `capacity`: no instance is deployed yet, which is the model's state, not load or your quota;
+    // exit 3 stays "you are being limited" and the probe does not count this as a limit.
+    outcome: 'http_error',
+    source: 'facts: 503 "No instances available (yet) for chute_id=…"',
+    when: (f) => f.status === 503 && says(f, 'no instances available'),
+    message: 'No instance of this model is running yet (cold or scaling up, "No instances available"); this is not a rate limit.',
+    hint: OTHER_MODEL_HINT,
+  },
+  {
+    code: 'model-disabled',
+    outcome: 'http_error',
+    source: 'facts: 503 "This chute is currently disabled."',
+    when: (f) => f.status === 503 && says(f, 'chute is currently disabled'),
+    message: 'This model is disabled on Chutes ("This chute is currently disabled."); this is not a rate limit.',
+    hint: 'Pick another model with `-m <model>` (the list is at GET https://llm.chutes.ai/v1/models).',
+  },
+  {
+    code: 'no-infrastructure',
+    outcome: 'capacity',
+    source: 'facts: 500 "No infrastructure available to serve request"',
+    when: (f) => f.status === 500 && says(f, 'no infrastructure available'),
+    message: 'Chutes has no capacity to serve this model right now ("No infrastructure available to serve request"); this is not your rate limit.',
+    hint: OTHER_MODEL_HINT,
+  },
+  {
+    code: 'edge-blocked',
+    // Not `auth_error` (exit 4): the key was never checked, and exit 4 would send the user to their key.
+    // HTML never comes from the Chutes app (it answers JSON), so any 403 page without X-Chutes-* is the edge.
+    outcome: 'http_error',
+    source: 'facts: 403 HTML with via: 1.1 google (edge block)',
+    when: (f) => isEdgePage(f, 403),
+    message: (f) =>
+      `403 HTML page from the edge${f.headers['via'] === undefined ? '' : ` (via: ${clip(f.headers['via'])})`}: the request was blocked before it reached the API; not a rate limit and not your key.`,
+    hint: (f) =>
+      `Often a TLS-intercepting proxy or firewall on your side: retry from another network and compare with \`curl -sv ${f.origin}/\`.`,
+  },
+  {
+    code: 'edge-timeout',
+    outcome: 'http_error',
+    source: 'facts: 504 after ~600 s (edge timeout)',
+    when: (f) => f.status === 504,
+    message: 'The gateway gave up waiting for the model (504; the Chutes edge cuts off after about 600 s); this is not a rate limit.',
+    hint: 'Ask for less output (`max_tokens` in `--body`) or retry when the model is less busy.',
+  },
+
+  // ── Generic HTTP: any OpenAI-compatible API.
+  {
+    code: 'ok-limit-exhausted',
+    outcome: 'ok',
+    source: 'generic: 2xx with a policy at remaining 0',
+    when: (f) => isSuccess(f) && f.tightest?.remaining === 0,
+    message: (f) => `${f.status ?? ''} OK, but ${describePolicy(f.tightest)}${waitClause(f)}.`,
+    hint: (f) =>
+      f.waitSeconds === null
+        ? 'The next request will likely be limited; see when it clears with `chutes-diag wait-reset`.'
+        : `The next request will likely be limited: wait ${formatSeconds(f.waitSeconds)} before sending more.`,
+  },
+  {
+    code: 'ok',
+    outcome: 'ok',
+    source: 'generic: 2xx',
+    when: isSuccess,
+    message: (f) =>
+      f.tightest === null
+        ? `${f.status ?? ''} OK; the response carries no rate-limit headers.`
+        : `${f.status ?? ''} OK; ${describePolicy(f.tightest)}${waitClause(f)}.`,
+    hint: (f) =>
+      f.onLlmHost && f.path.endsWith('/models')
+        ? 'GET /v1/models needs no key on Chutes, so this proves nothing about the key: test with `chutes-diag headers` on /v1/chat/completions.'
+        : 'Measure the limit with `chutes-diag probe --rpm 20`.',
+  },
+  {
+    code: 'rate-limited-with-headers',
+    outcome: 'rate_limited',
+    source: 'generic: 429 with rate-limit headers or Retry-After',
+    when: (f) => f.status === 429 && (f.tightest !== null || f.rateLimit.retryAfterSeconds !== null),
+    message: (f) =>
+      f.tightest === null
+        ? `429 Too Many Requests${waitClause(f)}.`
+        : `429 Too Many Requests: ${describePolicy(f.tightest)}${waitClause(f)}.`,
+    hint: (f) =>
+      f.waitSeconds === null
+        ? 'Run `chutes-diag wait-reset` to retest until the window resets.'
+        : `Wait ${formatSeconds(f.waitSeconds)} before retrying, or run \`chutes-diag wait-reset\` to retest with as few requests as possible.`,
+  },
+  {
+    code: 'rate-limited-no-headers',
+    outcome: 'rate_limited',
+    source: 'generic: 429 with no rate-limit headers',
+    when: (f) => f.status === 429,
+    message: (f) => `429 Too Many Requests, with no rate-limit headers to say which limit or when it resets${quote(f)}.`,
+    hint: 'Measure the limit with `chutes-diag probe --rpm 20`, or find the reset with `chutes-diag wait-reset`.',
+  },
+  {
+    code: 'payment-required',
+    outcome: 'quota_exceeded',
+    source: 'generic: 402',
+    when: (f) => f.status === 402,
+    message: (f) => `402 Payment Required: the account needs balance or its quota is spent${quote(f)}.`,
+    hint: 'Add balance to the account; `chutes-diag quota` shows quota and usage without spending a request.',
+  },
+  {
+    code: 'unauthorized',
+    outcome: 'auth_error',
+    source: 'generic: 401',
+    when: (f) => f.status === 401,
+    message: (f) => `401 Unauthorized: the server rejected the credentials${quote(f)}.`,
+    hint: 'Check the key and the scheme: `--auth bearer` sends `Authorization: Bearer <key>`; some servers want `--auth raw` or `--auth x-api-key`.',
+  },
+  {
+    code: 'forbidden',
+    outcome: 'auth_error',
+    source: 'generic: 403',
+    when: (f) => f.status === 403,
+    message: (f) => `403 Forbidden: the server refused this request for these credentials${quote(f)}.`,
+    hint: 'Check that the key may use this model and endpoint: run `chutes-diag doctor`.',
+  },
+  {
+    code: 'not-found',
+    outcome: 'http_error',
+    source: 'generic: 404 (unknown path or model)',
+    when: (f) => f.status === 404,
+    message: (f) => `404 Not Found: the path ${f.path} or the model does not exist here${quote(f)}.`,
+    hint: 'Check `--path` (default /v1/chat/completions) and the model id in `-m` against GET /v1/models.',
+  },
+  {
+    code: 'request-timeout',
+    outcome: 'http_error',
+    source: 'generic: 408',
+    when: (f) => f.status === 408,
+    message: 'The server gave up waiting for the request (408 Request Timeout); this is not a rate limit.',
+    hint: 'Retry; if it repeats, check for a slow proxy or an oversized `--body`.',
+  },
+  {
+    code: 'client-error',
+    outcome: 'http_error',
+    source: 'generic: other 4xx',
+    when: (f) => isBetween(f, 400, 499),
+    message: (f) => `HTTP ${f.status ?? ''}: the server rejected the request${quote(f)}.`,
+    hint: 'Check `--path`, `-m <model>` and `--body`; `chutes-diag headers --all -v` shows the whole response.',
+  },
+  {
+    code: 'service-unavailable',
+    outcome: 'http_error',
+    source: 'generic: 503 with Retry-After',
+    when: (f) => f.status === 503 && f.rateLimit.retryAfterSeconds !== null,
+    message: (f) => `503 Service Unavailable${waitClause(f)}: the server is overloaded or in maintenance${quote(f)}.`,
+    // nginx limit_req rejects with 503 by default (ratelimit-dialects.md), so a 503 can hide a rate limit.
+    hint: (f) =>
+      `Wait ${formatSeconds(f.waitSeconds ?? 0)} before retrying; if 503s come with speed, it is a rate limit in disguise: measure with \`chutes-diag probe --rpm 10\`.`,
+  },
+  {
+    code: 'server-error',
+    outcome: 'http_error',
+    source: 'generic: 5xx',
+    when: (f) => isBetween(f, 500, 599),
+    message: (f) => `HTTP ${f.status ?? ''}: the server failed to handle the request${quote(f)}; this is not a rate limit.`,
+    hint: (f) => {
+      const id = f.headers['x-chutes-invocationid'];
+      return id === undefined
+        ? 'Retry later; if it persists, report it to the provider with the time of the request.'
+        : `Retry later; if it persists, report it to Chutes with X-Chutes-InvocationID ${clip(id)}.`;
+    },
+  },
+];
+
+/** The last resort (1xx, 3xx, anything unforeseen); also the table's final row in effect. */
+export const FALLBACK_RULE: VerdictRule = {
+  code: 'unexpected-status',
+  outcome: 'http_error',
+  source: 'generic: any other status (1xx, 3xx)',
+  when: () => true,
+  message: (f) => `HTTP ${f.status ?? 'with no status'} was not expected for this request${quote(f)}.`,
+  hint: 'Check `--base-url` and `--path`; redirects to another origin are not followed.',
+};
+
+export function renderText(text: Text, f: ResponseFacts): string {
+  return typeof text === 'string' ? text : text(f);
+}
+
+function says(f: ResponseFacts, phrase: string): boolean {
+  return f.text.includes(phrase);
+}
+
+function isBetween(f: ResponseFacts, low: number, high: number): boolean {
+  return f.status !== null && f.status >= low && f.status <= high;
+}
+
+function isSuccess(f: ResponseFacts): boolean {
+  return isBetween(f, 200, 299);
+}
+
+/** An HTML error page with no X-Chutes-* header: the edge (nginx, Google front end) answered, not the app. */
+function isEdgePage(f: ResponseFacts, status: number): boolean {
+  return f.status === status && f.isHtml && !f.fromChutes;
+}
+
+function statusPrefix(f: ResponseFacts): string {
+  return f.status === null ? '' : `(status ${f.status}) `;
+}
+
+/** ` ("server text")`, clipped, or nothing. */
+function quote(f: ResponseFacts): string {
+  return f.summary === null ? '' : ` ("${clip(f.summary)}")`;
+}
+
+function waitClause(f: ResponseFacts): string {
+  if (f.rateLimit.retryAfterSeconds !== null) return `; Retry-After says wait ${formatSeconds(f.rateLimit.retryAfterSeconds)}`;
+  return f.waitSeconds === null ? '' : `; it resets in ${formatSeconds(f.waitSeconds)}`;
+}
+
+function describePolicy(p: RateLimitPolicy | null): string {
+  if (p === null) return 'no rate-limit policy was reported';
+  const left =
+    p.remaining === null
+      ? `limit ${p.limit ?? 'unknown'} ${p.unit}`
+      : p.limit === null
+        ? `${p.remaining} ${p.unit} left`
+        : `${p.remaining} of ${p.limit} ${p.unit} left`;
+  return `policy "${p.name}" (${p.dialect}) has ${left}`;
+}
+
+
+const MAX_QUOTE = 120;
+// Knows no key, so it masks only key-shaped text (cpk_/cak_, Bearer tokens); callers redact the real key too.
+const keyShapes = new Redactor();
+
+/** Shorten server text for a one-sentence message, hiding anything shaped like an API key. */
+function clip(text: string): string {
+  const masked = keyShapes.redact(text.replace(/\s+/g, ' ').trim());
+  return masked.length > MAX_QUOTE ? `${masked.slice(0, MAX_QUOTE - 1)}…` : masked;
+}

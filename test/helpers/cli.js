@@ -1,0 +1,38 @@
+// Spawns the built CLI (bin/chutes-diag.js) as a user would, and an emulator on loopback.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../bin/chutes-diag.js', import.meta.url));
+
+/** An obviously fake key in the Chutes format. */
+export const FAKE_KEY = `cpk_${'0'.repeat(32)}.${'f'.repeat(32)}.FAKEtestKEYdoNOTuse0000000000000`;
+
+/**
+ * Runs `chutes-diag ...args`. The environment is minimal (no CHUTES_* from the developer's shell),
+ * plus `env`. Resolves with {code, signal, stdout, stderr}; kills the child after timeoutMs.
+ */
+export function runCli(args, { env = {}, timeoutMs = 30_000, input, onSpawn } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    if (input !== undefined) child.stdin.end(input); else child.stdin.end();
+    onSpawn?.(child);
+  });
+}
+
+/** Parses the single JSON document a --json run must print. */
+export function parseJsonOutput(stdout) {
+  return JSON.parse(stdout);
+}
