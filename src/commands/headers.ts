@@ -3,6 +3,7 @@
 import { ExitCode } from '../errors.js';
 import { closeDispatcher, send } from '../http/client.js';
 import { buildRecord } from '../record.js';
+import { emitGithubReport, type CiReport } from '../render/github.js';
 import { jsonDocument } from '../render/json.js';
 import { renderHeaderTable, renderPolicyTable, renderStatusLine, renderVerdict } from '../render/record.js';
 import type { ResponseRecord } from '../types.js';
@@ -65,6 +66,30 @@ export function headersExitCode(records: ResponseRecord[], assertions: Assertion
   return exitCodeForOutcome(last.outcome);
 }
 
+export function headersCiReport(records: ResponseRecord[], assertions: Assertion[]): CiReport {
+  const last = records.at(-1);
+  const remaining = last ? lowestRemaining(last) : null;
+  const limited = records.filter((r) => r.outcome === 'rate_limited' || r.outcome === 'quota_exceeded' || r.outcome === 'capacity');
+  const failed = records.filter((r) => r.outcome !== 'ok' && !limited.includes(r));
+  return {
+    command: 'headers',
+    headline: last
+      ? `${last.status === null ? 'no response' : `HTTP ${last.status}`} — ${last.verdict?.message ?? last.outcome}`
+      : 'no request completed',
+    rows: [
+      ['requests', String(records.length)],
+      ['last status', String(last?.status ?? 'none')],
+      ['remaining (requests)', remaining === null ? 'not advertised' : String(remaining)],
+      ...assertions.map((a): [string, string] => [a.name, `${a.passed ? 'pass' : 'FAIL'}: ${a.message}`]),
+    ],
+    warnings: limited.slice(-1).map((r) => `${r.verdict?.message ?? 'rate limited'} ${r.verdict?.hint ?? ''}`.trim()),
+    errors: [
+      ...assertions.filter((a) => !a.passed).map((a) => `${a.name}: ${a.message}`),
+      ...failed.slice(-1).map((r) => r.error?.message ?? r.verdict?.message ?? r.outcome),
+    ],
+  };
+}
+
 export async function runHeaders(opts: HeadersOptions, ctx: CommandContext): Promise<number> {
   const { io, signal } = ctx;
   const { target, out } = resolveNetwork(opts, io);
@@ -98,6 +123,7 @@ export async function runHeaders(opts: HeadersOptions, ctx: CommandContext): Pro
   }
   const assertions = checkAssertions(records, opts);
   const exitCode = headersExitCode(records, assertions, signal.aborted);
+  emitGithubReport(io, headersCiReport(records, assertions));
   if (io.json) {
     io.print(jsonDocument('headers', target, exitCode, {
       results: records,

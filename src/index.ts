@@ -1,0 +1,9 @@
+// The library entry: the pure parts of chutes-diag, with their types, for Node clients that want
+// to read rate-limit headers, classify responses, pace requests or wait for a reset themselves.
+export { parseRateLimitHeaders, isRateLimitHeader } from './ratelimit/parse.js';
+export { classifyResponse, exitCodeForOutcome } from './verdict/classify.js';
+export type { ClassifyInput, ClassifyContext } from './verdict/classify.js';
+export { keyFingerprint, Redactor } from './http/redact.js';
+export type {
+  Outcome, Verdict, AuthScheme, Dialect, RateLimitPolicy, RateLimitInfo, ResponseRecord, RecordError,
+} from './types.js';
