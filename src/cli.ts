@@ -5,8 +5,9 @@ import { DiagError, ExitCode } from './errors.js';
 import {
   collectHeader, integerParser, parseChoice, parseConcurrency, parseDurationMs, parseHttpUrl, parsePositiveDurationMs, parseRequestPath,
 } from './options.js';
+import { Redactor } from './http/redact.js';
 import { createIo, type Io, type Stream } from './render/io.js';
-import { DEFAULT_MODEL } from './target.js';
+import { DEFAULT_API_BASE_URL, DEFAULT_BASE_URL, DEFAULT_MODEL, DEFAULT_PATH, DEFAULT_TIMEOUT_MS } from './target.js';
 import type { CommandContext } from './commands/common.js';
 import type { MockOptions } from './commands/mock.js';
 import { TOOL_VERSION } from './version.js';
@@ -28,20 +29,20 @@ function addOutputOptions(cmd: Command): Command {
 
 function addNetworkOptions(cmd: Command, { management = false } = {}): Command {
   cmd
-    .addOption(new Option('--base-url <url>', 'inference host').env('CHUTES_BASE_URL').argParser(parseHttpUrl).default(undefined, 'https://llm.chutes.ai'))
-    .addOption(new Option('--api-base-url <url>', 'management host (quota, doctor)').env('CHUTES_API_BASE_URL').argParser(parseHttpUrl).default(undefined, 'https://api.chutes.ai'));
+    .addOption(new Option('--base-url <url>', 'inference host').env('CHUTES_BASE_URL').argParser(parseHttpUrl).default(new URL(DEFAULT_BASE_URL), DEFAULT_BASE_URL))
+    .addOption(new Option('--api-base-url <url>', 'management host (quota, doctor)').env('CHUTES_API_BASE_URL').argParser(parseHttpUrl).default(new URL(DEFAULT_API_BASE_URL), DEFAULT_API_BASE_URL));
   if (!management) {
     cmd
-      .addOption(new Option('--path <path>', 'request path').argParser(parseRequestPath).default(undefined, '/v1/chat/completions'))
-      .addOption(new Option('-m, --model <id>', 'model in the default body').env('CHUTES_MODEL').default(undefined, DEFAULT_MODEL))
+      .addOption(new Option('--path <path>', 'request path').argParser(parseRequestPath).default(DEFAULT_PATH))
+      .addOption(new Option('-m, --model <id>', 'model in the default body').env('CHUTES_MODEL').default(DEFAULT_MODEL))
       .option('--body <json|@file>', 'custom request body (default: a minimal chat completion, max_tokens 1)');
   }
   return cmd
-    .addOption(new Option('--auth <scheme>', 'how the key is sent: bearer (Authorization: Bearer KEY), raw (Authorization: KEY), x-api-key, none').argParser(parseChoice(AUTH_SCHEMES)).default(undefined, 'bearer'))
+    .addOption(new Option('--auth <scheme>', 'how the key is sent: bearer (Authorization: Bearer KEY), raw (Authorization: KEY), x-api-key, none').argParser(parseChoice(AUTH_SCHEMES)).default('bearer'))
     .addOption(new Option('--api-key-file <path>', 'read the key from a file (default: $CHUTES_API_KEY, then $CHUTES_API_TOKEN)'))
     .addOption(new Option('--api-key <key>', 'the key on the command line (visible to other users: prefer the env or a file)').hideHelp())
     .addOption(new Option('-H, --header <name: value>', 'extra request header, repeatable').argParser(collectHeader))
-    .addOption(new Option('--timeout <duration>', 'per-request timeout').argParser(parsePositiveDurationMs).default(undefined, '30s'))
+    .addOption(new Option('--timeout <duration>', 'per-request timeout').argParser(parsePositiveDurationMs).default(DEFAULT_TIMEOUT_MS, '30s'))
     .option('--out <file>', 'append one JSON line per request as it completes');
 }
 
@@ -57,6 +58,10 @@ export interface Program {
 
 export function buildProgram(base: MainIo, signal: AbortSignal): Program {
   const result: Program['result'] = { exitCode: null, io: null };
+  // Commander echoes bad input (an unknown command word, a bad URL) before any command has run:
+  // a key pasted in the wrong place must not come back out.
+  const scrub = new Redactor();
+  for (const name of ['CHUTES_API_KEY', 'CHUTES_API_TOKEN'] as const) scrub.addSecret(base.env[name]?.trim());
   const program = new Command('chutes-diag')
     .description('Why are my Chutes AI / OpenAI-compatible API calls rate limited? Whose limit, how big, and when it resets.')
     .version(TOOL_VERSION, '-V, --version')
@@ -65,7 +70,7 @@ export function buildProgram(base: MainIo, signal: AbortSignal): Program {
     .exitOverride()
     .configureOutput({
       writeOut: (text) => base.stdout.write(text),
-      writeErr: (text) => base.stderr.write(text),
+      writeErr: (text) => base.stderr.write(scrub.redact(text)),
     })
     .addHelpText('after', `
 Exit codes: 0 ok, 1 assertion or doctor check failed, 2 usage error, 3 rate limited or quota
@@ -171,7 +176,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
 export async function main(argv: string[], base: MainIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143); // second Ctrl-C: leave now
+    if (controller.signal.aborted) process.exit(ExitCode.interrupted); // a second signal: leave now
     controller.abort(signal);
   };
   process.on('SIGINT', onSignal);
@@ -197,7 +202,9 @@ function reportError(error: unknown, base: MainIo, io: Io | null, verbose: boole
     if (error.code === 'commander.executeSubCommandAsync') return error.exitCode;
     return ExitCode.usage;
   }
-  const redact = (text: string) => (io ? io.redactor.redact(text) : text);
+  const fallback = new Redactor();
+  for (const name of ['CHUTES_API_KEY', 'CHUTES_API_TOKEN'] as const) fallback.addSecret(base.env[name]?.trim());
+  const redact = (text: string) => (io ?? { redactor: fallback }).redactor.redact(text);
   if (error instanceof DiagError) {
     base.stderr.write(redact(`error: ${error.message}\n`));
     if (verbose && error.cause instanceof Error && error.cause.stack) base.stderr.write(redact(`${error.cause.stack}\n`));

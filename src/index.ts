@@ -7,3 +7,7 @@ export { keyFingerprint, Redactor } from './http/redact.js';
 export type {
   Outcome, Verdict, AuthScheme, Dialect, RateLimitPolicy, RateLimitInfo, ResponseRecord, RecordError,
 } from './types.js';
+export { waitForReset, observeResponse, nextTestDelay, readResetHint } from './wait/wait-for-reset.js';
+export type {
+  WaitForResetOptions, WaitForResetResult, WaitObservation, NextTest, ResetHint, ResetWindow,
+} from './wait/wait-for-reset.js';

@@ -49,14 +49,20 @@ export function numberParser(min: number, max: number): (value: string) => numbe
 
 /** An absolute http(s) URL; a missing scheme gets a pointed message rather than a silent guess. */
 export function parseHttpUrl(value: string): URL {
+  const text = value.trim();
+  // "host:8080" parses as the scheme "host:", so a host and port without a scheme is caught here too.
+  const schemeless = /^[\w.-]+(:\d+)?(\/|$)/.test(text) && !/^https?:/i.test(text);
+  const suggestion = schemeless ? ` (did you mean https://${text}?)` : '';
   let url: URL;
   try {
-    url = new URL(value.trim());
+    url = new URL(text);
   } catch {
-    throw new InvalidArgumentError(`Expected an absolute URL such as https://llm.chutes.ai${/^[\w.-]+(:\d+)?(\/|$)/.test(value) ? ` (did you mean https://${value}?)` : ''}.`);
+    throw new InvalidArgumentError(`Expected an absolute URL such as https://llm.chutes.ai${suggestion}.`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidArgumentError(`Expected an http:// or https:// URL (got ${url.protocol}//).`);
+    throw new InvalidArgumentError(schemeless
+      ? `Expected an absolute URL such as https://llm.chutes.ai${suggestion}.`
+      : `Expected an http:// or https:// URL (got ${url.protocol}//).`);
   }
   if (url.username || url.password) {
     throw new InvalidArgumentError('Credentials in the URL are not accepted; use CHUTES_API_KEY or --api-key-file.');

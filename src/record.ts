@@ -7,6 +7,19 @@ import { classifyResponse } from './verdict/classify.js';
 
 export const RECORD_BODY_CHARS = 500;
 
+// C0 and C1 controls (ESC, CSI 0x9b, CR, BEL…) and bidi overrides: a hostile server could use them
+// to move the cursor, rewrite lines or reorder text on the user's terminal.
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROLS_AND_LINE_BREAKS = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Server text made safe to print: each control character becomes a visible `\x1b` / `\u202e` escape. */
+export function neutraliseControls(text: string, { keepNewlines = false } = {}): string {
+  return text.replace(keepNewlines ? CONTROLS : CONTROLS_AND_LINE_BREAKS, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 export interface RecordContext {
   seq: number;
   target: Target;
@@ -33,9 +46,11 @@ export function buildRecord(raw: RawResponse, ctx: RecordContext): BuiltRecord {
     { status: raw.status, headers: raw.headers, body: raw.body, error: raw.error, rateLimit },
     { auth: ctx.target.auth, url: ctx.target.url, hasKey: ctx.target.keyFingerprint !== null },
   );
+  // Redact first, then neutralise, then cut: a key straddling the cut is masked whole, never half shown.
+  const safe = (text: string, keepNewlines = false) => neutraliseControls(ctx.redactor.redact(text), { keepNewlines });
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(raw.headers)) {
-    if (ctx.allHeaders || isRateLimitHeader(name)) headers[name] = ctx.redactor.redact(value);
+    if (ctx.allHeaders || isRateLimitHeader(name)) headers[name] = safe(value);
   }
   const record: ResponseRecord = {
     seq: ctx.seq,
@@ -47,13 +62,13 @@ export function buildRecord(raw: RawResponse, ctx: RecordContext): BuiltRecord {
     outcome,
     verdict: verdict && {
       code: verdict.code,
-      message: ctx.redactor.redact(verdict.message),
-      hint: ctx.redactor.redact(verdict.hint),
+      message: safe(verdict.message),
+      hint: safe(verdict.hint),
     },
     headers,
     rateLimit: { policies: rateLimit.policies, retryAfterSeconds: rateLimit.retryAfterSeconds },
-    body: raw.body === null ? null : ctx.redactor.redact(raw.body.slice(0, RECORD_BODY_CHARS)),
-    error: raw.error && { code: raw.error.code, message: ctx.redactor.redact(raw.error.message) },
+    body: raw.body === null ? null : safe(raw.body, true).slice(0, RECORD_BODY_CHARS),
+    error: raw.error && { code: raw.error.code, message: safe(raw.error.message) },
   };
-  return { record, warnings: rateLimit.warnings.map((w) => ctx.redactor.redact(w)), rateLimit };
+  return { record, warnings: rateLimit.warnings.map((w) => safe(w)), rateLimit };
 }

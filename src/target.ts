@@ -65,6 +65,8 @@ export function readApiKey(opts: Pick<NetworkOptions, 'apiKey' | 'apiKeyFile'>, 
   if (key !== raw) warnings.push(`the key from ${source} had surrounding whitespace, a newline or quotes; they were removed.`);
   if (!key) throw new UsageError(`${source}: the key is empty.`);
   if (/[\s\0]/.test(key)) throw new UsageError(`${source}: the key contains whitespace inside it; expected a single token such as cpk_….`);
+  // A header value must be visible ASCII; anything else would fail in the HTTP layer as a "network error".
+  if (!/^[\x21-\x7e]+$/.test(key)) throw new UsageError(`${source}: the key contains characters outside printable ASCII; expected a single token such as cpk_….`);
   return { key, source, warnings };
 }
 
@@ -129,13 +131,16 @@ export interface BuildTargetInput {
   redactor?: Redactor;
 }
 
+/** Request headers that carry credentials: their values are registered with the redactor. */
+const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|x-api-key|api-key|cookie)$/i;
+
 export function buildTarget(input: BuildTargetInput): Target {
   const method = input.method ?? (input.body === null ? 'GET' : 'POST');
   const headers: Record<string, string> = { 'user-agent': 'chutes-diag', accept: 'application/json' };
   if (input.body !== null) headers['content-type'] = 'application/json';
   for (const [name, value] of input.extraHeaders ?? []) {
     headers[name.toLowerCase()] = value;
-    input.redactor?.addSecret(/^(authorization|x-api-key|api-key)$/i.test(name) ? value : null);
+    if (CREDENTIAL_HEADER.test(name)) input.redactor?.addSecret(value);
   }
   Object.assign(headers, authHeaders(input.auth, input.key));
   input.redactor?.addSecret(input.key);

@@ -1,12 +1,12 @@
 // What every network command does first: resolve the shared options into a Target.
-import { UsageError } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import type { Io } from '../render/io.js';
 import { openJsonlWriter, type JsonlWriter } from '../render/jsonl.js';
 import {
   buildTarget, DEFAULT_API_BASE_URL, DEFAULT_BASE_URL, DEFAULT_MODEL, DEFAULT_PATH, DEFAULT_TIMEOUT_MS,
   defaultBody, readApiKey, readBody, type NetworkOptions,
 } from '../target.js';
-import type { Target } from '../types.js';
+import type { ResponseRecord, Target } from '../types.js';
 
 export interface CommandContext {
   io: Io;
@@ -47,11 +47,26 @@ export function resolveNetwork(opts: CommonOptions, io: Io): ResolvedNetwork {
     timeoutMs: opts.timeout ?? DEFAULT_TIMEOUT_MS,
     redactor: io.redactor,
   });
-  const out = opts.out ? openJsonlWriter(opts.out, io.redactor) : null;
+  const out = opts.out ? openJsonlWriter(opts.out, io.redactor, (message) => io.warn(message)) : null;
   return { target, key, keySource: source, apiBase: opts.apiBaseUrl ?? new URL(DEFAULT_API_BASE_URL), out };
 }
 
 export function requireKey(key: string | null, what: string): string {
   if (key === null) throw new UsageError(`${what} needs an API key: set CHUTES_API_KEY or use --api-key-file <path>.`);
   return key;
+}
+
+/**
+ * The one stderr line a failing run ends with (exit 3–6), so a script or a log shows why without
+ * parsing stdout; null when the run succeeded, an assertion decided it, or it was interrupted.
+ * Every network command should print it last, on stderr.
+ */
+export function failureLine(record: ResponseRecord | undefined, exitCode: number): string | null {
+  if (!record || exitCode < ExitCode.rateLimited || exitCode > ExitCode.network) return null;
+  if (record.status === null) {
+    return `error: ${record.error?.message ?? record.outcome}${record.verdict ? ` — ${record.verdict.hint}` : ''}`;
+  }
+  const what = record.error?.message ?? record.verdict?.message ?? record.outcome;
+  const namesStatus = new RegExp(`\\b${record.status}\\b`).test(what);
+  return `error: ${namesStatus ? '' : `HTTP ${record.status}: `}${what}`;
 }

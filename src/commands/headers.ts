@@ -2,13 +2,14 @@
 // rate-limit header raw and parsed, and what the response means.
 import { ExitCode } from '../errors.js';
 import { closeDispatcher, send } from '../http/client.js';
-import { buildRecord } from '../record.js';
+import { buildRecord, type BuiltRecord } from '../record.js';
 import { emitGithubReport, type CiReport } from '../render/github.js';
 import { jsonDocument } from '../render/json.js';
 import { renderHeaderTable, renderPolicyTable, renderStatusLine, renderVerdict } from '../render/record.js';
 import type { ResponseRecord } from '../types.js';
 import { exitCodeForOutcome } from '../verdict/classify.js';
-import { resolveNetwork, type CommandContext, type CommonOptions } from './common.js';
+import type { Io } from '../render/io.js';
+import { failureLine, resolveNetwork, type CommandContext, type CommonOptions } from './common.js';
 
 export interface HeadersOptions extends CommonOptions {
   count?: number;
@@ -90,12 +91,23 @@ export function headersCiReport(records: ResponseRecord[], assertions: Assertion
   };
 }
 
+/** The header table, parsed policies, warnings and verdict of one response (human output). */
+function renderDetails(io: Io, built: BuiltRecord, receivedAt: number): void {
+  io.print(renderHeaderTable(built.record, io.color));
+  const policies = renderPolicyTable(built.record, io.color, receivedAt);
+  if (policies) io.print(policies);
+  for (const warning of built.warnings) io.print(io.color.yellow(`! ${warning}`));
+  io.print(renderVerdict(built.record, io.color));
+  if (built.record.error && io.verbose) io.print(io.color.dim(`error: ${built.record.error.code}: ${built.record.error.message}`));
+}
+
 export async function runHeaders(opts: HeadersOptions, ctx: CommandContext): Promise<number> {
   const { io, signal } = ctx;
   const { target, out } = resolveNetwork(opts, io);
   const count = opts.count ?? 1;
   const records: ResponseRecord[] = [];
   const warnings = new Set<string>();
+  let last: { built: BuiltRecord; receivedAt: number; detailed: boolean } | null = null;
   try {
     for (let seq = 1; seq <= count && !signal.aborted; seq++) {
       const raw = await send(target, { signal });
@@ -104,25 +116,19 @@ export async function runHeaders(opts: HeadersOptions, ctx: CommandContext): Pro
       records.push(built.record);
       for (const warning of built.warnings) warnings.add(warning);
       out?.write(built.record);
-      const failedToConnect = built.record.status === null;
-      if (!io.json && (!failedToConnect || io.verbose)) {
-        io.print(renderStatusLine(built.record, io.color));
-        if (count === 1 || seq === count || io.verbose) {
-          io.print(renderHeaderTable(built.record, io.color));
-          const policies = renderPolicyTable(built.record, io.color, raw.receivedAt);
-          if (policies) io.print(policies);
-          for (const warning of built.warnings) io.print(io.color.yellow(`! ${warning}`));
-          io.print(renderVerdict(built.record, io.color));
-          if (built.record.error && io.verbose) io.print(io.color.dim(`error: ${built.record.error.code}: ${built.record.error.message}`));
-        }
-      }
+      const shown = !io.json && (built.record.status !== null || io.verbose);
+      const detailed = shown && (count === 1 || seq === count || io.verbose);
+      last = { built, receivedAt: raw.receivedAt, detailed };
+      if (shown) io.print(renderStatusLine(built.record, io.color));
+      if (detailed) renderDetails(io, built, raw.receivedAt);
     }
   } finally {
     out?.close();
     await closeDispatcher();
   }
+  const interrupted = signal.aborted;
   const assertions = checkAssertions(records, opts);
-  const exitCode = headersExitCode(records, assertions, signal.aborted);
+  const exitCode = headersExitCode(records, assertions, interrupted);
   emitGithubReport(io, headersCiReport(records, assertions));
   if (io.json) {
     io.print(jsonDocument('headers', target, exitCode, {
@@ -131,12 +137,16 @@ export async function runHeaders(opts: HeadersOptions, ctx: CommandContext): Pro
       warnings: [...warnings],
     }).trimEnd());
   } else {
+    // Interrupted mid-run: the last completed response still gets its full table and verdict.
+    if (interrupted && last && !last.detailed && last.built.record.status !== null) renderDetails(io, last.built, last.receivedAt);
     for (const a of assertions) io.print(`${a.passed ? io.color.green('PASS') : io.color.red('FAIL')} ${a.name}: ${a.message}`);
-    const last = records.at(-1);
-    if (last?.error && last.status === null) {
-      // A dead server gets one line: what failed and what to try.
-      io.printErr(`error: ${last.error.message}${last.verdict ? ` — ${last.verdict.hint}` : ''}\n`);
-    }
   }
+  if (interrupted) {
+    const by = typeof signal.reason === 'string' ? signal.reason : 'a signal';
+    const kept = opts.out ? `; every completed response is in ${opts.out}` : '';
+    io.printErr(`interrupted by ${by} after ${records.length} of ${count} request${count === 1 ? '' : 's'}${kept}\n`);
+  }
+  const failure = failureLine(records.at(-1), exitCode);
+  if (failure) io.printErr(`${failure}\n`);
   return exitCode;
 }

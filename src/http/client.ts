@@ -27,11 +27,15 @@ function hasProxyEnv(env: NodeJS.ProcessEnv): boolean {
   return Boolean(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy);
 }
 
+// Certificates are always verified, even when NODE_TLS_REJECT_UNAUTHORIZED=0 is set: the key is
+// never sent over a connection whose peer is unknown. A proxy's CA goes in NODE_EXTRA_CA_CERTS.
+const VERIFY_TLS = { rejectUnauthorized: true } as const;
+
 /** One dispatcher for the process: keep-alive connections, no per-origin connection cap (open loop needs it). */
 export function getDispatcher(): Dispatcher {
   sharedDispatcher ??= hasProxyEnv(process.env)
-    ? new EnvHttpProxyAgent({ connections: null, pipelining: 1 })
-    : new Agent({ connections: null, pipelining: 1, keepAliveTimeout: 10_000 });
+    ? new EnvHttpProxyAgent({ connections: null, pipelining: 1, connect: VERIFY_TLS, requestTls: VERIFY_TLS, proxyTls: VERIFY_TLS })
+    : new Agent({ connections: null, pipelining: 1, keepAliveTimeout: 10_000, connect: VERIFY_TLS });
   return sharedDispatcher;
 }
 
@@ -70,7 +74,10 @@ export function describeNetworkError(error: unknown, target: Target): RecordErro
     return { code: 'dns', message: `cannot resolve ${target.url.hostname} (${code})` };
   }
   if (code === 'ECONNREFUSED') return { code: 'connect_refused', message: `connection refused by ${host}` };
-  if (TLS_CODES.test(code)) return { code: 'tls', message: `TLS failure with ${host}: ${detail} (${code})` };
+  if (TLS_CODES.test(code)) {
+    const ignored = process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0' ? '; NODE_TLS_REJECT_UNAUTHORIZED=0 is ignored, certificates are always verified' : '';
+    return { code: 'tls', message: `TLS failure with ${host}: ${detail} (${code})${ignored}` };
+  }
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED') {
     return { code: 'reset', message: `connection to ${host} was closed or reset mid-response` };
   }
@@ -84,6 +91,8 @@ function formatMs(ms: number): string {
 
 /** Reads up to MAX_BODY_BYTES, then stops reading: a 1 GiB body costs 64 KiB of memory. */
 async function readCappedBody(body: Dispatcher.ResponseData['body']): Promise<string> {
+  // Stopping early destroys the stream, which then emits an abort error nobody else listens for.
+  body.on('error', () => undefined);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -94,6 +103,12 @@ async function readCappedBody(body: Dispatcher.ResponseData['body']): Promise<st
   }
   // Breaking out of the iterator destroys the stream; the connection is dropped, not drained.
   return new TextDecoder('utf-8', { fatal: false }).decode(Buffer.concat(chunks).subarray(0, MAX_BODY_BYTES));
+}
+
+/** Drops a body unread; destroying it emits an abort error that would otherwise crash the process. */
+function discardBody(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
 }
 
 export interface SendOptions {
@@ -128,8 +143,14 @@ export async function send(target: Target, options: SendOptions = {}): Promise<R
       const headers = normaliseHeaders(response.headers);
       const location = headers.location;
       if (response.statusCode >= 300 && response.statusCode < 400 && location) {
-        response.body.destroy();
-        const next = new URL(location, url);
+        discardBody(response.body);
+        const next = URL.canParse(location, url.href) ? new URL(location, url) : null;
+        if (next === null) {
+          return {
+            status: response.statusCode, headers, body: null, sentAt, receivedAt: Date.now(), latencyMs: headersAt - start,
+            error: { code: 'redirect', message: `redirected (HTTP ${response.statusCode}) to an invalid location; not followed` },
+          };
+        }
         const sameOrigin = next.origin === target.url.origin;
         if (sameOrigin && (response.statusCode === 307 || response.statusCode === 308) && redirects < MAX_SAME_ORIGIN_REDIRECTS) {
           url = next;

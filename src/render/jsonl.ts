@@ -10,7 +10,7 @@ export interface JsonlWriter {
 }
 
 /** Opens the file before anything is sent, so an unwritable path fails first (exit 2). */
-export function openJsonlWriter(path: string, redactor: Redactor): JsonlWriter {
+export function openJsonlWriter(path: string, redactor: Redactor, onError: (message: string) => void = () => undefined): JsonlWriter {
   let fd: number;
   try {
     fd = openSync(path, 'a');
@@ -23,7 +23,14 @@ export function openJsonlWriter(path: string, redactor: Redactor): JsonlWriter {
     write(value) {
       if (!open) return;
       // One writeSync per line: a line is either wholly in the file or not at all.
-      writeSync(fd, `${redactor.redact(JSON.stringify(value))}\n`);
+      try {
+        writeSync(fd, `${redactor.redact(JSON.stringify(value))}\n`);
+      } catch (error) {
+        // A full disk must not lose the run: warn once, stop writing, let the command finish.
+        open = false;
+        try { closeSync(fd); } catch { /* already failing */ }
+        onError(`--out: cannot write to ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}); further responses are not written.`);
+      }
     },
     close() {
       if (!open) return;

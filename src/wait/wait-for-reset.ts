@@ -109,7 +109,8 @@ export function observeResponse<T>(
   data: T,
   known: { rateLimit?: Pick<RateLimitInfo, 'policies' | 'retryAfterSeconds'>; outcome?: Outcome } = {},
 ): WaitObservation<T> {
-  const rateLimit = known.rateLimit ?? parseRateLimitHeaders(response.headers, { receivedAt: response.receivedAt });
+  const headers = Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name.toLowerCase(), value]));
+  const rateLimit = known.rateLimit ?? parseRateLimitHeaders(headers, { receivedAt: response.receivedAt });
   return {
     state: known.outcome === undefined ? stateForStatus(response.status) : stateForOutcome(known.outcome),
     sentAt: response.sentAt,
@@ -117,7 +118,7 @@ export function observeResponse<T>(
     retryAfterSeconds: rateLimit.retryAfterSeconds,
     policies: rateLimit.policies,
     quotaResetAt: response.status === 402 ? readQuotaResetTimestamp(response.body ?? null) : null,
-    headers: response.headers,
+    headers,
     data,
   };
 }

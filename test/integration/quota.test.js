@@ -1,0 +1,194 @@
+// `quota` end to end against the emulator's management listener, in every shape the endpoints take:
+// the default `{"*": N}`, a list of rows, a missing /users/me/quotas, "unlimited", a subscription,
+// an exhausted quota, a rejected key. It must never spend an inference request.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { startEmulator } from '../../dist/emulator/server.js';
+import { parseQuotas, parseQuotaUsage, parseSubscriptionUsage, summariseQuota } from '../../dist/commands/quota.js';
+import { FAKE_KEY, parseJsonOutput, runCli } from '../helpers/cli.js';
+
+const ENV = { CHUTES_API_KEY: FAKE_KEY };
+const SUBSCRIPTION = { monthlyPrice: 20, monthly: { usage: 1200, cap: 5000 }, fourHour: { usage: 40, cap: 300 } };
+
+const running = [];
+after(() => Promise.all(running.map((e) => e.close())));
+
+async function start(options = {}) {
+  const emulator = await startEmulator({ port: 0, apiPort: 0, ...options });
+  running.push(emulator);
+  return emulator;
+}
+
+function nextMidnightIso() {
+  return new Date((Math.floor(Date.now() / 86_400_000) + 1) * 86_400_000).toISOString();
+}
+
+function assertNoKey(result) {
+  for (const secret of [FAKE_KEY, ...FAKE_KEY.split('.').slice(1)]) {
+    assert.ok(!result.stdout.includes(secret) && !result.stderr.includes(secret), 'the key never appears in the output');
+  }
+}
+
+function assertNoInference(emulator) {
+  assert.deepEqual(emulator.arrivals.filter((a) => a.listener === 'llm'), [], 'no inference request spent');
+}
+
+/** A loopback port with nothing listening: bound, then released (port 1 may be taken by a user's mock). */
+async function closedPortUrl() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}
+
+async function quota(emulator, args = [], env = ENV) {
+  const result = await runCli(['quota', '--api-base-url', emulator.apiUrl, '--base-url', emulator.url, ...args], { env });
+  assertNoKey(result);
+  assertNoInference(emulator);
+  return result;
+}
+
+describe('quota: every shape of the management endpoints', { concurrency: true }, () => {
+  it('default {"*": N}: daily, used, remaining, reset at the next 00:00 UTC', async () => {
+    const emulator = await start({ dailyQuota: 200, quotaUsed: 150 });
+    const result = await quota(emulator, ['--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const doc = parseJsonOutput(result.stdout);
+    assert.equal(doc.command, 'quota');
+    assert.equal(doc.target.key, 'cpk_…0000');
+    assert.deepEqual(doc.quota, { daily: 200, used: 150, remaining: 50, resetsAt: nextMidnightIso(), unlimited: false, source: 'quota_usage' });
+    assert.deepEqual(doc.perChute, [{ chuteId: '*', quota: 200, isDefault: true }]);
+    assert.equal(doc.subscription, null);
+    assert.equal(doc.responses.length, 3);
+    assert.ok(emulator.arrivals.every((a) => a.listener === 'api' && a.path.startsWith('/users/me')));
+  });
+
+  it('a list of quota rows', async () => {
+    const emulator = await start({ dailyQuota: 2000, quotaUsed: 3, quotasEndpoint: 'list' });
+    const doc = parseJsonOutput((await quota(emulator, ['--json'])).stdout);
+    assert.deepEqual([doc.quota.daily, doc.quota.remaining], [2000, 1997]);
+    assert.deepEqual(doc.perChute, [{ chuteId: '*', quota: 2000, isDefault: true }]);
+  });
+
+  it('/users/me/quotas missing (404): says which endpoint, and continues', async () => {
+    const emulator = await start({ quotasEndpoint: 'missing', quotaUsed: 10 });
+    const result = await quota(emulator, ['--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const doc = parseJsonOutput(result.stdout);
+    assert.deepEqual(doc.endpoints['/users/me/quotas'], { status: 404, state: 'missing' });
+    assert.equal(doc.quota.remaining, 190);
+    assert.ok(doc.notes.some((n) => n.startsWith('/users/me/quotas') && n.includes('404')));
+    const human = await quota(emulator);
+    assert.match(human.stdout, /\/users\/me\/quotas \(quota table\): not found \(404\)/);
+    assert.match(human.stdout, /remaining\s+│ 190/);
+  });
+
+  it('"unlimited": no daily figure, no remaining, no reset; exit 0', async () => {
+    const emulator = await start({ dailyQuota: null });
+    const result = await quota(emulator, ['--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const doc = parseJsonOutput(result.stdout);
+    assert.deepEqual(doc.quota, { daily: null, used: 0, remaining: null, resetsAt: null, unlimited: true, source: 'quota_usage' });
+    assert.match((await quota(emulator)).stdout, /unlimited/);
+  });
+
+  it('a subscription: monthly and 4-hour caps', async () => {
+    const emulator = await start({ subscription: SUBSCRIPTION });
+    const result = await quota(emulator, ['--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const doc = parseJsonOutput(result.stdout);
+    assert.deepEqual(doc.subscription, {
+      active: true,
+      monthlyPrice: 20,
+      monthly: { usage: 1200, cap: 5000, remaining: 3800 },
+      fourHour: { usage: 40, cap: 300, remaining: 260 },
+    });
+    const human = await quota(emulator);
+    assert.match(human.stdout, /Subscription \(\$20\/month\)/);
+    assert.match(human.stdout, /4-hour\s+│ 40\s+│ 300\s+│ 260/);
+  });
+
+  it('quota used up: exit 3 with the reset time', async () => {
+    const emulator = await start({ dailyQuota: 5, quotaUsed: 5 });
+    const result = await quota(emulator, ['--json']);
+    assert.equal(result.code, 3, result.stderr);
+    const doc = parseJsonOutput(result.stdout);
+    assert.equal(doc.quota.remaining, 0);
+    assert.equal(doc.verdict.code, 'daily-quota-exhausted');
+    assert.ok(doc.verdict.message.includes(nextMidnightIso()));
+  });
+
+  it('a rejected key: exit 4 with a verdict', async () => {
+    const emulator = await start({ apiKey: FAKE_KEY.replace('FAKE', 'REAL') });
+    const result = await quota(emulator, ['--json']);
+    assert.equal(result.code, 4, result.stderr);
+    assert.equal(parseJsonOutput(result.stdout).verdict.code, 'invalid-api-key');
+    const human = await quota(emulator);
+    assert.match(human.stdout, /Verdict \[invalid-api-key\]/);
+  });
+
+  it('--auth x-api-key: warned that Chutes ignores it, and the key goes in Authorization', async () => {
+    const emulator = await start({ quotaUsed: 1 });
+    const result = await quota(emulator, ['--auth', 'x-api-key', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /never reads X-API-Key/);
+    assert.equal(parseJsonOutput(result.stdout).quota.used, 1);
+  });
+
+  it('no key: exit 2 before anything is sent, naming CHUTES_API_KEY', async () => {
+    const emulator = await start();
+    const result = await quota(emulator, [], {});
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /CHUTES_API_KEY/);
+    assert.equal(emulator.arrivals.length, 0);
+  });
+
+  it('--api-base-url pointing at the inference host: every endpoint 404s, exit 5', async () => {
+    const emulator = await start();
+    const result = await runCli(['quota', '--api-base-url', emulator.url, '--json'], { env: ENV });
+    assert.equal(result.code, 5, result.stderr);
+    const doc = parseJsonOutput(result.stdout);
+    assert.equal(doc.quota.source, null);
+    assert.ok(Object.values(doc.endpoints).every((e) => e.state === 'missing'));
+  });
+
+  it('management host unreachable: exit 6', async () => {
+    const result = await runCli(['quota', '--api-base-url', await closedPortUrl(), '--json'], { env: ENV });
+    assert.equal(result.code, 6, result.stderr);
+    assert.equal(parseJsonOutput(result.stdout).verdict.code, 'connection-refused');
+  });
+});
+
+describe('quota parsers', () => {
+  it('quota_usage bodies', () => {
+    assert.deepEqual(parseQuotaUsage({ quota: 200, used: 3 }), { daily: 200, unlimited: false, used: 3 });
+    assert.deepEqual(parseQuotaUsage({ quota: '300', used: '7' }), { daily: 300, unlimited: false, used: 7 });
+    assert.deepEqual(parseQuotaUsage({ quota: 'unlimited', used: 0 }), { daily: null, unlimited: true, used: 0 });
+    assert.equal(parseQuotaUsage({ detail: 'Not Found' }), null);
+    assert.equal(parseQuotaUsage(null), null);
+  });
+
+  it('quotas bodies', () => {
+    assert.deepEqual(parseQuotas({ '*': 200 }), { daily: 200, unlimited: false, perChute: [{ chuteId: '*', quota: 200, isDefault: true }] });
+    assert.deepEqual(parseQuotas({}), { daily: null, unlimited: true, perChute: [] });
+    const rows = [{ chute_id: 'abc', quota: 10, is_default: false }, { chute_id: '*', quota: 5000, is_default: true }];
+    assert.equal(parseQuotas(rows).daily, 5000);
+    assert.equal(parseQuotas(rows).perChute.length, 2);
+  });
+
+  it('subscription bodies', () => {
+    assert.equal(parseSubscriptionUsage({ subscription: false }), null);
+    assert.deepEqual(parseSubscriptionUsage({ subscription: true, monthly_price: 3, monthly: { usage: 5, cap: 10 } }), {
+      monthlyPrice: 3, monthly: { usage: 5, cap: 10, remaining: 5 }, fourHour: null,
+    });
+  });
+
+  it('summariseQuota falls back to the quotas table when quota_usage is missing', () => {
+    const now = Date.UTC(2026, 0, 15, 12);
+    assert.deepEqual(summariseQuota(null, { daily: 300, unlimited: false, perChute: [] }, now), {
+      daily: 300, used: null, remaining: null, resetsAt: '2026-01-16T00:00:00.000Z', unlimited: false, source: 'quotas',
+    });
+  });
+});

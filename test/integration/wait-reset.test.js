@@ -1,0 +1,209 @@
+// `wait-reset` end to end: the built CLI against the emulator over loopback, on real time. Windows
+// are fixed (aligned to the epoch), so the true reset is the start of the window in which the
+// first request passed, read from the emulator's own arrival log.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmulator } from '../../dist/emulator/server.js';
+import { FAKE_KEY, parseJsonOutput, runCli } from '../helpers/cli.js';
+
+const WINDOW_MS = 3000;
+const LIMIT = 2;
+const ENV = { CHUTES_API_KEY: FAKE_KEY };
+const AUTH = { authorization: `Bearer ${FAKE_KEY}`, 'content-type': 'application/json' };
+const BODY = JSON.stringify({ model: 'unsloth/gemma-3-4b-it', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 });
+
+const running = [];
+after(() => Promise.all(running.map((e) => e.close())));
+
+async function start(options) {
+  const emulator = await startEmulator({ port: 0, apiPort: 0, ...options });
+  running.push(emulator);
+  return emulator;
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * An emulator whose window is exhausted early in a fresh window, so the CLI (which takes a few
+ * hundred ms to start) still meets the limit and then waits for a reset about 2.5 s away.
+ */
+async function exhaustedEmulator(options) {
+  const emulator = await start({ limit: LIMIT, windowMs: WINDOW_MS, ...options });
+  const phase = Date.now() % WINDOW_MS;
+  if (phase > 100) await sleep(WINDOW_MS - phase + 20);
+  for (let i = 0; i < LIMIT; i++) {
+    await fetch(`${emulator.url}/v1/chat/completions`, { method: 'POST', headers: AUTH, body: BODY }).then((r) => r.arrayBuffer());
+  }
+  return emulator;
+}
+
+/** The CLI's requests in the emulator's log (the first LIMIT arrivals were the test's own). */
+function cliArrivals(emulator, skip = LIMIT) {
+  return emulator.arrivals.filter((a) => a.listener === 'llm').slice(skip);
+}
+
+/** Fixed window: the limit reset at the start of the window in which the first request passed. */
+function trueReset(emulator) {
+  const ok = cliArrivals(emulator).find((a) => a.status === 200);
+  assert.ok(ok, 'a request passed');
+  return Math.floor(ok.wall / WINDOW_MS) * WINDOW_MS;
+}
+
+function assertNoKey(result) {
+  for (const secret of [FAKE_KEY, ...FAKE_KEY.split('.').slice(1)]) {
+    assert.ok(!result.stdout.includes(secret) && !result.stderr.includes(secret), 'the key never appears in the output');
+  }
+}
+
+const waitReset = (emulator, args = [], options = {}) =>
+  runCli(['wait-reset', '--base-url', emulator.url, ...args], { env: ENV, ...options });
+
+describe('wait-reset against windows that reset after a known delay', { concurrency: true }, () => {
+  it('Retry-After: 2 requests, the reset within 1 s of the truth, the second test not before Retry-After', async () => {
+    const emulator = await exhaustedEmulator({ headers: 'x-ratelimit' });
+    const out = join(tmpdir(), `chutes-diag-wait-${process.pid}-${Date.now()}.jsonl`);
+    const result = await waitReset(emulator, ['--json', '--out', out]);
+    assertNoKey(result);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '');
+    const doc = parseJsonOutput(result.stdout);
+    assert.equal(doc.command, 'wait-reset');
+    assert.equal(doc.reset, true);
+    assert.equal(doc.exitCode, 0);
+    assert.ok(doc.attempts <= 2, `${doc.attempts} requests`);
+    assert.equal(doc.responses.length, doc.attempts);
+    assert.equal(doc.final.outcome, 'ok');
+    assert.equal(doc.window.basis, 'hint');
+    assert.equal(doc.window.source, 'retry-after');
+    const error = Math.abs(Date.parse(doc.window.resetAt) - trueReset(emulator));
+    assert.ok(error <= 1000, `reported reset off by ${error} ms`);
+    const [limited, ok] = cliArrivals(emulator);
+    const retryAfter = Number(doc.responses[0].headers['retry-after']);
+    assert.ok(ok.wall - limited.wall >= retryAfter * 1000, 'never sooner than Retry-After');
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    rmSync(out, { force: true });
+    assert.deepEqual(lines.map((l) => l.status), doc.responses.map((r) => r.status));
+    console.log(`# Retry-After guided: ${doc.attempts} requests, reset reported ${error} ms from the truth`);
+  });
+
+  it('reset header only (IETF RateLimit, no Retry-After): guided by the exhausted policy', async () => {
+    const emulator = await exhaustedEmulator({ headers: 'ietf', retryAfter: false });
+    const result = await waitReset(emulator, ['--json']);
+    assertNoKey(result);
+    assert.equal(result.code, 0, result.stderr);
+    const doc = parseJsonOutput(result.stdout);
+    assert.ok(doc.attempts <= 2, `${doc.attempts} requests`);
+    assert.equal(doc.window.source, 'reset-header');
+    assert.equal(doc.window.header, 'ratelimit');
+    const error = Math.abs(Date.parse(doc.window.resetAt) - trueReset(emulator));
+    assert.ok(error <= 1000, `reported reset off by ${error} ms`);
+    console.log(`# reset-header guided: ${doc.attempts} requests, reset reported ${error} ms from the truth`);
+  });
+
+  it('no hint at all: backoff from --interval, at most ⌈wait/interval⌉ + 1 requests, the reset within 1 s', async () => {
+    const emulator = await exhaustedEmulator({ headers: 'none' });
+    const result = await waitReset(emulator, ['--json', '--interval', '300ms', '--max-interval', '600ms']);
+    assertNoKey(result);
+    assert.equal(result.code, 0, result.stderr);
+    const doc = parseJsonOutput(result.stdout);
+    assert.ok(doc.attempts <= Math.ceil(doc.waitedSeconds / 0.3) + 1, `${doc.attempts} requests in ${doc.waitedSeconds} s`);
+    assert.equal(doc.window.basis, 'observed');
+    const error = Math.abs(Date.parse(doc.window.resetAt) - trueReset(emulator));
+    assert.ok(error <= 1000, `reported reset off by ${error} ms`);
+    console.log(`# unguided: ${doc.attempts} requests in ${doc.waitedSeconds} s, reset reported ${error} ms from the truth`);
+  });
+
+  it('human output: each response, the plan and a summary naming the header it trusted', async () => {
+    const emulator = await exhaustedEmulator({ headers: 'x-ratelimit' });
+    const result = await waitReset(emulator);
+    assertNoKey(result);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /#1 HTTP 429/);
+    assert.match(result.stdout, /next test at .* from Retry-After/);
+    assert.match(result.stdout, /Reset: the limit cleared about .* after the first limited response/);
+    assert.match(result.stdout, /bounded by Retry-After/);
+    assert.equal(result.stderr, '', 'no countdown when stderr is not a TTY');
+  });
+});
+
+describe('wait-reset: when not to wait', { concurrency: true }, () => {
+  it('402 daily quota: one request, no polling, the reset time reported, exit 3', async () => {
+    const emulator = await start({ dailyQuota: 1, quotaUsed: 1 });
+    const started = Date.now();
+    const result = await waitReset(emulator, ['--json']);
+    assertNoKey(result);
+    assert.equal(result.code, 3, result.stderr);
+    assert.ok(Date.now() - started < 5000, 'returned at once');
+    assert.match(result.stderr, /^error: .*quota/m, 'a failing run ends with one error line on stderr');
+    const doc = parseJsonOutput(result.stdout);
+    assert.equal(doc.reset, false);
+    assert.equal(doc.attempts, 1);
+    assert.equal(doc.stop, 'reset-beyond-max-wait');
+    assert.equal(doc.final.status, 402);
+    assert.equal(doc.pendingReset.source, 'quota-reset-timestamp');
+    const midnight = (Math.floor(Date.now() / 86_400_000) + 1) * 86_400_000;
+    assert.equal(Date.parse(doc.pendingReset.at), midnight);
+  });
+
+  it('402 in human form says when it resets and how to wait for it', async () => {
+    const emulator = await start({ dailyQuota: 1, quotaUsed: 1 });
+    const result = await waitReset(emulator);
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stdout, /Not polling: the server says the limit resets at .*00:00 UTC/);
+    assert.match(result.stdout, /--max-wait/);
+  });
+
+  it('not limited: says so, 1 request, exit 0', async () => {
+    const emulator = await start({ limit: 100 });
+    const result = await waitReset(emulator, ['--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const doc = parseJsonOutput(result.stdout);
+    assert.deepEqual([doc.reset, doc.attempts, doc.stop, doc.limited], [true, 1, 'not-limited', false]);
+    const human = await waitReset(emulator);
+    assert.match(human.stdout, /Not rate limited/);
+  });
+
+  it('gives up at --max-wait with exit 3', async () => {
+    const emulator = await start({ limit: 1, windowMs: 3_600_000, headers: 'none' });
+    await fetch(`${emulator.url}/v1/chat/completions`, { method: 'POST', headers: AUTH, body: BODY }).then((r) => r.arrayBuffer());
+    const result = await waitReset(emulator, ['--json', '--interval', '300ms', '--max-wait', '1s']);
+    assert.equal(result.code, 3, `${result.stderr}${result.stdout}`);
+    const doc = parseJsonOutput(result.stdout);
+    assert.deepEqual([doc.reset, doc.stop], [false, 'max-wait']);
+    // It gives up only once less than the 250 ms margin is left before --max-wait.
+    assert.ok(doc.waitedSeconds >= 0.74 && doc.waitedSeconds < 3, `waited ${doc.waitedSeconds}`);
+    assert.ok(doc.attempts <= Math.ceil(1 / 0.3) + 1);
+  });
+
+  it('a rejected key stops at once with exit 4', async () => {
+    const emulator = await start({ apiKey: FAKE_KEY.replace('FAKE', 'REAL') });
+    const result = await waitReset(emulator, ['--json']);
+    assertNoKey(result);
+    assert.equal(result.code, 4, result.stderr);
+    const doc = parseJsonOutput(result.stdout);
+    assert.deepEqual([doc.attempts, doc.stop, doc.final.outcome], [1, 'error', 'auth_error']);
+  });
+
+  it('Ctrl-C while waiting: exit 130 and the partial result is still printed', async () => {
+    const emulator = await start({ limit: 1, windowMs: 3_600_000, headers: 'none' });
+    await fetch(`${emulator.url}/v1/chat/completions`, { method: 'POST', headers: AUTH, body: BODY }).then((r) => r.arrayBuffer());
+    const result = await waitReset(emulator, ['--json', '--interval', '10s'], {
+      onSpawn: (child) => {
+        // Interrupt once the first (limited) response is in and the CLI sleeps.
+        const poll = setInterval(() => {
+          if (emulator.arrivals.length >= 2 && emulator.arrivals[1].status !== 0) {
+            clearInterval(poll);
+            setTimeout(() => child.kill('SIGINT'), 200);
+          }
+        }, 20);
+      },
+    });
+    assert.equal(result.code, 130, result.stderr);
+    const doc = parseJsonOutput(result.stdout);
+    assert.deepEqual([doc.reset, doc.stop, doc.attempts], [false, 'aborted', 1]);
+    assert.equal(doc.nextTest.source, 'backoff');
+  });
+});
