@@ -4,9 +4,11 @@
 export function formatSeconds(seconds: number | null): string {
   if (seconds === null) return '—';
   if (seconds < 1) return `${Math.round(seconds * 1000)}ms`;
-  if (seconds < 60) return `${Number(seconds.toFixed(1))}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
+  if (seconds < 59.95) return `${Number(seconds.toFixed(1))}s`;
+  // Round first, then split, so 299.6 s reads "5m00s", not "4m60s".
+  const whole = Math.round(seconds);
+  if (whole < 3600) return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, '0')}s`;
+  return `${Math.floor(whole / 3600)}h${String(Math.floor((whole % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 /** Local wall-clock time of an instant, "14:03:27". */

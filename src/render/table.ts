@@ -9,8 +9,6 @@ export function makeTable(head: string[], color: ChalkInstance, colAligns?: Arra
     head: head.map((h) => color.bold(h)),
     style: plain ? { head: [], border: [] } : { head: ['cyan'], border: ['grey'] },
     ...(colAligns ? { colAligns } : {}),
-    // No rule between body rows: tables stay as tall as their data.
-    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
     wordWrap: true,
   });
 }

@@ -1,0 +1,969 @@
+// Pure estimators of a rate limit from what came back. No clock, no I/O: every function takes
+// observations (send and arrival times in epoch ms, outcome, parsed policies) and returns numbers.
+//
+// Two sources, used in this order:
+//  1. Headers. A policy with a limit and a window (IETF `w`) answers at once. A policy with limit,
+//     remaining and reset but no window is read as a series: constant reset instants mean a window,
+//     instants moving later by 1/ρ per request (or `remaining` not falling although we spent one) mean
+//     a token bucket; one request sent just after the reset tells a fixed window from a sliding log.
+//  2. Behaviour ("cycles"), when headers say too little: burst until the first 429, retest sparsely until
+//     a success (a window boundary or a refill), burst again, and time the second recovery.
+import type { Outcome, RateLimitPolicy } from '../types.js';
+
+/** One response, as the estimators see it. Times are epoch ms. */
+export interface Observation {
+  seq: number;
+  sentAt: number;
+  receivedAt: number;
+  status: number | null;
+  outcome: Outcome;
+  policies: RateLimitPolicy[];
+  retryAfterSeconds: number | null;
+  inFlight: number;
+}
+
+export type RateAlgorithmName = 'fixed-window' | 'sliding-window' | 'token-bucket' | 'unknown';
+export type Bound = 'exact' | 'approx' | 'at-least' | 'unknown';
+export type EstimateSource = 'headers' | 'observed' | 'both';
+export type Confidence = 'high' | 'medium' | 'low';
+
+export interface RateEstimate {
+  limit: number | null;
+  windowSeconds: number | null;
+  perMinute: number | null;
+  burst: number | null;
+  algorithm: RateAlgorithmName;
+  bound: Bound;
+  source: EstimateSource;
+  confidence: Confidence;
+  explanation: string;
+  /** Requests this probe spent on the rate part. */
+  requests: number;
+}
+
+export interface RateContext {
+  /** The pace interval, 60 000 / rpm. */
+  intervalMs: number;
+  /** Why sending stopped, when it stopped before the estimate was complete. */
+  stoppedBy?: 'budget' | 'duration' | 'interrupted' | 'errors' | null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small facts about one observation
+
+export function isAccepted(o: Observation): boolean {
+  return o.outcome === 'ok';
+}
+
+/** A 429 from the rate limiter (not capacity, not quota): the only rejection the estimators count. */
+export function isRateLimited(o: Observation): boolean {
+  return o.outcome === 'rate_limited';
+}
+
+export function bySendTime(a: Observation, b: Observation): number {
+  return a.sentAt - b.sentAt || a.seq - b.seq;
+}
+
+/**
+ * 429s that the rate limiter did not send, relabelled `capacity` so the rate estimate ignores them. A
+ * concurrency gate answers 429 too (Chutes and the emulator with the same body), and an open-loop burst
+ * with slow answers has several requests in flight. Not a rate refusal: a 429 whose rate policy still
+ * shows allowance; or one sent with more requests in flight than any accepted request had, when the very
+ * next request was accepted (a gate frees up at once, an exhausted window does not).
+ * Dropping a real refusal only loses information; counting a gate's refusal would mislead.
+ */
+export function attributeRefusals(observations: readonly Observation[]): Observation[] {
+  const sorted = [...observations].sort(bySendTime);
+  const maxAcceptedInFlight = Math.max(0, ...sorted.filter(isAccepted).map((o) => o.inFlight));
+  const relabel = new Set<number>();
+  sorted.forEach((o, i) => {
+    if (!isRateLimited(o)) return;
+    const policy = selectRatePolicy(o.policies);
+    const roomLeft = policy !== null && policy.remaining !== null && policy.remaining > 0;
+    const next = sorted[i + 1];
+    const crowded = maxAcceptedInFlight > 0 && o.inFlight >= 2 && o.inFlight > maxAcceptedInFlight && next !== undefined && isAccepted(next);
+    if (roomLeft || crowded) relabel.add(o.seq);
+  });
+  return observations.map((o) => (relabel.has(o.seq) ? { ...o, outcome: 'capacity' as const } : o));
+}
+
+/** How many 429s attributeRefusals set aside. */
+export function concurrencyRefusals(observations: readonly Observation[]): number {
+  const attributed = attributeRefusals(observations);
+  return attributed.filter((o, i) => o.outcome !== observations[i]?.outcome).length;
+}
+
+const DAY_SECONDS = 86_400;
+
+/** Request-rate policies worth estimating: not daily quotas (the `quota` command's business), not tokens. */
+function isRequestRatePolicy(p: RateLimitPolicy): boolean {
+  if (p.limit === null) return false;
+  if (p.name === 'daily-quota' || (p.windowSeconds !== null && p.windowSeconds >= DAY_SECONDS)) return false;
+  return p.unit === 'requests' || p.unit === 'request' || p.unit === 'default';
+}
+
+/**
+ * The policy that describes the per-window request limit: one with a window first (the shortest window
+ * binds a burst first), then one with remaining and reset, then one with a limit alone.
+ */
+export function selectRatePolicy(policies: readonly RateLimitPolicy[]): RateLimitPolicy | null {
+  const candidates = policies.filter(isRequestRatePolicy);
+  const withWindow = candidates.filter((p) => p.windowSeconds !== null && p.windowSeconds > 0);
+  if (withWindow.length > 0) return withWindow.reduce((a, b) => ((b.windowSeconds ?? 0) < (a.windowSeconds ?? 0) ? b : a));
+  return candidates.find((p) => p.remaining !== null && p.resetSeconds !== null) ?? candidates[0] ?? null;
+}
+
+function policyKey(p: RateLimitPolicy): string {
+  return `${p.dialect}:${p.name}`;
+}
+
+/** The same policy (dialect and name) in another response. */
+function samePolicy(o: Observation, key: string): RateLimitPolicy | null {
+  return o.policies.find((p) => policyKey(p) === key) ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Header mode: what the first informative response says
+
+export type HeaderMode =
+  | { kind: 'exact'; policy: RateLimitPolicy; limit: number; windowSeconds: number }
+  | { kind: 'series'; policy: RateLimitPolicy; limit: number }
+  | { kind: 'limit-only'; policy: RateLimitPolicy; limit: number }
+  | { kind: 'none' };
+
+/** Decided from the earliest-sent response that carries a request policy. */
+export function headerModeOf(observations: readonly Observation[]): HeaderMode {
+  const first = [...observations].sort(bySendTime).find((o) => selectRatePolicy(o.policies) !== null);
+  const policy = first ? selectRatePolicy(first.policies) : null;
+  if (!policy || policy.limit === null) return { kind: 'none' };
+  if (policy.windowSeconds !== null && policy.windowSeconds > 0) {
+    return { kind: 'exact', policy, limit: policy.limit, windowSeconds: policy.windowSeconds };
+  }
+  if (policy.remaining !== null && policy.resetSeconds !== null) return { kind: 'series', policy, limit: policy.limit };
+  return { kind: 'limit-only', policy, limit: policy.limit };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Header series
+
+export interface HeaderPoint {
+  seq: number;
+  sentAt: number;
+  receivedAt: number;
+  accepted: boolean;
+  limit: number;
+  remaining: number;
+  resetSeconds: number;
+  dialect: RateLimitPolicy['dialect'];
+}
+
+/** Points of the chosen policy with limit, remaining and reset, in send order. */
+export function headerPoints(observations: readonly Observation[], policy: RateLimitPolicy): HeaderPoint[] {
+  const key = policyKey(policy);
+  const points: HeaderPoint[] = [];
+  for (const o of [...observations].sort(bySendTime)) {
+    const p = samePolicy(o, key);
+    if (!p || p.limit === null || p.remaining === null || p.resetSeconds === null) continue;
+    if (!isAccepted(o) && !isRateLimited(o)) continue;
+    points.push({ seq: o.seq, sentAt: o.sentAt, receivedAt: o.receivedAt, accepted: isAccepted(o), limit: p.limit, remaining: p.remaining, resetSeconds: p.resetSeconds, dialect: p.dialect });
+  }
+  return points;
+}
+
+/**
+ * How reset values are written, which decides how their instants are compared.
+ * - `absolute-seconds`: an instant rounded to the second (RFC 3339, epoch seconds): instant = arrival + reset.
+ * - `delta-seconds`: whole seconds counted from the server's decision (rounded up): instant = send + reset.
+ * - `fine`: milliseconds (Go durations, epoch ms): instant = send + reset, quantum 0.
+ */
+export interface ResetClock {
+  format: 'absolute-seconds' | 'delta-seconds' | 'fine';
+  quantumMs: number;
+}
+
+export function resetClockOf(points: readonly HeaderPoint[]): ResetClock {
+  if (points.length === 0) return { format: 'fine', quantumMs: 0 };
+  if (points.every((p) => Number.isInteger(p.resetSeconds))) return { format: 'delta-seconds', quantumMs: 1000 };
+  // Anthropic sends RFC 3339 at whole seconds; OpenAI sends Go durations (ms). Others: look at the values
+  // (an instant that always falls on a whole second is a rounded timestamp).
+  const dialect = points[0]?.dialect;
+  if (dialect === 'anthropic') return { format: 'absolute-seconds', quantumMs: 1000 };
+  if (dialect === 'openai') return { format: 'fine', quantumMs: 0 };
+  const nearWhole = (ms: number) => Math.abs(ms - Math.round(ms / 1000) * 1000) <= 2;
+  if (points.length >= 2 && points.every((p) => nearWhole(p.receivedAt + p.resetSeconds * 1000))) return { format: 'absolute-seconds', quantumMs: 1000 };
+  return { format: 'fine', quantumMs: 0 };
+}
+
+/** When the policy resets, on our clock. Delta values count from the server's decision, which is close to the send. */
+export function resetInstant(p: HeaderPoint, clock: ResetClock): number {
+  const base = clock.format === 'absolute-seconds' ? p.receivedAt : p.sentAt;
+  return base + p.resetSeconds * 1000;
+}
+
+/** Allowance for clock jitter between our send time and the server's decision. */
+export function jitterToleranceMs(intervalMs: number): number {
+  return Math.min(100, Math.max(10, intervalMs * 0.1));
+}
+
+/** `outpaced`: the allowance is back in full before each of our sends, so this pace cannot reach the limit. */
+export type SeriesKind = 'window' | 'token-bucket' | 'outpaced' | 'undecided';
+
+const OUTPACED_POINTS = 5;
+
+/**
+ * Window or token bucket, from accepted points before any reset check. A window gives allowance back
+ * only all at once (fixed) or when an old request leaves (sliding), and keeps its reset instant; a token
+ * bucket refills continuously, so `remaining` sometimes fails to fall and the instant moves later by 1/ρ.
+ */
+export function classifyHeaderSeries(points: readonly HeaderPoint[], limit: number, clock: ResetClock, intervalMs: number): SeriesKind {
+  const accepted = points.filter((p) => p.accepted);
+  if (accepted.length < 2) return 'undecided';
+  if (accepted.length >= OUTPACED_POINTS && accepted.every((p) => p.remaining >= limit - 1)) return 'outpaced';
+  const tol = jitterToleranceMs(intervalMs);
+  let refill = false;
+  let reset = false;
+  const shifts: number[] = [];
+  for (let i = 1; i < accepted.length; i++) {
+    const p = accepted[i - 1] as HeaderPoint;
+    const c = accepted[i] as HeaderPoint;
+    if (c.remaining > p.remaining) reset = true;
+    else if (c.remaining === p.remaining) {
+      // Just after the first request a fresh window and a refilled bucket look alike.
+      if (p.remaining < limit - 1) refill = true;
+    } else shifts.push(resetInstant(c, clock) - resetInstant(p, clock));
+  }
+  if (refill && !reset) return 'token-bucket';
+  if (reset && !refill) return 'window';
+  if (refill && reset) return 'undecided';
+  const first = accepted[0] as HeaderPoint;
+  const last = accepted.at(-1) as HeaderPoint;
+  const span = last.sentAt - first.sentAt;
+  // A bucket holds at least max(remaining) + 1 tokens, so it misses more than max(R) − R_last at the last
+  // point and refills ρ ≥ that / T per second: it would have given a token back within this span (once
+  // ρ·span ≥ 1 some `remaining` must fail to fall; 1.2 leaves room for jitter).
+  const maxRemaining = Math.max(...accepted.map((p) => p.remaining));
+  const minRate = Math.max(0, maxRemaining - last.remaining) / Math.max(last.resetSeconds, 1e-3);
+  if (minRate * (span / 1000) >= 1.2) return 'window';
+  if (clock.quantumMs === 0) {
+    if (shifts.length > 0 && shifts.every((s) => s > tol)) return 'token-bucket';
+    const minBucketShift = (last.resetSeconds * 1000) / Math.max(1, limit - last.remaining);
+    if (shifts.length > 0 && shifts.every((s) => Math.abs(s) <= tol) && minBucketShift > 3 * tol) return 'window';
+    return 'undecided';
+  }
+  // Whole-second resets: a window's instants stay within one quantum; a bucket's drift beyond it.
+  const drift = resetInstant(last, clock) - resetInstant(first, clock);
+  if (drift > clock.quantumMs + tol) return 'token-bucket';
+  return 'undecided';
+}
+
+/**
+ * Accepted points of the current window, before `uptoIndex`: a new window begins where `remaining` rose,
+ * or where the previous point's reset had already come (a window that rolled over right after the first
+ * request looks the same by `remaining`).
+ */
+function currentWindowPoints(points: readonly HeaderPoint[], clock: ResetClock, uptoIndex: number): HeaderPoint[] {
+  let start = 0;
+  for (let i = 1; i < uptoIndex; i++) {
+    const p = points[i - 1] as HeaderPoint;
+    const c = points[i] as HeaderPoint;
+    if (c.remaining > p.remaining || c.sentAt >= resetInstant(p, clock)) start = i;
+  }
+  return points.slice(start, uptoIndex).filter((p) => p.accepted);
+}
+
+export interface ResetBounds {
+  /** The reset is after this instant (our clock, ms)… */
+  lo: number;
+  /** …and at or before this one. */
+  hi: number;
+  /** From the first to the last accepted request of the current window, ms. */
+  span: number;
+}
+
+/**
+ * Where the current window's reset lies. Each point says "reset ∈ (instant − quantum, instant]" (the
+ * value is rounded up), and the window had not reset yet when its last request went out.
+ */
+export function windowResetBounds(points: readonly HeaderPoint[], clock: ResetClock, uptoIndex = points.length): ResetBounds | null {
+  const window = currentWindowPoints(points, clock, uptoIndex);
+  if (window.length === 0) return null;
+  const instants = window.map((p) => resetInstant(p, clock));
+  const first = window[0] as HeaderPoint;
+  const last = window.at(-1) as HeaderPoint;
+  return {
+    lo: Math.max(Math.max(...instants) - clock.quantumMs, last.sentAt),
+    hi: Math.min(...instants),
+    span: last.sentAt - first.sentAt,
+  };
+}
+
+/**
+ * When to send the check. It must come after the reset, and for a sliding log before all our requests of
+ * the window have left it, i.e. within `span` of the reset. When the reset is known that precisely, just
+ * after it; otherwise as late as is safe for the sliding case, accepting that it may be early (the answer
+ * then says so: `remaining` keeps falling, and the next check is timed from tighter bounds).
+ */
+export function resetCheckTime(bounds: ResetBounds, marginMs: number): number {
+  if (bounds.hi - bounds.lo <= bounds.span - 2 * marginMs) return bounds.hi + marginMs;
+  return Math.max(bounds.lo + marginMs, bounds.lo + bounds.span - marginMs);
+}
+
+export interface ResetCheck {
+  /** The accepted point just before the check. */
+  before: HeaderPoint;
+  check: HeaderPoint;
+  index: number;
+}
+
+/**
+ * The check: the first accepted point (before any 429) that got allowance back after the window's reset.
+ * Either `remaining` rose (a fixed window rolled over, even mid-burst), or it did not fall although the
+ * request came after a pause and after the earliest possible reset (a sliding log let an old request go).
+ * A token bucket also gives allowance back; a series already read as a bucket has no check.
+ */
+export function findResetCheck(points: readonly HeaderPoint[], clock: ResetClock, intervalMs: number): ResetCheck | null {
+  const tol = jitterToleranceMs(intervalMs);
+  for (let i = 1; i < points.length; i++) {
+    const before = points[i - 1] as HeaderPoint;
+    const check = points[i] as HeaderPoint;
+    if (!check.accepted || !before.accepted) return null;
+    if (check.remaining < before.remaining) continue;
+    const head = points.slice(0, i);
+    if (classifyHeaderSeries(head, check.limit, clock, intervalMs) === 'token-bucket') return null;
+    if (check.remaining > before.remaining) return { before, check, index: i };
+    const bounds = windowResetBounds(points, clock, i);
+    const paused = check.sentAt - before.sentAt >= 1.5 * intervalMs;
+    if (bounds && paused && check.sentAt + tol >= bounds.lo) return { before, check, index: i };
+  }
+  return null;
+}
+
+export interface WindowFromCheck {
+  algorithm: 'fixed-window' | 'sliding-window';
+  windowMs: number | null;
+}
+
+/** The middle of (lo, hi]; at whole-second quantum, the whole second nearest to it. */
+function pickWindowMs(lo: number, hi: number, clock: ResetClock): number | null {
+  if (!Number.isFinite(lo) && !Number.isFinite(hi)) return null;
+  const mid = !Number.isFinite(hi) ? lo : !Number.isFinite(lo) ? hi : (lo + hi) / 2;
+  if (clock.quantumMs < 1000) return Math.round(mid / 10) * 10;
+  return Math.max(1000, Math.round(mid / 1000) * 1000);
+}
+
+/**
+ * Fixed or sliding, and the window, from the check. A fixed window is fresh then (remaining = limit − 1)
+ * and its next reset is one window after the previous one. A sliding log still holds our later requests;
+ * the count left says which one is now the oldest, and the check's reset dates it.
+ */
+export function windowFromCheck(points: readonly HeaderPoint[], at: ResetCheck, limit: number, clock: ResetClock): WindowFromCheck {
+  const { check } = at;
+  const q = clock.quantumMs;
+  const next = resetInstant(check, clock);
+  if (check.remaining >= limit - 1) {
+    const bounds = windowResetBounds(points, clock, at.index);
+    if (!bounds) return { algorithm: 'fixed-window', windowMs: null };
+    // old reset ∈ (lo, min(hi, check)], new reset ∈ (next − q, next] and after the check.
+    const oldHi = Math.min(bounds.hi, check.sentAt);
+    const lo = Math.max(next - q, check.sentAt) - oldHi;
+    const hi = next - bounds.lo;
+    return { algorithm: 'fixed-window', windowMs: pickWindowMs(lo, hi, clock) };
+  }
+  const live = limit - 1 - check.remaining;
+  const ownBefore = points.slice(0, at.index).filter((p) => p.accepted);
+  const oldestLive = ownBefore[ownBefore.length - live];
+  if (!oldestLive) return { algorithm: 'sliding-window', windowMs: null };
+  const expired = ownBefore[ownBefore.length - live - 1];
+  // W ∈ (check − oldestLive, check − expired], and the check's reset is oldestLive + W.
+  let lo = Math.max(check.sentAt - oldestLive.sentAt, next - q - oldestLive.sentAt);
+  let hi = Math.min(expired ? check.sentAt - expired.sentAt : Infinity, next - oldestLive.sentAt);
+  // The first request, alone in the log, dated the window too: its reset was itself + W.
+  const firstPoint = points[0] as HeaderPoint;
+  if (firstPoint.accepted && firstPoint.remaining === limit - 1) {
+    const firstReset = resetInstant(firstPoint, clock);
+    lo = Math.max(lo, firstReset - q - firstPoint.sentAt);
+    hi = Math.min(hi, firstReset - firstPoint.sentAt);
+  }
+  if (hi < lo) [lo, hi] = [hi, lo];
+  return { algorithm: 'sliding-window', windowMs: pickWindowMs(lo, hi, clock) };
+}
+
+export interface BucketFromHeaders {
+  ratePerSecond: number;
+  capacity: number | null;
+}
+
+/**
+ * A token bucket's refill rate and capacity from reset values read as "time until full" (OpenAI's
+ * semantics): each request moves the full instant 1/ρ later, and capacity = tokens + ρ·(time to full).
+ */
+export function bucketFromHeaders(points: readonly HeaderPoint[], clock: ResetClock): BucketFromHeaders | null {
+  const accepted = points.filter((p) => p.accepted);
+  if (accepted.length < 2) return null;
+  const first = accepted[0] as HeaderPoint;
+  const last = accepted.at(-1) as HeaderPoint;
+  const drift = (resetInstant(last, clock) - resetInstant(first, clock)) / 1000;
+  if (!(drift > 0)) return null;
+  const ratePerSecond = (accepted.length - 1) / drift;
+  // tokens ∈ [remaining, remaining + 1): each point bounds the capacity to an interval of width 1.
+  let lo = -Infinity;
+  let hi = Infinity;
+  for (const p of accepted) {
+    const base = p.remaining + ratePerSecond * p.resetSeconds;
+    lo = Math.max(lo, base);
+    hi = Math.min(hi, base + 1);
+  }
+  const capacity = hi > lo ? Math.ceil(lo - 0.05) : Math.round(lo);
+  return { ratePerSecond, capacity: capacity > 0 ? capacity : null };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cycles (behaviour): alternating runs of accepted and rate-limited responses
+
+export interface Run {
+  kind: 'ok' | 'limited';
+  items: Observation[];
+}
+
+/** Accepted and rate-limited responses in send order, grouped into runs; other outcomes are skipped. */
+export function rateRuns(observations: readonly Observation[]): Run[] {
+  const runs: Run[] = [];
+  for (const o of [...observations].sort(bySendTime)) {
+    const kind = isAccepted(o) ? 'ok' : isRateLimited(o) ? 'limited' : null;
+    if (kind === null) continue;
+    const last = runs.at(-1);
+    if (last && last.kind === kind) last.items.push(o);
+    else runs.push({ kind, items: [o] });
+  }
+  return runs;
+}
+
+/** The runs named by their role: burst 1, its 429s, burst 2 (from the first recovery), … */
+export interface Cycles {
+  /** Accepted before the first 429; null when the very first answer was a 429. */
+  burst1: Observation[] | null;
+  limited1: Observation[] | null;
+  burst2: Observation[] | null;
+  limited2: Observation[] | null;
+  burst3: Observation[] | null;
+  limited3: Observation[] | null;
+}
+
+export function namedCycles(runs: readonly Run[]): Cycles {
+  const list = runs[0]?.kind === 'limited' ? [null, ...runs] : [...runs];
+  const items = (i: number) => list[i]?.items ?? null;
+  return { burst1: items(0), limited1: items(1), burst2: items(2), limited2: items(3), burst3: items(4), limited3: items(5) };
+}
+
+function first(list: Observation[] | null): Observation | null {
+  return list?.[0] ?? null;
+}
+
+function last(list: Observation[] | null): Observation | null {
+  return list?.at(-1) ?? null;
+}
+
+/** The recovery bracket: last 429 before it and the first success, and their midpoint. */
+export function recoveryBracket(limited: Observation[] | null, burst: Observation[] | null): { lastFail: number; firstOk: number; mid: number } | null {
+  const fail = last(limited);
+  const ok = first(burst);
+  if (!fail || !ok) return null;
+  return { lastFail: fail.sentAt, firstOk: ok.sentAt, mid: (fail.sentAt + ok.sentAt) / 2 };
+}
+
+/** After burst 2's 429: a second burst as long as half the first means a window refilled at once; else a bucket. */
+export function burstsSayWindow(cycles: Cycles): boolean {
+  const n1 = cycles.burst1?.length ?? 0;
+  const n2 = cycles.burst2?.length ?? 0;
+  return n2 >= (n1 === 0 ? 3 : Math.max(2, n1 / 2));
+}
+
+/**
+ * The next sparse retest: the gap since the anchor grows by `growth` (so the bracket around the recovery
+ * is at most ~13 % of the time since the anchor), never closer than the pace interval to the last send.
+ */
+export function nextRetestAt(anchor: number, lastSend: number, intervalMs: number, growth = RETEST_GROWTH): number {
+  return Math.max(anchor + (lastSend - anchor) * growth, lastSend + intervalMs);
+}
+
+export const RETEST_GROWTH = 1.1;
+
+export interface RateInterval {
+  lo: number;
+  hi: number;
+}
+
+/**
+ * Bounds on a token bucket's refill rate (tokens per second) from everything after the first 429.
+ * A 429 at a means < 1 token then; a success at s means ≥ 1 token; between them K successes were spent.
+ * So for two 429s a, c: ρ·(c − a) ∈ (K − 1, K + 1); for a 429 a then a success s: ρ·(s − a) > K.
+ */
+export function tokenRateInterval(observations: readonly Observation[]): RateInterval | null {
+  const seq = [...observations].sort(bySendTime).filter((o) => isAccepted(o) || isRateLimited(o));
+  let lo = 0;
+  let hi = Infinity;
+  let pairs = 0;
+  for (let i = 0; i < seq.length; i++) {
+    const a = seq[i] as Observation;
+    if (!isRateLimited(a)) continue;
+    let spent = 0;
+    for (let j = i + 1; j < seq.length; j++) {
+      const o = seq[j] as Observation;
+      const dt = (o.sentAt - a.sentAt) / 1000;
+      if (dt <= 0) {
+        if (isAccepted(o)) spent++;
+        continue;
+      }
+      if (isAccepted(o)) {
+        lo = Math.max(lo, spent / dt);
+        spent++;
+      } else {
+        hi = Math.min(hi, (spent + 1) / dt);
+        lo = Math.max(lo, (spent - 1) / dt);
+        pairs++;
+      }
+    }
+  }
+  if (pairs === 0 || !Number.isFinite(hi)) return null;
+  return { lo, hi };
+}
+
+/** The refill rate: the middle of the feasible interval, or the long-span average when noise makes it empty. */
+export function tokenRate(observations: readonly Observation[]): { ratePerSecond: number; interval: RateInterval; consistent: boolean } | null {
+  const interval = tokenRateInterval(observations);
+  if (!interval) return null;
+  if (interval.hi >= interval.lo) return { ratePerSecond: (interval.lo + interval.hi) / 2, interval, consistent: true };
+  // Inconsistent bounds (jitter, or the bucket filled up during a gap): use first-to-last 429.
+  const seq = [...observations].sort(bySendTime);
+  const limited = seq.filter(isRateLimited);
+  const a = limited[0] as Observation;
+  const c = limited.at(-1) as Observation;
+  const spent = seq.filter((o) => isAccepted(o) && o.sentAt > a.sentAt && o.sentAt < c.sentAt).length;
+  return { ratePerSecond: spent / ((c.sentAt - a.sentAt) / 1000), interval, consistent: false };
+}
+
+/**
+ * The bucket's capacity from burst 1 (which began with a full bucket): n1 successes, the last at s_last,
+ * the first 429 at f1, so capacity ∈ [n1 − ρ·(s_last − s0), n1 + 1 − ρ·(f1 − s0)).
+ */
+export function bucketCapacity(burst1: readonly Observation[], firstLimited: Observation, ratePerSecond: number): number {
+  const s0 = (burst1[0] as Observation).sentAt;
+  const sLast = (burst1.at(-1) as Observation).sentAt;
+  const lo = burst1.length - (ratePerSecond * (sLast - s0)) / 1000;
+  const hi = burst1.length + 1 - (ratePerSecond * (firstLimited.sentAt - s0)) / 1000;
+  return Math.max(1, Math.round((lo + hi) / 2));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Foreign usage
+
+/**
+ * `remaining` that falls by more than our own accepted requests explain means someone else spends the
+ * same allowance. Only pairs where every earlier request of ours had already come back are compared,
+ * so the server counted them before the later point.
+ */
+export function detectForeignUsage(observations: readonly Observation[]): string[] {
+  const mode = headerModeOf(observations);
+  if (mode.kind === 'none' || mode.kind === 'limit-only') return [];
+  const points = headerPoints(observations, mode.policy).filter((p) => p.accepted);
+  const sorted = [...observations].sort(bySendTime);
+  const warnings: string[] = [];
+  for (let i = 1; i < points.length; i++) {
+    const p = points[i - 1] as HeaderPoint;
+    const c = points[i] as HeaderPoint;
+    const settled = sorted.every((o) => o.sentAt > p.sentAt || o.receivedAt <= c.sentAt);
+    if (!settled) continue;
+    const own = sorted.filter((o) => isAccepted(o) && o.sentAt > p.sentAt && o.sentAt <= c.sentAt).length;
+    const drop = p.remaining - c.remaining;
+    if (drop > own) {
+      warnings.push(
+        `remaining fell by ${drop} between requests #${p.seq} and #${c.seq}, but this probe sent only ${own}: another client is using the same key or address, so the figures may be low.`,
+      );
+      break;
+    }
+  }
+  return warnings;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The estimate
+
+function round(value: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+function seconds(ms: number): number {
+  return round(ms / 1000, ms >= 10_000 ? 1 : 2);
+}
+
+function perMinuteOf(limit: number, windowMs: number): number {
+  return round((limit * 60_000) / windowMs, 1);
+}
+
+function unknownEstimate(requests: number, explanation: string): RateEstimate {
+  return { limit: null, windowSeconds: null, perMinute: null, burst: null, algorithm: 'unknown', bound: 'unknown', source: 'observed', confidence: 'low', explanation, requests };
+}
+
+function stopClause(ctx: RateContext): string {
+  switch (ctx.stoppedBy) {
+    case 'budget':
+      return ' before --max-requests ran out';
+    case 'duration':
+      return ' before --max-duration ran out';
+    case 'interrupted':
+      return ' before the probe was interrupted';
+    case 'errors':
+      return ' before errors stopped the probe';
+    default:
+      return '';
+  }
+}
+
+function describeRate(perMinute: number): string {
+  return perMinute >= 10 ? `${Math.round(perMinute)}` : `${round(perMinute, 1)}`;
+}
+
+/** Everything the rate part can say from these observations (rate-phase sends only). */
+export function estimateRateLimit(sent: readonly Observation[], ctx: RateContext): RateEstimate {
+  const requests = sent.length;
+  const observations = attributeRefusals(sent);
+  const counted = observations.filter((o) => isAccepted(o) || isRateLimited(o));
+  if (counted.length === 0) {
+    return unknownEstimate(requests, `No request was accepted or rate limited${stopClause(ctx)}, so there is nothing to estimate from.`);
+  }
+  const mode = headerModeOf(observations);
+  if (mode.kind === 'exact') return estimateFromExactHeaders(observations, mode, ctx, requests);
+  if (mode.kind === 'series') {
+    const fromSeries = estimateFromHeaderSeries(observations, mode, ctx, requests);
+    if (fromSeries) return fromSeries;
+  }
+  return estimateFromCycles(observations, mode, ctx, requests);
+}
+
+function estimateFromExactHeaders(observations: readonly Observation[], mode: Extract<HeaderMode, { kind: 'exact' }>, ctx: RateContext, requests: number): RateEstimate {
+  const windowMs = mode.windowSeconds * 1000;
+  const points = headerPoints(observations, mode.policy);
+  const kind = points.length >= 2 ? classifyHeaderSeries(points, mode.limit, resetClockOf(points), ctx.intervalMs) : 'undecided';
+  const algorithm: RateAlgorithmName = kind === 'token-bucket' ? 'token-bucket' : 'unknown';
+  return {
+    limit: mode.limit,
+    windowSeconds: mode.windowSeconds,
+    perMinute: perMinuteOf(mode.limit, windowMs),
+    burst: kind === 'token-bucket' ? mode.limit : null,
+    algorithm,
+    bound: 'exact',
+    source: 'headers',
+    confidence: 'high',
+    explanation:
+      `The ${mode.policy.sources[0] ?? 'rate-limit'} header states ${mode.limit} requests per ${seconds(windowMs)} s` +
+      (kind === 'token-bucket' ? ', refilled continuously (the reset moved later with each request).' : kind === 'window' ? '; the reset instant stayed put, so it is a window (fixed or sliding not tested).' : '; the algorithm is not stated.'),
+    requests,
+  };
+}
+
+/** Null when the series did not settle the question (then the cycles decide). */
+function estimateFromHeaderSeries(observations: readonly Observation[], mode: Extract<HeaderMode, { kind: 'series' }>, ctx: RateContext, requests: number): RateEstimate | null {
+  const points = headerPoints(observations, mode.policy);
+  const clock = resetClockOf(points);
+  const limit = mode.limit;
+  const header = mode.policy.sources[0] ?? 'rate-limit';
+  const check = findResetCheck(points, clock, ctx.intervalMs);
+  if (check) {
+    const window = windowFromCheck(points, check, limit, clock);
+    if (window.windowMs === null) return null;
+    const name = window.algorithm === 'fixed-window' ? 'a fixed window' : 'a sliding window';
+    return {
+      limit,
+      windowSeconds: seconds(window.windowMs),
+      perMinute: perMinuteOf(limit, window.windowMs),
+      burst: limit,
+      algorithm: window.algorithm,
+      bound: 'exact',
+      source: 'headers',
+      confidence: 'high',
+      explanation:
+        `${header} states ${limit} requests; a request sent just after the reset found ${window.algorithm === 'fixed-window' ? 'the whole allowance back' : 'only the oldest request expired'}, so it is ${name} of ${seconds(window.windowMs)} s.`,
+      requests,
+    };
+  }
+  const before = pointsBeforeFirstLimit(points);
+  const kind = classifyHeaderSeries(before, limit, clock, ctx.intervalMs);
+  if (kind === 'outpaced') return estimateOutpaced(before, limit, header, clock, ctx, requests);
+  if (kind === 'token-bucket' && clock.quantumMs === 0) {
+    const bucket = bucketFromHeaders(before, clock);
+    if (bucket) {
+      const windowMs = (limit / bucket.ratePerSecond) * 1000;
+      return {
+        limit,
+        windowSeconds: seconds(windowMs),
+        perMinute: round(bucket.ratePerSecond * 60, 1),
+        burst: bucket.capacity,
+        algorithm: 'token-bucket',
+        bound: 'approx',
+        source: 'headers',
+        confidence: 'high',
+        explanation:
+          `${header} states ${limit} requests and its reset moved ${round(1000 / bucket.ratePerSecond, 0)} ms later per request: a token bucket refilling ${describeRate(bucket.ratePerSecond * 60)}/min with room for ${bucket.capacity ?? '?'} at once.`,
+        requests,
+      };
+    }
+  }
+  if (kind === 'window' && !points.some((p) => !p.accepted)) {
+    // Decided, but the check request after the reset never went out (budget or --max-duration).
+    return {
+      limit,
+      windowSeconds: null,
+      perMinute: null,
+      burst: limit,
+      algorithm: 'unknown',
+      bound: 'exact',
+      source: 'headers',
+      confidence: 'medium',
+      explanation: `${header} states ${limit} requests per window, but the window length was not measured: no request could be sent after the reset${stopClause(ctx)}.`,
+      requests,
+    };
+  }
+  return null;
+}
+
+/**
+ * Every request found the allowance back in full. With millisecond resets that stay put, it is a token
+ * bucket refilling one request per reset time (OpenAI's "time until full": one token was missing);
+ * otherwise only a lower bound: this pace is below the limit.
+ */
+function estimateOutpaced(points: readonly HeaderPoint[], limit: number, header: string, clock: ResetClock, ctx: RateContext, requests: number): RateEstimate {
+  const resets = points.map((p) => p.resetSeconds);
+  const mean = resets.reduce((a, b) => a + b, 0) / resets.length;
+  const steady = clock.quantumMs === 0 && mean > 0 && Math.max(...resets) - Math.min(...resets) <= Math.max(0.1 * mean, 0.01);
+  const paceRpm = Math.round(60_000 / ctx.intervalMs);
+  const higher = Math.min(60_000, paceRpm * 4);
+  if (steady) {
+    const ratePerSecond = 1 / mean;
+    return {
+      limit,
+      windowSeconds: seconds((limit / ratePerSecond) * 1000),
+      perMinute: round(ratePerSecond * 60, 1),
+      burst: limit,
+      algorithm: 'token-bucket',
+      bound: 'approx',
+      source: 'headers',
+      confidence: 'medium',
+      explanation: `${header} states ${limit} requests and every request found all but one left, full again ${round(mean * 1000, 0)} ms later: a token bucket refilling about ${describeRate(ratePerSecond * 60)}/min, faster than this probe's ${paceRpm}/min (rerun with --rpm ${higher} to see it limit).`,
+      requests,
+    };
+  }
+  return {
+    limit,
+    windowSeconds: null,
+    perMinute: paceRpm,
+    burst: null,
+    algorithm: 'unknown',
+    bound: 'at-least',
+    source: 'both',
+    confidence: 'medium',
+    explanation: `${header} states ${limit} requests, but the allowance was back in full before each of ${points.length} requests at ${paceRpm}/min, so the sustained rate is at least that; rerun with a higher --rpm (e.g. --rpm ${higher}) to reach the limit.`,
+    requests,
+  };
+}
+
+function pointsBeforeFirstLimit(points: readonly HeaderPoint[]): HeaderPoint[] {
+  const index = points.findIndex((p) => !p.accepted);
+  return index === -1 ? [...points] : points.slice(0, index);
+}
+
+function estimateFromCycles(observations: readonly Observation[], mode: HeaderMode, ctx: RateContext, requests: number): RateEstimate {
+  const cycles = namedCycles(rateRuns(observations));
+  const headerLimit = mode.kind === 'none' ? null : mode.limit;
+  const source: EstimateSource = headerLimit === null ? 'observed' : 'both';
+  const sayHeader = headerLimit === null ? '' : ` (the ${mode.kind === 'none' ? '' : mode.policy.sources[0] ?? 'rate-limit'} header says ${headerLimit})`;
+  const { burst1, limited1, burst2, limited2, burst3, limited3 } = cycles;
+
+  if (!limited1) {
+    const accepted = observations.filter(isAccepted).sort(bySendTime);
+    const spanMs = Math.max(ctx.intervalMs, (accepted.at(-1) as Observation).sentAt - (accepted[0] as Observation).sentAt + ctx.intervalMs);
+    const perMinute = round((accepted.length * 60_000) / spanMs, 1);
+    const suggestion = Math.min(60_000, Math.max(Math.ceil((60_000 / ctx.intervalMs) * 2), 2));
+    return {
+      limit: headerLimit ?? accepted.length,
+      windowSeconds: headerLimit === null ? seconds(spanMs) : null,
+      perMinute,
+      burst: null,
+      algorithm: 'unknown',
+      bound: headerLimit === null ? 'at-least' : 'exact',
+      source,
+      confidence: headerLimit === null ? 'medium' : 'low',
+      explanation:
+        `No request was rate limited: all ${accepted.length} in ${seconds(spanMs)} s were accepted (at least ${describeRate(perMinute)}/min)${sayHeader}${stopClause(ctx)}; rerun with a higher --rpm (e.g. --rpm ${suggestion}) to reach the limit.`,
+      requests,
+    };
+  }
+
+  const n1 = burst1?.length ?? 0;
+  const firstLimited = limited1[0] as Observation;
+  if (!burst2) {
+    const waitedMs = (last(limited1) as Observation).sentAt - (first(burst1) ?? firstLimited).sentAt;
+    return {
+      limit: headerLimit ?? (n1 > 0 ? n1 : null),
+      windowSeconds: null,
+      perMinute: null,
+      burst: null,
+      algorithm: 'unknown',
+      bound: n1 > 0 || headerLimit !== null ? 'approx' : 'unknown',
+      source,
+      confidence: 'low',
+      explanation:
+        `${n1} request${n1 === 1 ? ' was' : 's were'} accepted before the first 429${sayHeader}, and no retest succeeded within ${seconds(waitedMs)} s${stopClause(ctx)}, so the window (or refill time) is longer than that.`,
+      requests,
+    };
+  }
+  const recovery1 = recoveryBracket(limited1, burst2) as NonNullable<ReturnType<typeof recoveryBracket>>;
+  if (!limited2) {
+    return {
+      limit: headerLimit ?? Math.max(n1, burst2.length),
+      windowSeconds: null,
+      perMinute: null,
+      burst: null,
+      algorithm: 'unknown',
+      bound: headerLimit === null ? 'at-least' : 'exact',
+      source,
+      confidence: 'low',
+      explanation:
+        `${n1} requests were accepted before the first 429, allowance came back ${seconds(recovery1.mid - firstLimited.sentAt)} s later, and the next burst was not limited again${stopClause(ctx)}; the window could not be timed.`,
+      requests,
+    };
+  }
+  if (burstsSayWindow(cycles)) return estimateWindowFromCycles(cycles, recovery1, headerLimit, sayHeader, source, ctx, requests);
+  return estimateBucketFromCycles(observations, cycles, headerLimit, sayHeader, source, ctx, requests, { burst3, limited3 });
+}
+
+function estimateWindowFromCycles(
+  cycles: Cycles,
+  recovery1: { lastFail: number; firstOk: number; mid: number },
+  headerLimit: number | null,
+  sayHeader: string,
+  source: EstimateSource,
+  ctx: RateContext,
+  requests: number,
+): RateEstimate {
+  const n1 = cycles.burst1?.length ?? 0;
+  const n2 = (cycles.burst2 as Observation[]).length;
+  // burst 2 began at a recovery, i.e. with a whole window to itself: its length is the limit, whatever
+  // the window held before the probe began (that only changes n1).
+  const observedLimit = n2;
+  const limit = headerLimit !== null && Math.abs(headerLimit - observedLimit) <= 1 ? headerLimit : observedLimit;
+  const disagree = headerLimit !== null && Math.abs(headerLimit - observedLimit) > 1 ? `; the header says ${headerLimit}, so other traffic may share the limit` : '';
+  const recovery2 = recoveryBracket(cycles.limited2, cycles.burst3);
+  const earlier = n1 < n2
+    ? ` (the first burst got ${n1}: the window had begun before the probe, or others had used part of it)`
+    : n1 > n2 ? ` (the first burst got ${n1}: it straddled a window boundary)` : '';
+  if (!recovery2) {
+    const waitedMs = (last(cycles.limited2) as Observation).sentAt - recovery1.mid;
+    return {
+      limit,
+      windowSeconds: null,
+      perMinute: null,
+      burst: limit,
+      algorithm: 'unknown',
+      bound: 'approx',
+      source,
+      confidence: 'medium',
+      explanation: `${n2} requests fit in a window that began at a recovery${sayHeader}${earlier}, but the second recovery did not come within ${seconds(waitedMs)} s${stopClause(ctx)}, so the window is longer than that${disagree}.`,
+      requests,
+    };
+  }
+  const timing = windowTiming(cycles, recovery1, recovery2);
+  const windowMs = timing.windowMs;
+  const algorithm = timing.algorithm;
+  const sliding = algorithm === 'sliding-window';
+  const why = sliding
+    ? 'allowance first came back one window after the first accepted request (a sliding window, or a fixed one that began with the probe)'
+    : 'allowance came back all at once at window boundaries';
+  return {
+    limit,
+    windowSeconds: seconds(windowMs),
+    perMinute: perMinuteOf(limit, windowMs),
+    burst: limit,
+    algorithm,
+    bound: 'approx',
+    source,
+    confidence: disagree ? 'low' : 'medium',
+    explanation: `${n2} requests were accepted per window of about ${seconds(windowMs)} s${sayHeader}${earlier}; ${why}${disagree}.`,
+    requests,
+  };
+}
+
+/**
+ * Fixed or sliding, and the window, from the two recoveries. A sliding log recovers one window after its
+ * oldest entry: the first accepted request of burst 1, then the first of burst 2 (the one that recovered),
+ * so each bracket bounds W on its own; the log is sliding when the two bounds genuinely overlap (the retest
+ * ladders repeat, so a fixed window lands on neighbouring rungs that merely touch). A fixed window
+ * recovers at boundaries one window apart, somewhere in each bracket.
+ */
+export function windowTiming(
+  cycles: Cycles,
+  recovery1: { lastFail: number; firstOk: number; mid: number },
+  recovery2: { lastFail: number; firstOk: number; mid: number },
+): { algorithm: 'fixed-window' | 'sliding-window' | 'unknown'; windowMs: number } {
+  const fixedMs = recovery2.mid - recovery1.mid;
+  const s1 = first(cycles.burst1);
+  if (!s1) return { algorithm: 'unknown', windowMs: fixedMs };
+  const lo1 = recovery1.lastFail - s1.sentAt;
+  const hi1 = recovery1.firstOk - s1.sentAt;
+  const lo2 = recovery2.lastFail - recovery1.firstOk;
+  const hi2 = recovery2.firstOk - recovery1.firstOk;
+  const overlap = Math.min(hi1, hi2) - Math.max(lo1, lo2);
+  if (overlap >= 0.25 * Math.min(hi1 - lo1, hi2 - lo2)) {
+    return { algorithm: 'sliding-window', windowMs: (Math.min(hi1, hi2) + Math.max(lo1, lo2)) / 2 };
+  }
+  return { algorithm: 'fixed-window', windowMs: fixedMs };
+}
+
+function estimateBucketFromCycles(
+  observations: readonly Observation[],
+  cycles: Cycles,
+  headerLimit: number | null,
+  sayHeader: string,
+  source: EstimateSource,
+  ctx: RateContext,
+  requests: number,
+  tail: { burst3: Observation[] | null; limited3: Observation[] | null },
+): RateEstimate {
+  const firstLimited = (cycles.limited1 as Observation[])[0] as Observation;
+  const after = observations.filter((o) => o.sentAt >= firstLimited.sentAt);
+  const rate = tokenRate(after);
+  if (!rate || !(rate.ratePerSecond > 0)) {
+    return {
+      limit: headerLimit,
+      windowSeconds: null,
+      perMinute: null,
+      burst: null,
+      algorithm: 'token-bucket',
+      bound: 'unknown',
+      source,
+      confidence: 'low',
+      explanation: `Allowance came back a little at a time (a token bucket)${sayHeader}, but too few refills were seen${stopClause(ctx)} to time them.`,
+      requests,
+    };
+  }
+  const complete = tail.limited3 !== null;
+  const capacity = cycles.burst1 ? bucketCapacity(cycles.burst1, firstLimited, rate.ratePerSecond) : null;
+  const perMinute = round(rate.ratePerSecond * 60, 1);
+  const limit = headerLimit ?? capacity;
+  const windowSeconds = limit !== null ? seconds((limit / rate.ratePerSecond) * 1000) : null;
+  return {
+    limit,
+    windowSeconds,
+    perMinute,
+    burst: capacity,
+    algorithm: 'token-bucket',
+    bound: 'approx',
+    source,
+    confidence: complete && rate.consistent ? 'medium' : 'low',
+    explanation:
+      `After the first 429 allowance came back one request at a time, about ${describeRate(perMinute)}/min (one every ${round(1 / rate.ratePerSecond, 2)} s): a token bucket` +
+      (capacity !== null ? ` with room for about ${capacity} at once` : '') +
+      `${sayHeader}${complete ? '' : `; the refill was timed on a short span${stopClause(ctx)}`}.`,
+    requests,
+  };
+}

@@ -1,0 +1,144 @@
+// Drives a ProbeStrategy: asks it what to do, waits until the planned instant, sends, feeds answers
+// back. The clock, the sleep and the send are injected, so the same loop runs on simulated time in the
+// unit tests and for real in `chutes-diag probe`.
+//
+// Open loop: a planned send goes out at its time whether or not earlier requests have answered (no
+// coordinated omission). Waiting is a timer up to `spinMs` before the instant, then a short spin on the
+// event loop, so sends land within a millisecond or two of their schedule.
+import type { Observation } from './estimate-rate.js';
+import type { ProbeAction, ProbeStrategy, SendPurpose } from './strategy.js';
+
+export interface SendTicket {
+  seq: number;
+  /** Epoch ms the send was planned for (before any push for our own lateness: pacing error counts it). */
+  scheduledAt: number;
+  /** Our requests in flight when this one went out, itself included. */
+  inFlight: number;
+  purpose: SendPurpose;
+}
+
+export interface RunnerOptions {
+  strategy: ProbeStrategy;
+  now: () => number;
+  /** Resolves after `ms`, or early (never rejecting) when `signal` aborts. */
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Sends one request; should never reject (a rejection is recorded as a network error). */
+  sendOne: (ticket: SendTicket) => Promise<Observation>;
+  /** Opens the connection before the first send so it is as punctual as the rest; never counted. */
+  warmUp?: () => Promise<void>;
+  /** Lead between the end of warm-up and the first slot, so the first send is timed like the others. */
+  startLeadMs?: number;
+  /** Ctrl-C: stop sending, wait up to drainTimeoutMs for requests in flight. */
+  signal?: AbortSignal;
+  drainTimeoutMs?: number;
+  /** Spin (instead of sleeping) for the last `spinMs` before a send. 0 on simulated time. */
+  spinMs?: number;
+  yieldToLoop?: () => Promise<void>;
+  onSend?: (ticket: SendTicket) => void;
+  onObservation?: (observation: Observation) => void;
+}
+
+export interface RunOutcome {
+  interrupted: boolean;
+  /** Requests still in flight when the run returned (only after an interrupt's drain timeout). */
+  abandoned: number;
+}
+
+/** One turn of the event loop: I/O callbacks run, so responses keep arriving while we spin. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+export async function driveProbe(options: RunnerOptions): Promise<RunOutcome> {
+  const { strategy, now, sleep, signal } = options;
+  const spinMs = options.spinMs ?? 2;
+  const yieldToLoop = options.yieldToLoop ?? yieldToEventLoop;
+  const inFlight = new Set<Promise<void>>();
+  // Aborted whenever a response arrives, so a wait ends and the strategy is asked again.
+  let wake = new AbortController();
+  const wakeUp = () => wake.abort();
+  signal?.addEventListener('abort', wakeUp);
+
+  const waitFor = async (ms: number | null): Promise<void> => {
+    wake = new AbortController();
+    const combined = signal ? AbortSignal.any([wake.signal, signal]) : wake.signal;
+    if (ms === null) {
+      if (combined.aborted) return;
+      await new Promise<void>((resolve) => combined.addEventListener('abort', () => resolve(), { once: true }));
+    } else {
+      await sleep(ms, combined);
+    }
+  };
+
+  const dispatch = (action: Extract<ProbeAction, { kind: 'send' }>): void => {
+    strategy.onDispatch(action);
+    for (let i = 0; i < action.count; i++) {
+      const at = now();
+      const seq = strategy.onSent({ at, scheduledAt: action.at, purpose: action.purpose });
+      const ticket: SendTicket = { seq, scheduledAt: action.slot ?? action.at, inFlight: inFlight.size + 1, purpose: action.purpose };
+      options.onSend?.(ticket);
+      const settled = options
+        .sendOne(ticket)
+        .catch((error: unknown): Observation => failedObservation(ticket, at, now(), error))
+        .then((observation) => {
+          strategy.onResponse(observation);
+          options.onObservation?.(observation);
+        })
+        .finally(() => {
+          inFlight.delete(settled);
+          wake.abort();
+        });
+      inFlight.add(settled);
+    }
+  };
+
+  try {
+    if (options.warmUp && !signal?.aborted) await options.warmUp();
+    strategy.startAt(now() + (options.startLeadMs ?? 0));
+    while (!signal?.aborted) {
+      const action = strategy.next(now());
+      if (action.kind === 'done') break;
+      if (action.kind === 'await') {
+        // Nothing in flight and no time to wait for: nothing can change any more.
+        if (inFlight.size === 0 && action.until === null) break;
+        await waitFor(action.until === null ? null : Math.max(0, action.until - now()));
+        continue;
+      }
+      const lead = action.at - now();
+      if (lead > spinMs) {
+        await waitFor(lead - spinMs);
+        continue; // ask again: an answer that arrived meanwhile may change the plan
+      }
+      while (now() < action.at) await yieldToLoop();
+      if (signal?.aborted) break;
+      dispatch(action);
+    }
+  } finally {
+    signal?.removeEventListener('abort', wakeUp);
+  }
+
+  const interrupted = Boolean(signal?.aborted);
+  if (interrupted) {
+    strategy.interrupt();
+    const drain = Promise.all([...inFlight]).then(() => undefined);
+    await Promise.race([drain, sleep(options.drainTimeoutMs ?? 3000)]);
+  } else {
+    await Promise.all([...inFlight]);
+  }
+  return { interrupted, abandoned: inFlight.size };
+}
+
+/** A send function that threw (it should not): recorded as a network error so the accounting stays right. */
+function failedObservation(ticket: SendTicket, sentAt: number, receivedAt: number, error: unknown): Observation {
+  void error;
+  return {
+    seq: ticket.seq,
+    sentAt,
+    receivedAt,
+    status: null,
+    outcome: 'network_error',
+    policies: [],
+    retryAfterSeconds: null,
+    inFlight: ticket.inFlight,
+  };
+}

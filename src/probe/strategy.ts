@@ -1,0 +1,601 @@
+// The adaptive probe plan: a state machine fed with sends and observations that decides the next send
+// time, batch or stop. Pure and clock-free: `next(now)` is given the time, the runner does the waiting.
+//
+// Rate part (see estimate-rate.ts for the reading of the answers):
+//   burst 1 at the pace until the first 429 (or until headers answer the question)
+//   → sparse retests until a success → burst 2 at the pace until a 429
+//   → window: sparse retests until the second recovery;  token bucket: a silent gap, then burst 3.
+// Concurrency part: batches of 2, 4, 8 … simultaneous requests, each only when the rate allowance
+// covers it, and a lone request after a batch with 429s to tell the concurrency gate from the rate limit.
+//
+// Hard guarantees, whatever the server answers: never more than maxRequests sends, never more than rpm
+// sends in any 60 s (RateCap), rate-phase sends at least 60 000/rpm ms apart, nothing after maxDuration.
+import {
+  batchSizes,
+  estimateConcurrency,
+  judgeBatch,
+  skippedConcurrency,
+  type ConcurrencyEstimate,
+  type ConcurrencyTrial,
+} from './estimate-concurrency.js';
+import {
+  attributeRefusals,
+  burstsSayWindow,
+  concurrencyRefusals,
+  bySendTime,
+  classifyHeaderSeries,
+  detectForeignUsage,
+  estimateRateLimit,
+  findResetCheck,
+  headerModeOf,
+  headerPoints,
+  isAccepted,
+  isRateLimited,
+  jitterToleranceMs,
+  namedCycles,
+  nextRetestAt,
+  rateRuns,
+  resetClockOf,
+  resetCheckTime,
+  tokenRateInterval,
+  windowResetBounds,
+  type Observation,
+  type RateContext,
+  type RateEstimate,
+} from './estimate-rate.js';
+import { paceIntervalMs, RateCap } from './schedule.js';
+
+export type ConcurrencyMode = 'auto' | 'off' | number;
+
+export interface StrategyConfig {
+  /** Epoch ms of the first paced slot. */
+  start: number;
+  rpm: number;
+  maxRequests: number;
+  maxDurationMs: number;
+  concurrency: ConcurrencyMode;
+  maxConcurrency: number;
+}
+
+export type SendPurpose = 'burst' | 'retest' | 'check' | 'batch' | 'lone';
+
+export type ProbeAction =
+  /** `slot`: the planned instant when `at` was pushed later (our own lateness); pacing is measured against it. */
+  | { kind: 'send'; at: number; count: number; purpose: SendPurpose; slot?: number }
+  /** Wait for a response, or until `until` (then ask again). */
+  | { kind: 'await'; until: number | null }
+  | { kind: 'done' };
+
+export type StopReason = 'complete' | 'budget' | 'duration' | 'interrupted' | 'errors' | 'quota';
+
+export interface ProbeResult {
+  rate: RateEstimate;
+  concurrency: ConcurrencyEstimate;
+  warnings: string[];
+  stopReason: StopReason;
+}
+
+interface SentEntry {
+  seq: number;
+  /** When it actually went out (what the rate cap counts). */
+  at: number;
+  /** The slot it was planned for (what keeps bursts on their grid). */
+  scheduledAt: number;
+  purpose: SendPurpose;
+  /** Index into trials for batch and lone sends. */
+  trial: number | null;
+}
+
+/** Consecutive failures (neither accepted nor rate limited) after which sending stops. */
+const ERROR_STOP_NO_SUCCESS = 3;
+const AUTH_STOP_NO_SUCCESS = 2;
+const ERROR_STOP_AFTER_SUCCESS = 5;
+const MAX_RESET_CHECKS = 3;
+/** Tokens a token bucket may refill during the silent gap, at most: enough for ±10 % on the rate. */
+const GAP_TOKENS_MAX = 12;
+const MAX_BUCKET_GAPS = 3;
+/** Relative width of the refill-rate interval that ends the token-bucket stage (±10 % at worst, the middle is used). */
+const TIGHT_RATE_WIDTH = 0.2;
+
+type RateStep = ProbeAction | 'finished';
+
+export class ProbeStrategy {
+  readonly intervalMs: number;
+  readonly cap: RateCap;
+  private readonly sent = new Map<number, SentEntry>();
+  private readonly responses = new Map<number, Observation>();
+  private nextSeq = 1;
+
+  private rateDone = false;
+  private rateStopped: RateContext['stoppedBy'] = null;
+  private stopReason: StopReason = 'complete';
+  /** The slot of the last rate-phase send: bursts continue one pace interval after it. */
+  private lastRateSlot: number | null = null;
+  /** When the last rate-phase send actually went out. */
+  private lastRateSentAt: number | null = null;
+  /** The current burst's grid: slot i at origin + i·60000/rpm (no rounding drift), `sends` slots used. */
+  private grid: { origin: number; sends: number } | null = null;
+  private cycleKind: 'window' | 'bucket' | null = null;
+  /** Silent gaps of the token-bucket stage, oldest first. */
+  private gaps: Array<{ from: number; until: number }> = [];
+  private checks = 0;
+
+  private readonly trials: ConcurrencyTrial[] = [];
+  private concurrencyDone = false;
+  private concurrencyStopped: string | null = null;
+  private concurrencySkipped: string | null = null;
+
+  private start: number;
+
+  constructor(readonly config: StrategyConfig) {
+    this.intervalMs = paceIntervalMs(config.rpm);
+    this.cap = new RateCap(config.rpm);
+    this.start = config.start;
+  }
+
+  /** Moves the first slot (and the deadline with it) to `start`; only before anything was sent. */
+  startAt(start: number): void {
+    if (this.sent.size > 0) return;
+    this.start = start;
+  }
+
+  get startedAt(): number {
+    return this.start;
+  }
+
+  get deadline(): number {
+    return this.start + this.config.maxDurationMs;
+  }
+
+  get sentCount(): number {
+    return this.sent.size;
+  }
+
+  get pendingCount(): number {
+    return this.sent.size - this.responses.size;
+  }
+
+  /** Observations so far, in send order. */
+  observations(): Observation[] {
+    return [...this.responses.values()].sort(bySendTime);
+  }
+
+  /** Called by the runner for each request as it goes out (after onDispatch); returns its seq. */
+  onSent(send: { at: number; scheduledAt: number; purpose: SendPurpose }): number {
+    const seq = this.nextSeq++;
+    const trial = send.purpose === 'batch' || send.purpose === 'lone' ? this.trials.length - 1 : null;
+    this.sent.set(seq, { seq, at: send.at, scheduledAt: send.scheduledAt, purpose: send.purpose, trial });
+    this.cap.record(send.at);
+    if (isRatePurpose(send.purpose)) this.lastRateSentAt = Math.max(this.lastRateSentAt ?? send.at, send.at);
+    return seq;
+  }
+
+  /**
+   * Called once per send decision, just before its requests go out. `next()` only plans (the runner may
+   * ask several times while it waits); every change of plan state happens here or in onResponse.
+   */
+  onDispatch(action: Extract<ProbeAction, { kind: 'send' }>): void {
+    if (action.purpose === 'batch') this.trials.push({ size: action.count, responses: [], lone: null });
+    if (isRatePurpose(action.purpose)) {
+      if (action.purpose === 'burst') {
+        if (this.grid && action.at === this.gridSlot(this.grid.sends)) this.grid.sends += 1;
+        else this.grid = { origin: action.at, sends: 1 };
+      }
+      this.lastRateSlot = action.at;
+      if (action.purpose === 'check') this.checks += 1;
+    }
+  }
+
+  onResponse(observation: Observation): void {
+    const entry = this.sent.get(observation.seq);
+    if (!entry || this.responses.has(observation.seq)) return;
+    this.responses.set(observation.seq, observation);
+    if (entry.trial !== null) {
+      const trial = this.trials[entry.trial];
+      if (trial && entry.purpose === 'batch') trial.responses.push(observation);
+      if (trial && entry.purpose === 'lone') trial.lone = observation;
+    }
+  }
+
+  /** Stop everything now (Ctrl-C). */
+  interrupt(): void {
+    if (!this.rateDone) this.finishRate('interrupted');
+    if (!this.concurrencyDone) this.finishConcurrency('the probe was interrupted');
+    this.stopReason = 'interrupted';
+  }
+
+  next(now: number): ProbeAction {
+    if (!this.rateDone) {
+      const step = this.rateStep(now);
+      if (step !== 'finished') return step;
+    }
+    if (!this.concurrencyDone) {
+      const step = this.concurrencyStep(now);
+      if (step !== 'finished') return step;
+    }
+    return { kind: 'done' };
+  }
+
+  result(): ProbeResult {
+    const all = this.observations();
+    const rateObs = all.filter((o) => isRatePurpose(this.sent.get(o.seq)?.purpose));
+    const rate = estimateRateLimit(rateObs, { intervalMs: this.intervalMs, stoppedBy: this.rateStopped });
+    rate.requests = [...this.sent.values()].filter((e) => isRatePurpose(e.purpose)).length;
+    const cap = this.concurrencyCap();
+    const concurrency = this.concurrencySkipped !== null
+      ? skippedConcurrency(this.concurrencySkipped, this.trials)
+      : estimateConcurrency(this.trials, cap, this.concurrencyStopped);
+    concurrency.requests = [...this.sent.values()].filter((e) => !isRatePurpose(e.purpose)).length;
+    const warnings = detectForeignUsage(rateObs);
+    const gated = concurrencyRefusals(rateObs);
+    if (gated > 0) {
+      warnings.push(`${gated} 429${gated === 1 ? '' : 's'} during the rate part came from too many requests in flight (a concurrency limit), not the rate limit, and ${gated === 1 ? 'was' : 'were'} left out of the rate estimate; a lower --rpm keeps fewer requests in flight.`);
+    }
+    return { rate, concurrency, warnings, stopReason: this.stopReason };
+  }
+
+  // ------------------------------------------------------------------ guards
+
+  /** A send `count` at ≥ `at`, within budget, rate cap and deadline; null when none of those allow it. */
+  private guardedSend(at: number, count: number, purpose: SendPurpose): Extract<ProbeAction, { kind: 'send' }> | 'budget' | 'duration' {
+    if (this.sent.size + count > this.config.maxRequests) return 'budget';
+    const allowed = this.cap.earliest(at, count);
+    if (allowed === null) return 'budget';
+    if (allowed > this.deadline) return 'duration';
+    return { kind: 'send', at: allowed, count, purpose };
+  }
+
+  private pendingOf(filter: (e: SentEntry) => boolean): number {
+    let n = 0;
+    for (const entry of this.sent.values()) if (filter(entry) && !this.responses.has(entry.seq)) n++;
+    return n;
+  }
+
+  // ------------------------------------------------------------------ rate part
+
+  private finishRate(stoppedBy: RateContext['stoppedBy']): void {
+    this.rateDone = true;
+    this.rateStopped = stoppedBy;
+    if (stoppedBy && this.stopReason === 'complete') this.stopReason = stoppedBy;
+  }
+
+  private ratePending(): number {
+    return this.pendingOf((e) => isRatePurpose(e.purpose));
+  }
+
+  /** Wait for in-flight rate sends, then finish the rate part. */
+  private finishWhenSettled(stoppedBy: RateContext['stoppedBy']): RateStep {
+    if (this.ratePending() > 0) return { kind: 'await', until: null };
+    this.finishRate(stoppedBy);
+    return 'finished';
+  }
+
+  /**
+   * Turn a guarded send into a step, finishing the rate part when budget or time ran out. Never less than
+   * one interval after the previous rate send actually went out: if this process stalled (a busy CPU),
+   * catching up would hand the server two requests at once, faster than --rpm, and skew the estimate.
+   * Slow answers never delay a send; only our own lateness shifts the schedule.
+   */
+  private rateSend(slot: number, purpose: SendPurpose): RateStep {
+    const at = this.lastRateSentAt === null ? slot : Math.max(slot, this.lastRateSentAt + this.intervalMs);
+    const action = this.guardedSend(at, 1, purpose);
+    if (typeof action !== 'string') return action.at > slot ? { ...action, slot } : action;
+    return this.finishWhenSettled(action === 'budget' ? 'budget' : 'duration');
+  }
+
+  /**
+   * The next paced slot: one interval after the previous rate send's slot (the first at the start), so
+   * the grid never drifts with late sends, and open loop: whatever is still in flight.
+   */
+  private burstSend(now: number): RateStep {
+    // Within a running burst a slot already past (this process was late) is still the slot: it goes out
+    // at once and the pacing figures show the lateness. A burst that begins (first send, or after a retest
+    // whose answer took its time) begins now.
+    if (this.grid && this.lastRateSlot !== null && this.gridSlot(this.grid.sends - 1) === this.lastRateSlot) {
+      return this.rateSend(this.gridSlot(this.grid.sends), 'burst');
+    }
+    const next = this.lastRateSlot === null ? this.start : this.lastRateSlot + this.intervalMs;
+    return this.rateSend(Math.max(next, now), 'burst');
+  }
+
+  private gridSlot(index: number): number {
+    const grid = this.grid as { origin: number };
+    return grid.origin + (index * 60_000) / this.config.rpm;
+  }
+
+  private ratePendingOf(purpose: SendPurpose): number {
+    return this.pendingOf((e) => e.purpose === purpose);
+  }
+
+  private rateStep(now: number): RateStep {
+    const raw = this.observations().filter((o) => isRatePurpose(this.sent.get(o.seq)?.purpose));
+    if (this.errorStop(raw)) return this.finishWhenSettled('errors');
+    const obs = attributeRefusals(raw);
+    // Limit and window in the headers (IETF `w`): nothing left to measure, whatever the status.
+    if (headerModeOf(obs).kind === 'exact') return this.finishWhenSettled(null);
+
+    const cycles = namedCycles(rateRuns(obs));
+    if (!cycles.limited1) {
+      const headerStep = this.headerStep(obs, now);
+      if (headerStep !== null) return headerStep;
+      // Not limited yet: leave the concurrency test its share of the budget. Once limited, the rate
+      // estimate comes first and may use all of it.
+      if (this.sent.size >= this.config.maxRequests - this.concurrencyReserve()) return this.finishWhenSettled('budget');
+      return this.burstSend(now);
+    }
+    return this.cycleStep(obs, now);
+  }
+
+  /** Stops on a dead server, a rejected key, or a spent daily quota. */
+  private errorStop(obs: readonly Observation[]): 'errors' | 'quota' | null {
+    if (obs.some((o) => o.outcome === 'quota_exceeded')) {
+      this.stopReason = 'quota';
+      return 'quota';
+    }
+    const useful = obs.some((o) => isAccepted(o) || isRateLimited(o));
+    let trailing = 0;
+    let auth = 0;
+    for (let i = obs.length - 1; i >= 0; i--) {
+      const o = obs[i] as Observation;
+      if (isAccepted(o) || isRateLimited(o)) break;
+      trailing++;
+      if (o.outcome === 'auth_error') auth++;
+    }
+    if (!useful && auth >= AUTH_STOP_NO_SUCCESS && auth === trailing) return 'errors';
+    if (trailing >= (useful ? ERROR_STOP_AFTER_SUCCESS : ERROR_STOP_NO_SUCCESS)) return 'errors';
+    return null;
+  }
+
+  /** Before the first 429: headers may answer the rate question without reaching the limit. Null: keep bursting. */
+  private headerStep(obs: readonly Observation[], now: number): RateStep | null {
+    const mode = headerModeOf(obs);
+    if (mode.kind !== 'series') return null;
+    const points = headerPoints(obs, mode.policy);
+    const clock = resetClockOf(points);
+    if (findResetCheck(points, clock, this.intervalMs)) return this.finishWhenSettled(null);
+    const kind = this.checks > 0 ? 'window' : classifyHeaderSeries(points, mode.limit, clock, this.intervalMs);
+    if (kind === 'undecided') return null;
+    if (kind === 'outpaced') return this.finishWhenSettled(null);
+    if (kind === 'token-bucket') {
+      // Millisecond resets time the refill exactly; whole-second ones need the behaviour (cycles).
+      return clock.quantumMs === 0 ? this.finishWhenSettled(null) : null;
+    }
+    // A window: one request just after the reset instant tells fixed from sliding and gives the length.
+    if (this.ratePending() > 0) return { kind: 'await', until: null };
+    if (this.checks >= MAX_RESET_CHECKS) {
+      this.finishRate(null);
+      return 'finished';
+    }
+    const bounds = windowResetBounds(points, clock);
+    if (!bounds) return null;
+    // Just after the reset, well within one pace interval of it (a sliding log must still hold our later
+    // requests), and a pause after the burst so the check reads as one.
+    const margin = Math.min(this.intervalMs / 4, 2 * jitterToleranceMs(this.intervalMs));
+    const paused = (this.lastRateSlot ?? now) + 1.5 * this.intervalMs;
+    const at = Math.max(resetCheckTime(bounds, margin), now, paused);
+    return this.rateSend(at, 'check');
+  }
+
+  /**
+   * The cycles, by explicit stage rather than by the shape of the answers: with slow answers an open-loop
+   * burst overshoots its first 429, and a token bucket then answers ok/429/ok…, which must not be taken
+   * for the later stages. Each stage ends on an answer to a request sent within it.
+   */
+  private cycleStep(obs: readonly Observation[], now: number): RateStep {
+    const lastSlot = this.lastRateSlot ?? now;
+    const firstAfter = (t: number, accepted: boolean) =>
+      obs.find((o) => o.sentAt > t && (accepted ? isAccepted(o) : isRateLimited(o))) ?? null;
+    const firstLimited = obs.find(isRateLimited) as Observation;
+    // Burst requests still in flight may have been accepted (answers overtake each other), so a burst is
+    // only counted once they are all back. Retests stay open loop, on their ladder whatever is in flight.
+    const settled = this.ratePendingOf('burst') === 0;
+    const recovery1 = firstAfter(firstLimited.sentAt, true);
+    if (!recovery1) {
+      if (!settled) return { kind: 'await', until: null };
+      const anchor = (obs.find(isAccepted) ?? firstLimited).sentAt;
+      return this.rateSend(Math.max(nextRetestAt(anchor, lastSlot, this.intervalMs), now), 'retest');
+    }
+    const limited2 = firstAfter(recovery1.sentAt, false);
+    if (!limited2) return this.burstSend(now);
+    const cycles = namedCycles(rateRuns(obs));
+    if (this.cycleKind === null) {
+      if (!settled) return { kind: 'await', until: null };
+      this.cycleKind = burstsSayWindow(cycles) ? 'window' : 'bucket';
+    }
+    if (this.cycleKind === 'window') {
+      if (firstAfter(limited2.sentAt, true)) return this.finishWhenSettled(null);
+      const ladder = nextRetestAt(recovery1.sentAt, lastSlot, this.intervalMs);
+      return this.rateSend(Math.max(ladder, secondRecoveryFloor(cycles, this.intervalMs), now), 'retest');
+    }
+    if (this.gaps.length === 0) this.gaps.push(this.bucketGap(obs, lastSlot));
+    const gap = this.gaps.at(-1) as { from: number; until: number };
+    if (lastSlot < gap.until) return this.rateSend(Math.max(gap.until, now), 'burst');
+    // Each burst after a gap runs until its first 429; then the refill rate is known well enough, or
+    // another gap sized from the better estimate follows (a slow bucket makes the first guess poor).
+    if (!obs.some((o) => o.sentAt >= gap.until - 1 && isRateLimited(o))) return this.burstSend(now);
+    if (!settled) return { kind: 'await', until: null };
+    if (this.gaps.length >= MAX_BUCKET_GAPS || refillRateIsTight(obs)) return this.finishWhenSettled(null);
+    this.gaps.push(this.bucketGap(obs, lastSlot));
+    return this.rateSend(Math.max((this.gaps.at(-1) as { until: number }).until, now), 'burst');
+  }
+
+  /**
+   * A silent gap after burst 2's 429 (bucket ≈ empty) long enough to refill about min(burst/2, 12) tokens
+   * at the rough rate seen so far, but short enough not to fill the bucket (which would hide the rate).
+   */
+  private bucketGap(obs: readonly Observation[], from: number): { from: number; until: number } {
+    const cycles = namedCycles(rateRuns(obs));
+    const firstLimited = (cycles.limited1 as Observation[])[0] as Observation;
+    const interval = tokenRateInterval(obs.filter((o) => o.sentAt >= firstLimited.sentAt));
+    const burst1 = cycles.burst1 ?? [];
+    const recovery = (cycles.burst2?.[0] as Observation).sentAt - firstLimited.sentAt;
+    const rough = interval && Number.isFinite(interval.hi) ? (interval.lo + interval.hi) / 2 : 1000 / Math.max(recovery, this.intervalMs);
+    const high = interval && Number.isFinite(interval.hi) ? interval.hi : rough * 2;
+    const span1 = burst1.length > 0 ? (firstLimited.sentAt - (burst1[0] as Observation).sentAt) / 1000 : 0;
+    const roughBurst = Math.max(1, burst1.length - rough * span1);
+    const target = Math.max(2, Math.min(GAP_TOKENS_MAX, Math.floor(roughBurst * 0.6)));
+    // At the highest plausible rate the bucket must stay below full.
+    const safeSeconds = Math.max(0, roughBurst - 1) / high;
+    const seconds = Math.max(Math.min(target / rough, Math.max(safeSeconds, 1 / rough)), this.intervalMs / 1000);
+    return { from, until: from + seconds * 1000 };
+  }
+
+  // ------------------------------------------------------------------ concurrency part
+
+  /** Requests kept for the concurrency test: its batches and one lone retry, at most a quarter of the budget. */
+  private concurrencyReserve(): number {
+    if (this.config.concurrency === 'off') return 0;
+    const needed = batchSizes(this.concurrencyCap()).reduce((a, b) => a + b, 0) + 1;
+    return Math.min(needed, Math.floor(this.config.maxRequests / 4));
+  }
+
+  private concurrencyCap(): number {
+    const mode = this.config.concurrency;
+    return typeof mode === 'number' ? mode : this.config.maxConcurrency;
+  }
+
+  private finishConcurrency(stopped: string | null, skipped = false): void {
+    this.concurrencyDone = true;
+    if (skipped) this.concurrencySkipped = stopped;
+    else this.concurrencyStopped = stopped;
+  }
+
+  private concurrencyStep(now: number): RateStep {
+    if (this.config.concurrency === 'off') {
+      this.finishConcurrency('--concurrency off', true);
+      return 'finished';
+    }
+    if (this.stopReason === 'interrupted' || this.stopReason === 'errors' || this.stopReason === 'quota') {
+      this.finishConcurrency(this.stopReason === 'interrupted' ? 'the probe was interrupted' : 'the rate part ended on errors', true);
+      return 'finished';
+    }
+    // Batches need the line to be quiet: nothing of ours in flight.
+    if (this.pendingCount > 0) return { kind: 'await', until: null };
+    const cap = this.concurrencyCap();
+    const sizes = batchSizes(cap);
+    const lastTrial = this.trials.at(-1);
+    if (lastTrial) {
+      const judgement = judgeBatch(lastTrial);
+      if (judgement.kind === 'needs-lone') {
+        return this.concurrencySend(now, 1, 'lone', 'no budget or time was left for the lone retry');
+      }
+      if (judgement.kind !== 'all-accepted' || lastTrial.size >= cap) {
+        this.finishConcurrency(null);
+        return 'finished';
+      }
+    }
+    const size = sizes[this.trials.length];
+    if (size === undefined) {
+      this.finishConcurrency(null);
+      return 'finished';
+    }
+    const rate = this.result().rate;
+    const model = allowanceModel(rate, attributeRefusals(this.observations().filter((o) => isRatePurpose(this.sent.get(o.seq)?.purpose))));
+    if (model.kind === 'unknown') {
+      const reason = this.trials.length === 0 ? `the rate limit is not known well enough to keep a batch of ${size} clear of it` : `the rate allowance for a batch of ${size} is unknown`;
+      this.finishConcurrency(reason, this.trials.length === 0);
+      return 'finished';
+    }
+    const own = this.observations().filter(isAccepted).map((o) => o.sentAt);
+    const clearAt = allowanceTime(model, own, now, size);
+    if (clearAt === null) {
+      const reason = `a batch of ${size} is larger than the rate limit allows at once`;
+      this.finishConcurrency(reason, this.trials.length === 0);
+      return 'finished';
+    }
+    // Reserve one request for the lone retry that may follow this batch.
+    if (this.sent.size + size + 1 > this.config.maxRequests) {
+      this.finishConcurrency('--max-requests leaves no room for a larger batch', this.trials.length === 0);
+      return 'finished';
+    }
+    return this.concurrencySend(clearAt, size, 'batch', '--max-duration leaves no time for a larger batch');
+  }
+
+  private concurrencySend(at: number, count: number, purpose: SendPurpose, whyNot: string): RateStep {
+    const action = this.guardedSend(at, count, purpose);
+    if (typeof action === 'string') {
+      this.finishConcurrency(action === 'budget' ? '--max-requests ran out' : whyNot, this.trials.length === 0);
+      if (this.stopReason === 'complete') this.stopReason = action === 'budget' ? 'budget' : 'duration';
+      return 'finished';
+    }
+    return action;
+  }
+}
+
+/**
+ * The second recovery cannot come before lastFail1 + (lastFail1 − s1): a sliding log holds a request
+ * longer than lastFail1 − s1, and a fixed window is at least as long as the part of it burst 1 saw
+ * (b1 − s1 > lastFail1 − s1), so b2 = b1 + W > 2·lastFail1 − s1. Retests before that are certain 429s,
+ * and in a sliding log a success there would only be one more old request expiring, not the recovery.
+ * If burst 1 straddled a boundary it got more than a window's worth (n1 > n2): by one request, the floor
+ * can be late by one interval at most (so it is lowered by one); by more, there is no floor.
+ */
+function secondRecoveryFloor(cycles: ReturnType<typeof namedCycles>, intervalMs: number): number {
+  const burst1 = cycles.burst1;
+  const lastFail1 = cycles.limited1?.at(-1);
+  if (!burst1 || !lastFail1 || burst1.length > (cycles.burst2?.length ?? 0) + 1) return -Infinity;
+  return lastFail1.sentAt + (lastFail1.sentAt - (burst1[0] as Observation).sentAt) - intervalMs;
+}
+
+/** The feasible refill-rate interval, from the first 429 on, is narrow enough to stop. */
+function refillRateIsTight(obs: readonly Observation[]): boolean {
+  const firstLimited = obs.find(isRateLimited);
+  if (!firstLimited) return false;
+  const interval = tokenRateInterval(obs.filter((o) => o.sentAt >= firstLimited.sentAt));
+  if (!interval || !(interval.hi >= interval.lo) || interval.hi <= 0) return false;
+  return (interval.hi - interval.lo) / ((interval.hi + interval.lo) / 2) <= TIGHT_RATE_WIDTH;
+}
+
+function isRatePurpose(purpose: SendPurpose | undefined): boolean {
+  return purpose === 'burst' || purpose === 'retest' || purpose === 'check';
+}
+
+// ------------------------------------------------------------------ rate allowance for batches
+
+type AllowanceModel =
+  | { kind: 'unlimited' }
+  | { kind: 'window'; limit: number; windowMs: number }
+  | { kind: 'bucket'; capacity: number; ratePerSecond: number; emptyAt: number }
+  | { kind: 'unknown' };
+
+/** How much the rate limiter will accept, from the rate estimate. Deliberately cautious (window × 1.1). */
+function allowanceModel(rate: RateEstimate, rateObs: readonly Observation[]): AllowanceModel {
+  if (rate.bound === 'at-least' && rate.algorithm === 'unknown' && !rateObs.some(isRateLimited)) return { kind: 'unlimited' };
+  if (rate.algorithm === 'token-bucket' && rate.perMinute !== null && rate.burst !== null) {
+    const lastLimited = [...rateObs].filter(isRateLimited).at(-1);
+    return { kind: 'bucket', capacity: rate.burst, ratePerSecond: rate.perMinute / 60, emptyAt: lastLimited?.sentAt ?? 0 };
+  }
+  if (rate.limit !== null && rate.windowSeconds !== null) return { kind: 'window', limit: rate.limit, windowMs: rate.windowSeconds * 1000 * 1.1 };
+  return { kind: 'unknown' };
+}
+
+/** The earliest time ≥ now at which `size` requests at once fit the allowance; null if they never can. */
+function allowanceTime(model: AllowanceModel, ownAccepted: readonly number[], now: number, size: number): number | null {
+  switch (model.kind) {
+    case 'unlimited':
+      return now;
+    case 'unknown':
+      return null;
+    case 'window': {
+      // Treated as a sliding log (the cautious reading of any window): our requests of the last window count.
+      if (size > model.limit) return null;
+      const recent = ownAccepted.filter((t) => t > now - model.windowMs).sort((a, b) => a - b);
+      const excess = recent.length + size - model.limit;
+      if (excess <= 0) return now;
+      return (recent[excess - 1] as number) + model.windowMs + 1;
+    }
+    case 'bucket': {
+      if (size + 0.5 > model.capacity) return null;
+      // Replay our accepted requests since the bucket was last seen empty, refilling at 90 % of the rate.
+      const rate = model.ratePerSecond * 0.9;
+      let tokens = 0;
+      let at = model.emptyAt;
+      for (const t of [...ownAccepted].filter((x) => x > model.emptyAt).sort((a, b) => a - b)) {
+        tokens = Math.min(model.capacity, tokens + (rate * (t - at)) / 1000) - 1;
+        at = t;
+      }
+      const need = size + 0.5 - Math.min(model.capacity, tokens + (rate * (now - at)) / 1000);
+      return need <= 0 ? now : now + (need / rate) * 1000;
+    }
+  }
+}

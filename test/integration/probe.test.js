@@ -1,0 +1,194 @@
+// `chutes-diag probe` as a user runs it: the built CLI against the emulator on loopback, for every
+// algorithm × header mode with a short window (5 per 1 s at 1200 rpm), plus concurrency, --dry-run,
+// --out, the confirmation rule, exit codes and Ctrl-C. Cases run one at a time: the estimate depends on
+// punctual sends, and a second CLI starting up on a two-core machine stalls the first one.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { startEmulator } from '../../dist/emulator/server.js';
+import { maxInAnyWindow } from '../../dist/probe/schedule.js';
+import { FAKE_KEY, parseJsonOutput, runCli } from '../helpers/cli.js';
+
+const ENV = { CHUTES_API_KEY: FAKE_KEY };
+const running = [];
+after(() => Promise.all(running.map((e) => e.close())));
+
+async function emulator(options) {
+  const e = await startEmulator({ port: 0, apiPort: 0, dailyQuota: null, ...options });
+  running.push(e);
+  return e;
+}
+
+function probe(url, args, options = {}) {
+  return runCli(['probe', '--base-url', url, ...args], { env: ENV, timeoutMs: 30_000, ...options });
+}
+
+/** Inference requests the emulator saw (the pre-connect is a HEAD to "/", never counted). */
+function inferenceArrivals(e) {
+  return e.arrivals.filter((a) => a.path === '/v1/chat/completions');
+}
+
+function assertPacedAndCapped(doc, rpm, maxRequests) {
+  assert.ok(doc.responses.length <= maxRequests, `${doc.responses.length} responses > --max-requests ${maxRequests}`);
+  assert.ok(doc.summary.sent <= maxRequests);
+  const sent = doc.responses.map((r) => Date.parse(r.sentAt));
+  assert.ok(maxInAnyWindow(sent) <= rpm, 'more than --rpm sends in some 60 s');
+  // With --concurrency off every send is a rate-phase send: on slots at least one interval apart.
+  const slots = doc.responses.map((r) => Date.parse(r.scheduledAt)).sort((a, b) => a - b);
+  for (let i = 1; i < slots.length; i++) assert.ok(slots[i] - slots[i - 1] >= 60_000 / rpm - 1, `slots ${i - 1}, ${i} ${slots[i] - slots[i - 1]} ms apart`);
+}
+
+describe('every algorithm × header mode (5 per 1 s, --rpm 1200)', () => {
+  const RPM = 1200;
+  const BUDGET = 80;
+  for (const headers of ['none', 'chutes', 'x-ratelimit', 'openai', 'anthropic', 'ietf']) {
+    for (const algorithm of ['fixed-window', 'sliding-window', 'token-bucket']) {
+      it(`${headers} × ${algorithm}`, async () => {
+        // The estimate times recoveries, so a starved CPU (another test file, a second CLI starting) can
+        // spoil it; the probe then says its sends were late. Only such a run is tried once more.
+        let doc;
+        let misses = [];
+        for (let attempt = 1; attempt <= 2; attempt++) {
+          const e = await emulator({ limit: 5, windowMs: 1000, algorithm, headers });
+          const res = await probe(e.url, ['--json', '--rpm', String(RPM), '--max-requests', String(BUDGET), '--max-duration', '20s', '--concurrency', 'off']);
+          assert.equal(res.code, 0, res.stderr);
+          doc = parseJsonOutput(res.stdout);
+          assertShape(doc, e);
+          misses = estimateMisses(doc.estimate.rate, headers, algorithm);
+          const late = doc.warnings.some((w) => /ms late/.test(w));
+          if (misses.length === 0 || !late) break;
+        }
+        assert.deepEqual(misses, [], `${headers}/${algorithm}: ${JSON.stringify(doc.estimate.rate)}`);
+      });
+    }
+  }
+
+  /** What is off target in an estimate of 5 requests per 1 s (300/min). */
+  function estimateMisses(rate, headers, algorithm) {
+    const misses = [];
+    if (!(Math.abs(rate.perMinute - 300) <= 45)) misses.push('perMinute');
+    if (algorithm === 'token-bucket') {
+      if (headers !== 'ietf' && rate.algorithm !== 'token-bucket') misses.push('algorithm');
+      if (headers !== 'ietf' && !(Math.abs(rate.burst - 5) <= 1)) misses.push('burst');
+    } else {
+      if (!(Math.abs(rate.limit - 5) <= 1)) misses.push('limit');
+      if (!(Math.abs(rate.windowSeconds - 1) <= 0.15)) misses.push('window');
+      if (headers !== 'ietf' && !['fixed-window', 'sliding-window'].includes(rate.algorithm)) misses.push('algorithm');
+    }
+    if (headers === 'ietf' && (rate.limit !== 5 || rate.windowSeconds !== 1 || rate.bound !== 'exact' || rate.source !== 'headers' || rate.requests !== 1)) misses.push('ietf exact');
+    if (headers === 'none' && rate.source !== 'observed') misses.push('source');
+    return misses;
+  }
+
+  /** The document's shape and the guarantees, whatever the estimate. */
+  function assertShape(doc, e) {
+    assert.equal(doc.schemaVersion, 1);
+    assert.equal(doc.command, 'probe');
+    assert.deepEqual(doc.plan, { rpm: RPM, intervalMs: 50, maxRequests: BUDGET, maxDurationSeconds: 20, maxConcurrency: 0 });
+    assert.equal(doc.summary.sent, inferenceArrivals(e).length, 'every send counted, nothing else sent with the key');
+    assert.ok(e.arrivals.filter((a) => a.path === '/').length <= 1, 'one pre-connect at most');
+    assert.equal(doc.summary.ok + doc.summary.rateLimited + doc.summary.errors, doc.responses.length);
+    assert.equal(doc.timeline.reduce((n, b) => n + b.sent, 0), doc.responses.length);
+    assertPacedAndCapped(doc, RPM, BUDGET);
+  }
+});
+
+describe('concurrency, attribution and output', () => {
+  it('finds a concurrency limit of 3 exactly (latency 250 ms), within 3·C + 4 requests', async () => {
+    const e = await emulator({ limit: 20, windowMs: 2000, headers: 'ietf', concurrencyLimit: 3, latencyMs: 250 });
+    const res = await probe(e.url, ['--json', '--rpm', '600', '--max-requests', '40', '--concurrency', 'auto', '--max-concurrency', '8']);
+    assert.equal(res.code, 0, res.stderr);
+    const { concurrency } = parseJsonOutput(res.stdout).estimate;
+    assert.deepEqual([concurrency.limit, concurrency.bound, concurrency.testedUpTo], [3, 'exact', 4], JSON.stringify(concurrency));
+    assert.ok(concurrency.requests <= 13, `${concurrency.requests} requests`);
+    assert.ok(e.stats().maxInFlight <= 4);
+  });
+
+  it('--dry-run prints the plan and sends nothing', async () => {
+    const e = await emulator({ headers: 'ietf' });
+    const res = await probe(e.url, ['--dry-run', '--rpm', '600', '--max-requests', '500']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /up to 500 requests at 600\/min/);
+    assert.match(res.stdout, /nothing was sent/i);
+    const json = await probe(e.url, ['--dry-run', '--json']);
+    assert.equal(parseJsonOutput(json.stdout).plan.maxRequests, 60);
+    assert.equal(e.arrivals.length, 0, 'not even the pre-connect');
+  });
+
+  it('--out writes one JSON line per response, as many as --json lists', async () => {
+    const e = await emulator({ limit: 5, windowMs: 1000, headers: 'x-ratelimit' });
+    const dir = mkdtempSync(join(tmpdir(), 'probe-out-'));
+    const file = join(dir, 'probe.jsonl');
+    const res = await probe(e.url, ['--json', '--out', file, '--rpm', '1200', '--max-requests', '20', '--concurrency', 'off']);
+    assert.equal(res.code, 0, res.stderr);
+    const doc = parseJsonOutput(res.stdout);
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, doc.responses.length);
+    assert.deepEqual(lines.map((l) => l.seq).sort((a, b) => a - b), doc.responses.map((r) => r.seq));
+    assert.ok(!readFileSync(file, 'utf8').includes(FAKE_KEY), 'the key never reaches the file');
+  });
+
+  it('human output: plan first, summary, timeline chart, estimate and explanation', async () => {
+    const e = await emulator({ limit: 5, windowMs: 1000, headers: 'openai' });
+    const res = await probe(e.url, ['--rpm', '1200', '--max-requests', '20', '--concurrency', 'off']);
+    assert.equal(res.code, 0, res.stderr);
+    const order = ['Plan', 'latency p50', 'Pacing:', 'Timeline', 'ok  │', 'Estimate', 'fixed window of '].map((s) => res.stdout.indexOf(s));
+    // The window is timed from request arrivals: on a loaded machine it can read 1.01 s.
+    assert.match(res.stdout, /fixed window of (1|0\.9\d|1\.0\d) s/);
+    assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1])), `${order}\n${res.stdout}`);
+    assert.doesNotMatch(res.stdout, /\x1b\[/, 'no colour when NO_COLOR is set');
+    assert.equal(res.stderr, '', 'no spinner without a TTY');
+  });
+});
+
+describe('exit codes', () => {
+  it('a plan over 100 requests needs --yes without a TTY (exit 2); with --yes it runs', async () => {
+    const e = await emulator({ headers: 'ietf' });
+    const refused = await probe(e.url, ['--max-requests', '150']);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--yes/);
+    assert.equal(e.arrivals.length, 0);
+    const confirmed = await probe(e.url, ['--max-requests', '150', '--yes', '--json', '--concurrency', 'off']);
+    assert.equal(confirmed.code, 0, confirmed.stderr);
+  });
+
+  it('every response an auth error: exit 4, and the estimate is called meaningless', async () => {
+    const e = await emulator({ apiKey: `cpk_${'1'.repeat(32)}.${'2'.repeat(32)}.${'3'.repeat(32)}` });
+    const res = await probe(e.url, ['--rpm', '600', '--max-requests', '10']);
+    assert.equal(res.code, 4, res.stderr);
+    assert.match(res.stdout, /meaningless/);
+    assert.ok(inferenceArrivals(e).length <= 4, 'stops early on a rejected key');
+  });
+
+  it('nothing but network errors: exit 6 with a one-line error', async () => {
+    const port = await new Promise((resolve) => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const { port: p } = s.address();
+        s.close(() => resolve(p));
+      });
+    });
+    const res = await probe(`http://127.0.0.1:${port}`, ['--rpm', '600', '--max-requests', '10']);
+    assert.equal(res.code, 6);
+    const errorLines = res.stderr.split('\n').filter((l) => l.startsWith('error:'));
+    assert.equal(errorLines.length, 1, res.stderr);
+    assert.match(errorLines[0], /refused/);
+  });
+
+  it('Ctrl-C: stops, prints the partial result, exits 130', async () => {
+    const e = await emulator({ limit: 5, windowMs: 60_000, latencyMs: 100 });
+    let child;
+    const pending = probe(e.url, ['--json', '--rpm', '600', '--max-requests', '50', '--concurrency', 'off'], { onSpawn: (c) => { child = c; } });
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    const res = await pending;
+    assert.equal(res.code, 130, res.stderr);
+    const doc = parseJsonOutput(res.stdout);
+    assert.equal(doc.exitCode, 130);
+    assert.ok(doc.responses.length > 0);
+    assert.equal(doc.stopReason, 'interrupted');
+  });
+});

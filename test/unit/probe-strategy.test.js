@@ -1,0 +1,375 @@
+// The adaptive probe (strategy + runner) on SIMULATED time against a simulated server: the emulator's
+// own pure limiters and header writers, and the real header parser. Nothing waits for real time: a whole
+// probe of minutes runs in milliseconds, so every limiter type, header mode and misbehaving server is
+// covered, along with the hard guarantees (budget, rpm, pacing, duration).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConcurrencyGate, createRateLimiter } from '../../dist/emulator/limiters.js';
+import { rateLimitHeaders, retryAfterHeader } from '../../dist/emulator/chutes.js';
+import { parseRateLimitHeaders } from '../../dist/ratelimit/parse.js';
+import { ProbeStrategy } from '../../dist/probe/strategy.js';
+import { driveProbe } from '../../dist/probe/runner.js';
+import { maxInAnyWindow } from '../../dist/probe/schedule.js';
+
+// ---------------------------------------------------------------------------------------------
+// Simulated time: timers fire in order; between timers every pending promise settles.
+
+class SimClock {
+  constructor(t0) {
+    this.t = t0;
+    this.timers = [];
+    this.ids = 0;
+  }
+
+  now = () => this.t;
+
+  schedule(at, fn) {
+    const timer = { at, fn, id: this.ids++ };
+    let i = this.timers.length;
+    while (i > 0 && (this.timers[i - 1].at > at || (this.timers[i - 1].at === at && this.timers[i - 1].id > timer.id))) i--;
+    this.timers.splice(i, 0, timer);
+    return timer;
+  }
+
+  cancel(timer) {
+    const i = this.timers.indexOf(timer);
+    if (i >= 0) this.timers.splice(i, 1);
+  }
+
+  sleep = (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const onAbort = () => {
+        this.cancel(timer);
+        resolve();
+      };
+      const timer = this.schedule(this.t + Math.max(0, ms), () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+
+  async run(promise) {
+    let done = false;
+    let result;
+    let error;
+    promise.then((r) => { done = true; result = r; }, (e) => { done = true; error = e; });
+    for (;;) {
+      await new Promise((r) => setImmediate(r));
+      if (done) break;
+      const timer = this.timers.shift();
+      if (!timer) throw new Error('simulation deadlock: nothing scheduled and the probe has not finished');
+      this.t = Math.max(this.t, timer.at);
+      timer.fn();
+    }
+    if (error) throw error;
+    return result;
+  }
+}
+
+/** Deterministic noise. */
+function random(seed) {
+  let s = seed;
+  return () => ((s = (s * 16807) % 2147483647) / 2147483647);
+}
+
+const OUTCOME = { 200: 'ok', 429: 'rate_limited', 401: 'auth_error', 500: 'http_error' };
+
+/**
+ * A server: concurrency gate → rate limiter, headers in one dialect, rejected requests answered at once
+ * (as the emulator does), accepted ones after `latency()`. `prior` requests spend allowance before the probe.
+ */
+function simServer(clock, { algorithm = 'fixed-window', limit = 10, windowMs = 2000, burst, headers = 'none', latency = () => 1, uplink = () => 0, concurrency = null, prior = 0, fault = null } = {}) {
+  const limiter = limit ? createRateLimiter({ algorithm, limit, windowMs, burst }) : null;
+  const gate = concurrency ? new ConcurrencyGate(concurrency) : null;
+  const arrivals = [];
+  for (let i = 0; i < prior; i++) limiter.tryAcquire(clock.now() - 1);
+  const retryAfter = headers !== 'none' && headers !== 'chutes';
+  const sendOne = (ticket) =>
+    new Promise((resolve) => {
+      const sentAt = clock.now();
+      clock.schedule(sentAt + uplink(), () => {
+        const now = clock.now();
+        arrivals.push(now);
+        let status = 200;
+        let hdrs = {};
+        let holds = false;
+        let delay = latency();
+        if (fault === 'network') status = null;
+        else if (fault === 'auth') status = 401;
+        else if (fault === 'server') status = 500;
+        else if (fault === 'always-429') status = 429;
+        else if (gate && !gate.enter()) {
+          status = 429;
+          hdrs = rateLimitHeaders(headers, limiter ? limiter.peek(now) : null, now, 'delta');
+        } else {
+          holds = Boolean(gate);
+          const decision = limiter ? limiter.tryAcquire(now) : null;
+          hdrs = rateLimitHeaders(headers, decision, now, 'delta');
+          if (decision && !decision.allowed) {
+            status = 429;
+            if (retryAfter) Object.assign(hdrs, retryAfterHeader(decision.retryAfterMs));
+            if (holds) gate.leave();
+            holds = false;
+          }
+        }
+        if (status !== 200) delay = 1;
+        clock.schedule(now + delay, () => {
+          if (holds) gate.leave();
+          const receivedAt = clock.now();
+          const parsed = status === null ? { policies: [], retryAfterSeconds: null } : parseRateLimitHeaders(hdrs, { receivedAt });
+          resolve({
+            seq: ticket.seq,
+            sentAt,
+            receivedAt,
+            status,
+            outcome: status === null ? 'network_error' : OUTCOME[status],
+            policies: parsed.policies,
+            retryAfterSeconds: parsed.retryAfterSeconds,
+            inFlight: ticket.inFlight,
+          });
+        });
+      });
+    });
+  return { sendOne, arrivals };
+}
+
+const NOON = Date.UTC(2026, 0, 15, 12, 0, 0);
+
+async function simulate({ phase = 700, rpm = 600, maxRequests = 150, maxDurationMs = 600_000, concurrency = 'off', maxConcurrency = 8, server = {}, abortAfterMs = null } = {}) {
+  const start = NOON + phase;
+  const clock = new SimClock(start);
+  const { sendOne, arrivals } = simServer(clock, server);
+  const strategy = new ProbeStrategy({ start, rpm, maxRequests, maxDurationMs, concurrency, maxConcurrency });
+  const sends = [];
+  const controller = new AbortController();
+  if (abortAfterMs !== null) clock.schedule(start + abortAfterMs, () => controller.abort());
+  const outcome = await clock.run(driveProbe({
+    strategy,
+    now: clock.now,
+    sleep: clock.sleep,
+    sendOne,
+    spinMs: 0,
+    signal: controller.signal,
+    drainTimeoutMs: 3000,
+    onSend: (ticket) => sends.push({ ...ticket, at: clock.now() }),
+  }));
+  return { result: strategy.result(), sends, arrivals, outcome, start, end: clock.now() };
+}
+
+/** The hard guarantees, checked on every simulated probe. */
+function assertGuarantees(run, { rpm = 600, maxRequests = 150, maxDurationMs = 600_000 } = {}) {
+  const { sends, start } = run;
+  assert.ok(sends.length <= maxRequests, `sent ${sends.length} > budget ${maxRequests}`);
+  assert.ok(maxInAnyWindow(sends.map((s) => s.at)) <= rpm, 'more than rpm sends in some 60 s');
+  assert.ok(sends.every((s) => s.at <= start + maxDurationMs), 'a send after --max-duration');
+  const rate = sends.filter((s) => s.purpose !== 'batch' && s.purpose !== 'lone').map((s) => s.scheduledAt);
+  for (let i = 1; i < rate.length; i++) {
+    assert.ok(rate[i] - rate[i - 1] >= 60_000 / rpm - 1e-6, `rate-phase sends ${i - 1} and ${i} only ${rate[i] - rate[i - 1]} ms apart`);
+  }
+  for (const s of sends) assert.ok(s.at >= s.scheduledAt, 'a send went out before its slot');
+}
+
+function near(actual, expected, tolerance, what) {
+  assert.ok(actual !== null && Math.abs(actual - expected) <= tolerance, `${what}: ${actual}, expected ${expected} ± ${tolerance}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('header-less limiters (behaviour only)', () => {
+  for (const algorithm of ['fixed-window', 'sliding-window']) {
+    for (const phase of [150, 700, 1650]) {
+      it(`${algorithm}, 10 per 2 s, probe starting ${phase} ms into a window`, async () => {
+        const run = await simulate({ phase, server: { algorithm, limit: 10, windowMs: 2000 } });
+        const { rate } = run.result;
+        near(rate.limit, 10, 1, 'limit');
+        near(rate.windowSeconds, 2, 0.2, 'window');
+        assert.equal(rate.source, 'observed');
+        assert.equal(rate.bound, 'approx');
+        if (algorithm === 'sliding-window') assert.equal(rate.algorithm, 'sliding-window');
+        assertGuarantees(run);
+      });
+    }
+  }
+
+  it('token bucket, 10 per 2 s (5/s), burst 10: perMinute ±10 %, burst ±1', async () => {
+    const run = await simulate({ server: { algorithm: 'token-bucket', limit: 10, windowMs: 2000 } });
+    const { rate } = run.result;
+    assert.equal(rate.algorithm, 'token-bucket');
+    near(rate.perMinute, 300, 30, 'perMinute');
+    near(rate.burst, 10, 1, 'burst');
+    assertGuarantees(run);
+  });
+
+  it('token bucket with a small burst (4) and a slow refill at 60 rpm', async () => {
+    const small = await simulate({ server: { algorithm: 'token-bucket', limit: 10, windowMs: 2000, burst: 4 } });
+    near(small.result.rate.perMinute, 300, 30, 'perMinute');
+    near(small.result.rate.burst, 4, 1, 'burst');
+    const slow = await simulate({ rpm: 60, server: { algorithm: 'token-bucket', limit: 10, windowMs: 60_000 } });
+    near(slow.result.rate.perMinute, 10, 1, 'perMinute');
+    near(slow.result.rate.burst, 10, 1, 'burst');
+    assertGuarantees(slow, { rpm: 60 });
+  });
+
+  it('a fixed window that began before the probe, with earlier usage, still gives the full limit', async () => {
+    // 4 of 10 already spent, probe 1.2 s into the 2-s window: burst 1 only gets 6.
+    const run = await simulate({ phase: 1200, server: { algorithm: 'fixed-window', limit: 10, windowMs: 2000, prior: 4 } });
+    const { rate } = run.result;
+    assert.equal(rate.limit, 10);
+    near(rate.windowSeconds, 2, 0.2, 'window');
+    assert.equal(rate.algorithm, 'fixed-window');
+    assert.match(rate.explanation, /first burst got 6/);
+  });
+
+  it('noisy latencies (20–320 ms, open loop) still find limit and window', async () => {
+    for (const [algorithm, seed] of [['fixed-window', 3], ['sliding-window', 5], ['token-bucket', 9]]) {
+      const rnd = random(seed);
+      const run = await simulate({ server: { algorithm, limit: 10, windowMs: 2000, latency: () => 20 + rnd() * 300, uplink: () => rnd() * 4 } });
+      const { rate } = run.result;
+      if (algorithm === 'token-bucket') {
+        near(rate.perMinute, 300, 30, `${algorithm} perMinute`);
+      } else {
+        near(rate.limit, 10, 1, `${algorithm} limit`);
+        near(rate.windowSeconds, 2, 0.2, `${algorithm} window`);
+      }
+      assertGuarantees(run);
+    }
+  });
+});
+
+describe('rate-limit headers', () => {
+  const matrix = [];
+  for (const headers of ['chutes', 'x-ratelimit', 'openai', 'anthropic', 'ietf']) {
+    for (const algorithm of ['fixed-window', 'sliding-window', 'token-bucket']) matrix.push({ headers, algorithm });
+  }
+  for (const { headers, algorithm } of matrix) {
+    it(`${headers} × ${algorithm}`, async () => {
+      const run = await simulate({ server: { algorithm, headers, limit: 10, windowMs: 2000 } });
+      const { rate } = run.result;
+      assert.equal(rate.limit, 10, 'limit');
+      near(rate.perMinute, 300, 30, 'perMinute');
+      if (algorithm !== 'token-bucket' || headers === 'ietf') near(rate.windowSeconds, 2, 0.2, 'window');
+      if (headers !== 'chutes') assert.notEqual(rate.source, 'observed', 'the headers were used');
+      if (headers === 'ietf') {
+        assert.equal(rate.requests, 1, 'limit and window in the headers: one request');
+        assert.equal(rate.bound, 'exact');
+      }
+      if (headers === 'openai') assert.ok(rate.requests <= 3, `openai: ${rate.requests} requests`);
+      if (headers !== 'ietf') assert.equal(rate.algorithm, algorithm);
+      assertGuarantees(run);
+    });
+  }
+
+  it('a bucket that refills faster than the probe sends is reported without spending the budget', async () => {
+    const run = await simulate({ server: { algorithm: 'token-bucket', headers: 'openai', limit: 30, windowMs: 2000 } });
+    const { rate } = run.result;
+    assert.ok(rate.requests <= 6, `${rate.requests} requests`);
+    assert.equal(rate.algorithm, 'token-bucket');
+    near(rate.perMinute, 900, 90, 'perMinute');
+  });
+
+  it('another client spending the same allowance is reported', async () => {
+    const clock0 = NOON + 300;
+    const clock = new SimClock(clock0);
+    const server = simServer(clock, { algorithm: 'fixed-window', headers: 'x-ratelimit', limit: 20, windowMs: 10_000 });
+    // A second client on the same key: every 150 ms, through the same server.
+    for (let t = 50; t < 3000; t += 150) clock.schedule(clock0 + t, () => server.sendOne({ seq: -1, scheduledAt: 0, inFlight: 1, purpose: 'burst' }));
+    const strategy = new ProbeStrategy({ start: clock0, rpm: 120, maxRequests: 12, maxDurationMs: 60_000, concurrency: 'off', maxConcurrency: 8 });
+    await clock.run(driveProbe({ strategy, now: clock.now, sleep: clock.sleep, sendOne: server.sendOne, spinMs: 0 }));
+    assert.ok(strategy.result().warnings.some((w) => /another client/.test(w)), JSON.stringify(strategy.result().warnings));
+  });
+});
+
+describe('when the limit is never reached', () => {
+  it('no rate limit at all: at-least, with a higher --rpm suggested, and budget left for concurrency', async () => {
+    const run = await simulate({ maxRequests: 60, concurrency: 'auto', server: { limit: 0, concurrency: 4, latency: () => 250 } });
+    const { rate, concurrency } = run.result;
+    assert.equal(rate.bound, 'at-least');
+    assert.ok(rate.limit >= 40, `limit ${rate.limit}`);
+    assert.match(rate.explanation, /higher --rpm/);
+    assert.equal(concurrency.limit, 4);
+    assertGuarantees(run, { maxRequests: 60 });
+  });
+});
+
+describe('concurrency', () => {
+  for (const C of [1, 3, 5]) {
+    it(`a gate of ${C} in flight is found exactly, within 3·C + 4 requests`, async () => {
+      const run = await simulate({ concurrency: 'auto', server: { algorithm: 'fixed-window', headers: 'ietf', limit: 20, windowMs: 2000, concurrency: C, latency: () => 250 } });
+      const { concurrency } = run.result;
+      assert.equal(concurrency.limit, C);
+      assert.equal(concurrency.bound, 'exact');
+      assert.ok(concurrency.requests <= 3 * C + 4, `${concurrency.requests} requests`);
+      assertGuarantees(run);
+    });
+  }
+
+  it('no gate up to the cap: at-least the cap', async () => {
+    const run = await simulate({ concurrency: 'auto', maxConcurrency: 4, server: { headers: 'ietf', limit: 20, windowMs: 2000, latency: () => 250 } });
+    assert.deepEqual([run.result.concurrency.limit, run.result.concurrency.bound, run.result.concurrency.testedUpTo], [4, 'at-least', 4]);
+  });
+
+  it('a rate limit smaller than the batch is not mistaken for a concurrency limit', async () => {
+    // 3 per 2 s: a batch of 4 can never fit; the test stops at what the rate allows.
+    const run = await simulate({ concurrency: 'auto', server: { headers: 'ietf', limit: 3, windowMs: 2000, latency: () => 250 } });
+    const { concurrency } = run.result;
+    assert.notEqual(concurrency.bound, 'exact');
+    assert.ok(concurrency.limit === null || concurrency.limit >= 2);
+  });
+
+  it('--concurrency off sends no batch', async () => {
+    const run = await simulate({ concurrency: 'off', server: { headers: 'ietf' } });
+    assert.ok(run.sends.every((s) => s.purpose !== 'batch' && s.purpose !== 'lone'));
+    assert.match(run.result.concurrency.explanation, /--concurrency off/);
+  });
+});
+
+describe('hard guarantees against misbehaving servers', () => {
+  const servers = [
+    { name: 'answers every request with 429 at once', server: { fault: 'always-429' } },
+    { name: 'only network errors', server: { fault: 'network' } },
+    { name: 'only 401', server: { fault: 'auth' } },
+    { name: 'only 500', server: { fault: 'server' } },
+    { name: 'accepts everything instantly', server: { limit: 0, latency: () => 0 } },
+  ];
+  for (const { name, server } of servers) {
+    it(`${name}: never over budget, rpm or duration`, async () => {
+      const limits = { rpm: 120, maxRequests: 40, maxDurationMs: 90_000 };
+      const run = await simulate({ ...limits, concurrency: 'auto', server });
+      assertGuarantees(run, limits);
+    });
+  }
+
+  it('errors stop the probe early instead of spending the budget', async () => {
+    const network = await simulate({ maxRequests: 100, server: { fault: 'network' } });
+    assert.ok(network.sends.length <= 5, `${network.sends.length} sends to a dead server`);
+    assert.equal(network.result.stopReason, 'errors');
+    const auth = await simulate({ maxRequests: 100, server: { fault: 'auth' } });
+    assert.ok(auth.sends.length <= 4, `${auth.sends.length} sends with a rejected key`);
+  });
+
+  it('stops sending at --max-duration', async () => {
+    const run = await simulate({ rpm: 60, maxRequests: 1000, maxDurationMs: 30_000, server: { limit: 0 } });
+    assert.ok(run.sends.length <= 31);
+    assert.ok(run.sends.every((s) => s.at <= run.start + 30_000));
+    assert.equal(run.result.rate.bound, 'at-least');
+  });
+
+  it('the budget is never exceeded, whatever the stage it runs out in', async () => {
+    for (const maxRequests of [1, 2, 5, 12, 23]) {
+      for (const algorithm of ['fixed-window', 'token-bucket']) {
+        const run = await simulate({ maxRequests, concurrency: 'auto', server: { algorithm, limit: 10, windowMs: 2000, latency: () => 250, concurrency: 3 } });
+        assert.ok(run.sends.length <= maxRequests, `${algorithm}: ${run.sends.length} > ${maxRequests}`);
+      }
+    }
+  });
+
+  it('Ctrl-C: stops sending, keeps what came back, reports interrupted', async () => {
+    const run = await simulate({ abortAfterMs: 550, server: { limit: 10, windowMs: 2000, latency: () => 200 } });
+    assert.equal(run.outcome.interrupted, true);
+    assert.equal(run.result.stopReason, 'interrupted');
+    assert.ok(run.sends.every((s) => s.at <= run.start + 550));
+    assert.ok(run.sends.length >= 5);
+  });
+});
