@@ -16,6 +16,8 @@ export interface DemoStep {
   args: string[];
   /** The exit code this step should end with; a different one fails the demo. */
   expectExit: number;
+  /** Run silently before the step (to set the scene), said in `why`. */
+  before?: string[];
 }
 
 export function demoSteps(): DemoStep[] {
@@ -46,7 +48,8 @@ export function demoSteps(): DemoStep[] {
     },
     {
       title: 'wait-reset',
-      why: 'Used up the window? Retest with as few requests as possible until it resets.',
+      why: `The demo first uses up the window (${DEMO_LIMITER.limit + 1} quick requests); wait-reset then retests with as few requests as possible until it resets.`,
+      before: ['headers', '-n', String(DEMO_LIMITER.limit + 1)],
       args: ['wait-reset', '--interval', '1s', '--max-wait', '20s'],
       expectExit: 0,
     },
@@ -64,13 +67,11 @@ export async function runDemo(opts: { json?: boolean; color?: boolean }, ctx: Co
   const { startEmulator } = await import('../emulator/server.js');
   const { main } = await import('../cli.js');
   const emulator = await startEmulator({ port: 0, apiPort: 0, headers: 'chutes', dailyQuota: 200, ...DEMO_LIMITER });
-  const env: NodeJS.ProcessEnv = {
-    ...io.env,
-    CHUTES_API_KEY: DEMO_KEY,
-    CHUTES_BASE_URL: emulator.url,
-    CHUTES_API_BASE_URL: emulator.apiUrl,
-  };
+  const env: NodeJS.ProcessEnv = { ...io.env, CHUTES_API_KEY: DEMO_KEY };
+  // Flags, not env: commander reads option env vars from process.env, and flags show what to type.
+  const hosts = ['--base-url', emulator.url, '--api-base-url', emulator.apiUrl];
   delete env.CHUTES_API_TOKEN;
+  delete env.CHUTES_MODEL;
   delete env.GITHUB_ACTIONS;
   io.redactor.addSecret(DEMO_KEY);
   const started = performance.now();
@@ -81,16 +82,17 @@ export async function runDemo(opts: { json?: boolean; color?: boolean }, ctx: Co
     for (const [index, step] of steps.entries()) {
       if (signal.aborted) break;
       const stepStart = performance.now();
+      if (step.before) await main(['node', 'chutes-diag', ...step.before, ...hosts, '--json'], { stdout: captureStream(), stderr: captureStream(), env });
       let exitCode: number;
       let document: unknown;
       if (io.json) {
         const stdout = captureStream();
-        exitCode = await main(['node', 'chutes-diag', ...step.args, '--json'], { stdout, stderr: captureStream(), env });
+        exitCode = await main(['node', 'chutes-diag', ...step.args, ...hosts, '--json'], { stdout, stderr: captureStream(), env });
         document = parseOrText(stdout.text());
       } else {
         io.print(`\n${io.color.bold.cyan(`Step ${index + 1}/${steps.length} — ${step.title}`)}\n${step.why}\n${io.color.dim(`$ chutes-diag ${step.args.join(' ')}`)}`);
         const colorArgs = opts.color === false ? ['--no-color'] : [];
-        exitCode = await main(['node', 'chutes-diag', ...step.args, ...colorArgs], { stdout: io.stdout, stderr: io.stderr, env });
+        exitCode = await main(['node', 'chutes-diag', ...step.args, ...hosts, ...colorArgs], { stdout: io.stdout, stderr: io.stderr, env });
         const expected = exitCode === step.expectExit;
         io.print(io.color.dim(`(exit ${exitCode}${expected ? ', as expected' : `, expected ${step.expectExit}`})`));
       }
@@ -116,7 +118,7 @@ export async function runDemo(opts: { json?: boolean; color?: boolean }, ctx: Co
 
 function printIntro(io: Io, url: string, apiUrl: string): void {
   io.print(`${io.color.bold('chutes-diag demo')} — the whole tour against a local Chutes emulator (no key, no network).
-Emulator: inference ${url}, management ${apiUrl}
+Emulator: inference ${url}, management ${apiUrl} (each step below also gets --base-url and --api-base-url for it)
 Its limits, which the tour will discover: ${DEMO_LIMITER.limit} requests per ${DEMO_LIMITER.windowMs / 1000} s per key (fixed window), ${DEMO_LIMITER.concurrencyLimit} in flight at most,
 and, like the real Chutes, no rate-limit headers on 429s.`);
 }
