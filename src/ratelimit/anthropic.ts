@@ -7,16 +7,7 @@ import { presentHeaders, readCount, readReset, type ParseContext } from './conte
 const HEADER = /^anthropic-ratelimit-([a-z0-9][a-z0-9_-]*?)-(limit|remaining|reset)$/;
 
 export function readAnthropic(ctx: ParseContext): RateLimitPolicy[] {
-  return policyNames(ctx).map((name) => readPolicy(ctx, name));
-}
-
-function policyNames(ctx: ParseContext): string[] {
-  const names: string[] = [];
-  for (const header of ctx.names()) {
-    const name = HEADER.exec(header)?.[1];
-    if (name !== undefined && !names.includes(name)) names.push(name);
-  }
-  return names;
+  return ctx.distinctNameParts(HEADER, 1).map((name) => readPolicy(ctx, name));
 }
 
 function readPolicy(ctx: ParseContext, name: string): RateLimitPolicy {

@@ -38,6 +38,16 @@ export class ParseContext {
     return [...this.headers.keys()];
   }
 
+  /** The distinct values of one capture group over the header names matching `pattern`, in header order. */
+  distinctNameParts(pattern: RegExp, group: number, exclude: ReadonlySet<string> = new Set()): string[] {
+    const parts: string[] = [];
+    for (const name of this.names()) {
+      const part = pattern.exec(name)?.[group];
+      if (part !== undefined && !exclude.has(part) && !parts.includes(part)) parts.push(part);
+    }
+    return parts;
+  }
+
   warn(header: string, reason: string, raw?: string): void {
     const message = raw === undefined ? `${header}: ${reason}` : `${header}: ${reason} (got ${showRaw(raw)})`;
     if (!this.warnings.includes(message)) this.warnings.push(message);

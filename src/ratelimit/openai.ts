@@ -10,16 +10,7 @@ const HEADER = /^x-ratelimit-(limit|remaining|reset)-([a-z0-9][a-z0-9_-]*)$/;
 const NOT_A_SUFFIX = new Set(['after']); // Discord's x-ratelimit-reset-after belongs to x-ratelimit
 
 export function readOpenAi(ctx: ParseContext): RateLimitPolicy[] {
-  return policySuffixes(ctx).map((suffix) => readSuffix(ctx, suffix));
-}
-
-function policySuffixes(ctx: ParseContext): string[] {
-  const suffixes: string[] = [];
-  for (const name of ctx.names()) {
-    const suffix = HEADER.exec(name)?.[2];
-    if (suffix !== undefined && !NOT_A_SUFFIX.has(suffix) && !suffixes.includes(suffix)) suffixes.push(suffix);
-  }
-  return suffixes;
+  return ctx.distinctNameParts(HEADER, 2, NOT_A_SUFFIX).map((suffix) => readSuffix(ctx, suffix));
 }
 
 function readSuffix(ctx: ParseContext, suffix: string): RateLimitPolicy {

@@ -1,5 +1,6 @@
 // Spawns the built CLI (bin/chutes-diag.js) as a user would, and an emulator on loopback.
 import { spawn } from 'node:child_process';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/chutes-diag.js', import.meta.url));
@@ -35,4 +36,19 @@ export function runCli(args, { env = {}, timeoutMs = 30_000, input, onSpawn } = 
 /** Parses the single JSON document a --json run must print. */
 export function parseJsonOutput(stdout) {
   return JSON.parse(stdout);
+}
+
+/**
+ * Call at a test file's top level: returns `start(options)`, which starts an emulator on
+ * loopback (ports 0) and closes it after the file's tests.
+ */
+export function emulatorPool(defaults = {}) {
+  const running = [];
+  after(() => Promise.all(running.map((e) => e.close())));
+  return async function start(options = {}) {
+    const { startEmulator } = await import('../../dist/emulator/server.js');
+    const emulator = await startEmulator({ port: 0, apiPort: 0, ...defaults, ...options });
+    running.push(emulator);
+    return emulator;
+  };
 }

@@ -6,18 +6,13 @@ import net from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmulator } from '../../dist/emulator/server.js';
-import { runCli, FAKE_KEY } from '../helpers/cli.js';
+import { runCli, FAKE_KEY, emulatorPool } from '../helpers/cli.js';
 
 const env = { CHUTES_API_KEY: FAKE_KEY };
 const cleanups = [];
 after(async () => { for (const fn of cleanups) await fn(); });
 
-async function emulator(options = {}) {
-  const e = await startEmulator({ port: 0, apiPort: 0, ...options });
-  cleanups.push(() => e.close());
-  return e;
-}
+const emulator = emulatorPool();
 
 /** A forward proxy on loopback that records what it was asked for (CONNECT tunnels and absolute-form). */
 async function startProxy() {

@@ -1,24 +1,16 @@
 // `doctor` end to end: one emulator per misconfiguration, and the verdict must name that cause.
 // Every run also checks that the key never reaches stdout or stderr.
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { startEmulator } from '../../dist/emulator/server.js';
-import { FAKE_KEY, parseJsonOutput, runCli } from '../helpers/cli.js';
+import { FAKE_KEY, emulatorPool, parseJsonOutput, runCli } from '../helpers/cli.js';
 
 const OTHER_KEY = FAKE_KEY.replace('FAKE', 'REAL');
 const CHECK_ORDER = [
   'key-present', 'key-format', 'base-url', 'auth-scheme', 'inference-reachable', 'management-reachable', 'key-valid', 'quota', 'inference',
 ];
 
-const running = [];
-after(() => Promise.all(running.map((e) => e.close())));
-
-async function start(options = {}) {
-  const emulator = await startEmulator({ port: 0, apiPort: 0, ...options });
-  running.push(emulator);
-  return emulator;
-}
+const start = emulatorPool();
 
 function assertNoKey(result, key = FAKE_KEY) {
   for (const secret of [key, key.trim(), ...key.trim().split(/[.\s]/).filter((part) => part.length >= 12)]) {

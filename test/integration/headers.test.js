@@ -1,11 +1,11 @@
 // `chutes-diag headers` as a user runs it: the built CLI against the emulator on loopback.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator } from '../../dist/emulator/server.js';
-import { runCli, FAKE_KEY } from '../helpers/cli.js';
+import { runCli, FAKE_KEY, emulatorPool } from '../helpers/cli.js';
 
 const env = { CHUTES_API_KEY: FAKE_KEY };
 const WINDOW_S = 600; // long, so the window cannot roll over during the test
@@ -18,13 +18,7 @@ const modes = [
   { headers: 'anthropic', name: 'requests', dialect: 'anthropic', window: null },
 ];
 
-const emulators = [];
-async function emulator(options) {
-  const e = await startEmulator({ port: 0, apiPort: 0, ...options });
-  emulators.push(e);
-  return e;
-}
-after(async () => Promise.all(emulators.map((e) => e.close())));
+const emulator = emulatorPool();
 
 for (const mode of modes) {
   test(`--json in ${mode.headers} mode reports the emulator's limit, remaining, reset and window`, async () => {

@@ -1,24 +1,16 @@
 // `quota` end to end against the emulator's management listener, in every shape the endpoints take:
 // the default `{"*": N}`, a list of rows, a missing /users/me/quotas, "unlimited", a subscription,
 // an exhausted quota, a rejected key. It must never spend an inference request.
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { startEmulator } from '../../dist/emulator/server.js';
 import { parseQuotas, parseQuotaUsage, parseSubscriptionUsage, summariseQuota } from '../../dist/commands/quota.js';
-import { FAKE_KEY, parseJsonOutput, runCli } from '../helpers/cli.js';
+import { FAKE_KEY, emulatorPool, parseJsonOutput, runCli } from '../helpers/cli.js';
 
 const ENV = { CHUTES_API_KEY: FAKE_KEY };
 const SUBSCRIPTION = { monthlyPrice: 20, monthly: { usage: 1200, cap: 5000 }, fourHour: { usage: 40, cap: 300 } };
 
-const running = [];
-after(() => Promise.all(running.map((e) => e.close())));
-
-async function start(options = {}) {
-  const emulator = await startEmulator({ port: 0, apiPort: 0, ...options });
-  running.push(emulator);
-  return emulator;
-}
+const start = emulatorPool();
 
 function nextMidnightIso() {
   return new Date((Math.floor(Date.now() / 86_400_000) + 1) * 86_400_000).toISOString();
