@@ -260,6 +260,18 @@ function gridLateness(times, intervalMs) {
   return times.map((t, i) => t - i * intervalMs - offset);
 }
 
+/** The most times in any half-open window [t, t + windowMs). */
+function maxInAnyWindow(times, windowMs) {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  let lo = 0;
+  for (let hi = 0; hi < sorted.length; hi++) {
+    while (sorted[hi] - sorted[lo] >= windowMs) lo++;
+    best = Math.max(best, hi - lo + 1);
+  }
+  return best;
+}
+
 function gaps(times) {
   return times.slice(1).map((t, i) => t - times[i]);
 }
@@ -309,6 +321,10 @@ async function benchPacing(opts) {
     row(caseName, 'client |sentAt−(start+i·I)| p50/p99/max', dist(fromStart), '5 ms', fromStart.p99 / 5, p99Target, strict ? fromStart.p99 <= 5 : null);
     row(caseName, 'server arrival−(t0+i·I) p50/p99/max', dist(server), '5 ms', server.p99 / 5, p99Target, strict ? server.p99 <= 5 : null);
     row(caseName, 'server arrival gaps min/p50/max', `${ms(spacing.min)} / ${ms(spacing.p50)} / ${ms(spacing.max)} ms`, `I = ${num(interval, 2)} ms`, spacing.p50 / interval, '—', null);
+    const quarter = Math.max(2, Math.floor(arrivalTimes.length / 4));
+    const firstQ = achievedRpm(arrivalTimes.slice(0, quarter));
+    const lastQ = achievedRpm(arrivalTimes.slice(-quarter));
+    row(caseName, 'server rate, first / last quarter', `${num(firstQ, 0)} / ${num(lastQ, 0)} rpm`, `${rpm} rpm`, lastQ / firstQ, '—', null);
     row(caseName, 'scheduledAt drift, last slot', `${ms(drift)} ms`, `${num(interval * (n - 1), 0)} ms span`, drift === null ? null : drift / (interval * (n - 1)), '—', null);
     raw.push({ rpm, n, clientRpm, serverRpm, reported, fromStart, server, spacing, drift, cliPacing: doc.pacing, wallMs: result.run.wallMs });
   }
@@ -442,7 +458,8 @@ function reportCell({ cell, truth, result }) {
   }
   const wallS = run.wallMs / 1000;
   row(name, 'wall time', `${num(wallS, 1)} s (${doc.summary.sent} sent, stop: ${doc.stopReason ?? '—'})`, `window ${truth.windowSeconds} s`, wallS / truth.windowSeconds, '—', null);
-  return { name, rate, concurrency: conc, sent: doc.summary.sent, wallMs: run.wallMs, stopReason: doc.stopReason, warnings: doc.warnings, checks };
+  const arrivalTimes = result.arrivals.map((a) => a.t);
+  return { name, arrivals: arrivalTimes.length, perMinuteMax: maxInAnyWindow(arrivalTimes, 60_000), rate, concurrency: conc, sent: doc.summary.sent, wallMs: run.wallMs, stopReason: doc.stopReason, warnings: doc.warnings, checks };
 }
 
 async function benchEstimate(opts) {
@@ -460,7 +477,15 @@ async function benchEstimate(opts) {
     }
   };
   await Promise.all(Array.from({ length: Math.min(opts.jobs, cells.length) }, worker));
-  return results.map(reportCell);
+  const reports = results.map(reportCell);
+  // Whatever the limiter answered: never more than --max-requests (80), never more than --rpm (600) in any 60 s.
+  const done = reports.filter((r) => !r.failed);
+  if (done.length > 0) {
+    const most = Math.max(...done.map((r) => r.arrivals));
+    const densest = Math.max(...done.map((r) => r.perMinuteMax));
+    row(`all ${done.length} cells`, 'server arrivals: most / densest 60 s', `${most} / ${densest}`, '80 budget / 600 rpm', Math.max(most / 80, densest / 600), '≤ budget, ≤ rpm', most <= 80 && densest <= 600);
+  }
+  return reports;
 }
 
 // ------------------------------------------------------------------------------------------ 4. start-up
@@ -472,6 +497,8 @@ async function benchStartup(opts) {
     { name: 'node -e 0', args: ['-e', '0'] },
     { name: '--help', args: [BIN, '--help'] },
     { name: '--version', args: [BIN, '--version'] },
+    // The floor any commander-based ESM CLI pays: node plus the import of commander alone.
+    { name: "import 'commander'", args: ['--input-type=module', '-e', "import 'commander';"] },
   ];
   const times = new Map(variants.map((v) => [v.name, []]));
   progress(`start-up, ${runs} runs of each`);
@@ -494,6 +521,10 @@ async function benchStartup(opts) {
     const d = distribution(times.get(v.name));
     figures[v.name] = { median: m, min: d.min, max: d.max };
     if (v.name === 'node -e 0') continue;
+    if (v.name.startsWith('import')) {
+      row(`node -e "${v.name}"`, `wall, median of ${runs}`, `${num(m, 1)} ms (min ${num(d.min, 1)}, max ${num(d.max, 1)})`, `node -e 0: ${num(base, 1)} ms`, m / base, '—', null);
+      continue;
+    }
     row(`chutes-diag ${v.name}`, `wall, median of ${runs}`, `${num(m, 1)} ms (min ${num(d.min, 1)}, max ${num(d.max, 1)})`, `node -e 0: ${num(base, 1)} ms`, m / base, '≤ 2×', m / base <= 2);
   }
   return figures;

@@ -101,7 +101,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
     .description('paced, open-loop burst that estimates the per-window rate limit and the concurrency limit')
     .option('--rpm <n>', 'send rate cap: requests per minute (evenly spaced; never more in any 60 s)', integerParser(1, 60_000), 20)
     .option('--max-requests <n>', 'hard budget: never send more than this many requests', integerParser(1, 100_000), 60)
-    .option('--max-duration <duration>', 'stop sending after this long', parsePositiveDurationMs, 300_000)
+    .addOption(new Option('--max-duration <duration>', 'stop sending after this long').argParser(parsePositiveDurationMs).default(300_000, '5m'))
     .option('--concurrency <auto|off|n>', 'concurrency test: auto (when the budget allows), off, or test up to n at once', parseConcurrency, 'auto' as const)
     .option('--max-concurrency <n>', 'largest simultaneous batch the concurrency test may send', integerParser(1, 1000), 8)
     .option('--dry-run', 'print the plan and send nothing')
@@ -115,9 +115,9 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
 
   addNetworkOptions(addOutputOptions(program.command('wait-reset')
     .description('retest until the limit window resets, guided by Retry-After / reset headers, with as few requests as possible')
-    .option('--interval <duration>', 'retest interval when the server gives no hint (doubles each time)', parsePositiveDurationMs, 5_000)
-    .option('--max-interval <duration>', 'cap for the doubling interval', parsePositiveDurationMs, 60_000)
-    .option('--max-wait <duration>', 'give up (exit 3) after this long', parsePositiveDurationMs, 600_000)
+    .addOption(new Option('--interval <duration>', 'retest interval when the server gives no hint (doubles each time)').argParser(parsePositiveDurationMs).default(5_000, '5s'))
+    .addOption(new Option('--max-interval <duration>', 'cap for the doubling interval').argParser(parsePositiveDurationMs).default(60_000, '1m'))
+    .addOption(new Option('--max-wait <duration>', 'give up (exit 3) after this long').argParser(parsePositiveDurationMs).default(600_000, '10m'))
     .addHelpText('after', examples([
       'chutes-diag wait-reset',
       'chutes-diag wait-reset --max-wait 2m --json',
@@ -148,13 +148,13 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
     .option('--api-port <n>', 'management API port (0 = any free port)', integerParser(0, 65535), 0)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--limit <n>', 'requests per window per key (0 = no rate limit)', integerParser(0, 1_000_000), 10)
-    .option('--window <duration>', 'rate-limit window', parsePositiveDurationMs, 60_000)
+    .addOption(new Option('--window <duration>', 'rate-limit window').argParser(parsePositiveDurationMs).default(60_000, '1m'))
     .addOption(new Option('--algorithm <name>', 'limiter').choices(['fixed-window', 'sliding-window', 'token-bucket']).default('fixed-window'))
     .option('--burst <n>', 'token-bucket capacity (default: --limit)', integerParser(1, 1_000_000))
     .option('--concurrency-limit <n>', 'in-flight requests per key (default: none)', integerParser(1, 100_000))
     .option('--daily-quota <n|unlimited>', 'requests per day per key', (v: string) => (v === 'unlimited' ? null : integerParser(0, 1_000_000_000)(v)), 200)
     .addOption(new Option('--headers <dialect>', 'which rate-limit headers to send').choices(['chutes', 'x-ratelimit', 'ietf', 'openai', 'anthropic', 'none']).default('chutes'))
-    .option('--latency <duration>', 'delay before each inference response', parseDurationMs, 0)
+    .addOption(new Option('--latency <duration>', 'delay before each inference response').argParser(parseDurationMs).default(0, '0ms'))
     .option('--fault <kind>', 'answer every inference request with this Chutes error: capacity, no-instances, disabled, no-infrastructure, free-limit, spam, edge-403, gateway-timeout')
     .option('--api-key <key>', 'the only key accepted (default: any cpk_/cak_ token)')
     .addHelpText('after', examples([

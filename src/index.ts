@@ -11,3 +11,7 @@ export { waitForReset, observeResponse, nextTestDelay, readResetHint } from './w
 export type {
   WaitForResetOptions, WaitForResetResult, WaitObservation, NextTest, ResetHint, ResetWindow,
 } from './wait/wait-for-reset.js';
+export { estimateRateLimit } from './probe/estimate-rate.js';
+export type { Observation, RateEstimate, RateContext } from './probe/estimate-rate.js';
+export { estimateConcurrency } from './probe/estimate-concurrency.js';
+export { schedulePacedSends, RateCap } from './probe/schedule.js';

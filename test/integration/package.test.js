@@ -31,10 +31,11 @@ test('npm pack → global install into a temporary prefix → the installed bina
 
   // The library entry imports in a plain Node ESM script.
   const script = join(dir, 'use-lib.mjs');
-  writeFileSync(script, `import { parseRateLimitHeaders, classifyResponse } from ${JSON.stringify(join(prefix, 'lib', 'node_modules', 'chutes-diag', 'dist', 'index.js'))};
+  writeFileSync(script, `import { parseRateLimitHeaders, classifyResponse, estimateRateLimit, schedulePacedSends, waitForReset } from ${JSON.stringify(join(prefix, 'lib', 'node_modules', 'chutes-diag', 'dist', 'index.js'))};
 const info = parseRateLimitHeaders({ 'x-ratelimit-limit': '10', 'x-ratelimit-remaining': '0', 'retry-after': '7' });
-console.log(JSON.stringify({ limit: info.policies[0].limit, retry: info.retryAfterSeconds, classify: typeof classifyResponse }));
+const fns = [classifyResponse, estimateRateLimit, schedulePacedSends, waitForReset].map((f) => typeof f);
+console.log(JSON.stringify({ limit: info.policies[0].limit, retry: info.retryAfterSeconds, fns, schedule: schedulePacedSends({ start: 0, rpm: 600, count: 3 }) }));
 `);
   const lib = await run(process.execPath, [script], { env });
-  assert.deepEqual(JSON.parse(lib.stdout), { limit: 10, retry: 7, classify: 'function' });
+  assert.deepEqual(JSON.parse(lib.stdout), { limit: 10, retry: 7, fns: ['function', 'function', 'function', 'function'], schedule: [0, 100, 200] });
 });
