@@ -3,10 +3,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { DiagError, ExitCode } from './errors.js';
 import {
-  collectHeader, integerParser, parseChoice, parseConcurrency, parseDurationMs, parseHttpUrl, parsePositiveDurationMs, parseRequestPath,
+  collectHeader, integerParser, parseChoice, parseConcurrency, parseDailyQuota, parseDurationMs, parseHttpUrl, parsePositiveDurationMs, parseRequestPath,
 } from './options.js';
 import { Redactor } from './http/redact.js';
-import { createIo, type Io, type Stream } from './render/io.js';
+import type { Io, Stream } from './render/io.js';
 import { DEFAULT_API_BASE_URL, DEFAULT_BASE_URL, DEFAULT_MODEL, DEFAULT_PATH, DEFAULT_TIMEOUT_MS } from './target.js';
 import type { CommandContext } from './commands/common.js';
 import type { MockOptions } from './commands/mock.js';
@@ -79,6 +79,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
 
   const run = (load: (ctx: CommandContext, opts: Record<string, unknown>) => Promise<number>) =>
     async (opts: Record<string, unknown>) => {
+      const { createIo } = await import('./render/io.js');
       const io = createIo(base, { json: opts.json as boolean, verbose: opts.verbose as boolean, color: opts.color as boolean });
       result.io = io;
       result.exitCode = await load({ io, signal }, opts);
@@ -152,7 +153,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
     .addOption(new Option('--algorithm <name>', 'limiter').choices(['fixed-window', 'sliding-window', 'token-bucket']).default('fixed-window'))
     .option('--burst <n>', 'token-bucket capacity (default: --limit)', integerParser(1, 1_000_000))
     .option('--concurrency-limit <n>', 'in-flight requests per key (default: none)', integerParser(1, 100_000))
-    .option('--daily-quota <n|unlimited>', 'requests per day per key', (v: string) => (v === 'unlimited' ? null : integerParser(0, 1_000_000_000)(v)), 200)
+    .option('--daily-quota <n|unlimited>', 'requests per day per key', parseDailyQuota, 200)
     .addOption(new Option('--headers <dialect>', 'which rate-limit headers to send').choices(['chutes', 'x-ratelimit', 'ietf', 'openai', 'anthropic', 'none']).default('chutes'))
     .addOption(new Option('--latency <duration>', 'delay before each inference response').argParser(parseDurationMs).default(0, '0ms'))
     .option('--fault <kind>', 'answer every inference request with this Chutes error: capacity, no-instances, disabled, no-infrastructure, free-limit, spam, edge-403, gateway-timeout')
@@ -181,6 +182,7 @@ export async function main(argv: string[], base: MainIo = { stdout: process.stdo
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+
   const { program, result } = buildProgram(base, controller.signal);
   const verbose = argv.includes('-v') || argv.includes('--verbose');
   try {

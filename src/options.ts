@@ -106,3 +106,10 @@ export function parseConcurrency(value: string): 'auto' | 'off' | number {
   if (/^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= 1000) return Number(value);
   throw new InvalidArgumentError('Expected auto, off, or a whole number from 1 to 1000.');
 }
+
+/** --daily-quota N|unlimited. Commander turns a parser's null into '', so "unlimited" stays a word. */
+export function parseDailyQuota(value: string): number | 'unlimited' {
+  if (value === 'unlimited') return value;
+  if (/^\s*\d+\s*$/.test(value) && Number(value) <= 1_000_000_000) return Number(value);
+  throw new InvalidArgumentError('Expected a whole number from 0 to 1000000000, or unlimited.');
+}

@@ -17,7 +17,7 @@ export interface MockOptions {
   algorithm: NonNullable<EmulatorOptions['algorithm']>;
   burst?: number;
   concurrencyLimit?: number;
-  dailyQuota: number | null;
+  dailyQuota: number | 'unlimited';
   headers: NonNullable<EmulatorOptions['headers']>;
   latency: number;
   fault?: string;
@@ -38,7 +38,7 @@ export function emulatorOptionsFrom(opts: MockOptions): EmulatorOptions {
     algorithm: opts.algorithm,
     ...(opts.burst !== undefined ? { burst: opts.burst } : {}),
     concurrencyLimit: opts.concurrencyLimit ?? null,
-    dailyQuota: opts.dailyQuota,
+    dailyQuota: opts.dailyQuota === 'unlimited' ? null : opts.dailyQuota,
     headers: opts.headers,
     latencyMs: opts.latency,
     apiKey: opts.apiKey ?? null,
@@ -72,7 +72,7 @@ export async function runMock(opts: MockOptions, ctx: CommandContext): Promise<n
     io.print(`Chutes emulator listening
   inference (llm.chutes.ai role):  ${emulator.url}
   management (api.chutes.ai role): ${emulator.apiUrl}
-  limit: ${limiter}; concurrency: ${opts.concurrencyLimit ?? 'unlimited'}; daily quota: ${opts.dailyQuota ?? 'unlimited'}
+  limit: ${limiter}; concurrency: ${opts.concurrencyLimit ?? 'unlimited'}; daily quota: ${opts.dailyQuota}
   headers: ${opts.headers}; latency: ${opts.latency} ms${opts.fault ? `; fault: ${opts.fault}` : ''}
   key: ${opts.apiKey ? 'only the one given with --api-key' : 'any cpk_… or cak_… token'}
 Try:  CHUTES_API_KEY=cpk_test chutes-diag headers --base-url ${emulator.url}

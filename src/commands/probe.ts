@@ -4,7 +4,7 @@
 import { createInterface } from 'node:readline/promises';
 import { request } from 'undici';
 import { ExitCode, UsageError } from '../errors.js';
-import { closeDispatcher, getDispatcher, send } from '../http/client.js';
+import { closeDispatcher, getDispatcher, preciseNow, send } from '../http/client.js';
 import type { ConcurrencyEstimate } from '../probe/estimate-concurrency.js';
 import type { Observation, RateEstimate } from '../probe/estimate-rate.js';
 import { driveProbe, type SendTicket } from '../probe/runner.js';
@@ -288,7 +288,7 @@ export async function runProbe(opts: ProbeOptions, ctx: CommandContext): Promise
 async function probeLive(opts: ProbeOptions, ctx: CommandContext, plan: ProbePlan, target: Target, out: JsonlWriter | null): Promise<number> {
   const { io, signal } = ctx;
   const strategy = new ProbeStrategy({
-    start: Date.now(),
+    start: preciseNow(),
     rpm: plan.rpm,
     maxRequests: plan.maxRequests,
     maxDurationMs: opts.maxDuration ?? 300_000,
@@ -337,7 +337,7 @@ async function probeLive(opts: ProbeOptions, ctx: CommandContext, plan: ProbePla
   try {
     outcome = await driveProbe({
       strategy,
-      now: Date.now,
+      now: preciseNow,
       sleep: sleepUnlessAborted,
       sendOne,
       warmUp: () => preconnect(target),

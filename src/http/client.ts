@@ -21,6 +21,11 @@ export interface RawResponse {
   error: RecordError | null;
 }
 
+/** Epoch ms with sub-millisecond resolution (monotonic within a run): pacing is measured with it. */
+export function preciseNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 let sharedDispatcher: Dispatcher | undefined;
 
 function hasProxyEnv(env: NodeJS.ProcessEnv): boolean {
@@ -123,7 +128,7 @@ export async function send(target: Target, options: SendOptions = {}): Promise<R
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(Object.assign(new Error('timeout'), { code: 'chutes_diag_timeout' })), target.timeoutMs);
   const signal = options.signal ? AbortSignal.any([deadline.signal, options.signal]) : deadline.signal;
-  const sentAt = Date.now();
+  const sentAt = preciseNow();
   const start = performance.now();
   options.onSend?.(sentAt);
   let headersAt: number | null = null;
@@ -147,7 +152,7 @@ export async function send(target: Target, options: SendOptions = {}): Promise<R
         const next = URL.canParse(location, url.href) ? new URL(location, url) : null;
         if (next === null) {
           return {
-            status: response.statusCode, headers, body: null, sentAt, receivedAt: Date.now(), latencyMs: headersAt - start,
+            status: response.statusCode, headers, body: null, sentAt, receivedAt: preciseNow(), latencyMs: headersAt - start,
             error: { code: 'redirect', message: `redirected (HTTP ${response.statusCode}) to an invalid location; not followed` },
           };
         }
@@ -157,7 +162,7 @@ export async function send(target: Target, options: SendOptions = {}): Promise<R
           continue;
         }
         return {
-          status: response.statusCode, headers, body: null, sentAt, receivedAt: Date.now(), latencyMs: headersAt - start,
+          status: response.statusCode, headers, body: null, sentAt, receivedAt: preciseNow(), latencyMs: headersAt - start,
           error: {
             code: 'redirect',
             message: sameOrigin
@@ -166,7 +171,7 @@ export async function send(target: Target, options: SendOptions = {}): Promise<R
           },
         };
       }
-      const receivedAt = Date.now();
+      const receivedAt = preciseNow();
       let body: string | null = null;
       let error: RecordError | null = null;
       try {
@@ -181,7 +186,7 @@ export async function send(target: Target, options: SendOptions = {}): Promise<R
     const reason = signal.aborted ? signal.reason : error;
     const interrupted = options.signal?.aborted && !deadline.signal.aborted;
     return {
-      status: null, headers: {}, body: null, sentAt, receivedAt: Date.now(),
+      status: null, headers: {}, body: null, sentAt, receivedAt: preciseNow(),
       latencyMs: null,
       error: interrupted ? { code: 'aborted', message: 'request aborted by the user' } : describeNetworkError(reason, target),
     };

@@ -646,18 +646,22 @@ function estimateFromExactHeaders(observations: readonly Observation[], mode: Ex
   const points = headerPoints(observations, mode.policy);
   const kind = points.length >= 2 ? classifyHeaderSeries(points, mode.limit, resetClockOf(points), ctx.intervalMs) : 'undecided';
   const algorithm: RateAlgorithmName = kind === 'token-bucket' ? 'token-bucket' : 'unknown';
+  // The policy states the refill (q per w), not the bucket's size: that shows only in the first
+  // accepted answer's remaining (+1 for the request itself), and only if the bucket was full then.
+  const first = points.find((p) => p.accepted);
+  const burst = kind === 'token-bucket' && first ? first.remaining + 1 : null;
   return {
     limit: mode.limit,
     windowSeconds: mode.windowSeconds,
     perMinute: perMinuteOf(mode.limit, windowMs),
-    burst: kind === 'token-bucket' ? mode.limit : null,
+    burst,
     algorithm,
     bound: 'exact',
     source: 'headers',
     confidence: 'high',
     explanation:
       `The ${mode.policy.sources[0] ?? 'rate-limit'} header states ${mode.limit} requests per ${seconds(windowMs)} s` +
-      (kind === 'token-bucket' ? ', refilled continuously (the reset moved later with each request).' : kind === 'window' ? '; the reset instant stayed put, so it is a window (fixed or sliding not tested).' : '; the algorithm is not stated.'),
+      (kind === 'token-bucket' ? `, refilled continuously (the reset moved later with each request); the first answer left ${burst === null ? '?' : burst - 1}, so the bucket holds about ${burst ?? '?'} (fewer if it was not full when the probe began).` : kind === 'window' ? '; the reset instant stayed put, so it is a window (fixed or sliding not tested).' : '; the algorithm is not stated.'),
     requests,
   };
 }

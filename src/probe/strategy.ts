@@ -45,6 +45,9 @@ import {
 } from './estimate-rate.js';
 import { paceIntervalMs, RateCap } from './schedule.js';
 
+/** How much closer than one interval a send may follow a late one (timer jitter, not a stall). */
+const CATCH_UP_MS = 2;
+
 export type ConcurrencyMode = 'auto' | 'off' | number;
 
 export interface StrategyConfig {
@@ -177,11 +180,14 @@ export class ProbeStrategy {
   onDispatch(action: Extract<ProbeAction, { kind: 'send' }>): void {
     if (action.purpose === 'batch') this.trials.push({ size: action.count, responses: [], lone: null });
     if (isRatePurpose(action.purpose)) {
+      // The slot, not the (possibly pushed) send time: a send that went out a little late must not
+      // start a new grid, or every small lateness would shift all later slots (drift).
+      const slot = action.slot ?? action.at;
       if (action.purpose === 'burst') {
-        if (this.grid && action.at === this.gridSlot(this.grid.sends)) this.grid.sends += 1;
-        else this.grid = { origin: action.at, sends: 1 };
+        if (this.grid && slot === this.gridSlot(this.grid.sends)) this.grid.sends += 1;
+        else this.grid = { origin: slot, sends: 1 };
       }
-      this.lastRateSlot = action.at;
+      this.lastRateSlot = slot;
       if (action.purpose === 'check') this.checks += 1;
     }
   }
@@ -277,7 +283,10 @@ export class ProbeStrategy {
    * Slow answers never delay a send; only our own lateness shifts the schedule.
    */
   private rateSend(slot: number, purpose: SendPurpose): RateStep {
-    const at = this.lastRateSentAt === null ? slot : Math.max(slot, this.lastRateSentAt + this.intervalMs);
+    // A send that left a moment late (timer jitter) may be followed on time: up to CATCH_UP_MS closer.
+    // A real stall (longer) still pushes the next send a full interval after it.
+    const catchUp = Math.min(CATCH_UP_MS, this.intervalMs / 10);
+    const at = this.lastRateSentAt === null ? slot : Math.max(slot, this.lastRateSentAt + this.intervalMs - catchUp);
     const action = this.guardedSend(at, 1, purpose);
     if (typeof action !== 'string') return action.at > slot ? { ...action, slot } : action;
     return this.finishWhenSettled(action === 'budget' ? 'budget' : 'duration');
