@@ -78,7 +78,9 @@ exhausted, 4 auth error, 5 other HTTP error, 6 network error, 130 interrupted.
 ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'chutes-diag headers --json --min-remaining 50', 'chutes-diag probe --rpm 20 --max-requests 40'])}`);
 
   const run = (load: (ctx: CommandContext, opts: Record<string, unknown>) => Promise<number>) =>
-    async (opts: Record<string, unknown>) => {
+    async (opts: Record<string, unknown>, command: Command) => {
+      // Which options the user set (flag or env) rather than left at their default.
+      opts.explicit = Object.fromEntries(Object.keys(opts).map((name) => [name, command.getOptionValueSource(name) !== 'default']));
       const { createIo } = await import('./render/io.js');
       const io = createIo(base, { json: opts.json as boolean, verbose: opts.verbose as boolean, color: opts.color as boolean });
       result.io = io;

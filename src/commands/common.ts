@@ -18,6 +18,8 @@ export interface CommonOptions extends NetworkOptions {
   json?: boolean;
   out?: string;
   verbose?: boolean;
+  /** Per option: true when the user set it (flag or env), false when it is the default. */
+  explicit?: Record<string, boolean>;
 }
 
 export interface ResolvedNetwork {

@@ -10,6 +10,7 @@ import { ExitCode, UsageError } from '../errors.js';
 import { closeDispatcher, send } from '../http/client.js';
 import { keyFingerprint } from '../http/redact.js';
 import { buildRecord } from '../record.js';
+import { emitGithubReport, type CiReport } from '../render/github.js';
 import type { Io } from '../render/io.js';
 import { jsonDocument } from '../render/json.js';
 import { openJsonlWriter } from '../render/jsonl.js';
@@ -20,7 +21,7 @@ import {
 import type { AuthScheme, ResponseRecord, Verdict } from '../types.js';
 import { failureLine, type CommandContext, type CommonOptions } from './common.js';
 import {
-  describeReset, getManagement, hasAuthorizationHeader, parseQuotaUsage, QUOTA_USAGE_PATH, quotaExhaustedVerdict, summariseQuota, USER_PATH,
+  describeReset, getManagement, hasAuthorizationHeader, LOW_QUOTA_SHARE, parseQuotaUsage, QUOTA_USAGE_PATH, quotaExhaustedVerdict, summariseQuota, USER_PATH,
   type ManagementAnswer, type ManagementContext, type QuotaSummary,
 } from './quota.js';
 
@@ -56,6 +57,23 @@ const BEARER = 'Send the key as `Authorization: Bearer <key>` (`--auth bearer`, 
 export function isChutesHost(hostname: string): boolean {
   const host = hostname.toLowerCase();
   return host === 'chutes.ai' || host.endsWith('.chutes.ai');
+}
+
+/** True when the user set the option (flag or env); without the CLI's map, when a value was passed at all. */
+export function explicitOption(opts: Pick<CommonOptions, 'explicit' | 'baseUrl' | 'apiBaseUrl'>, name: 'baseUrl' | 'apiBaseUrl'): boolean {
+  return opts.explicit !== undefined ? opts.explicit[name] === true : opts[name] !== undefined;
+}
+
+/**
+ * Whether the management checks (management-reachable, key-valid, quota) may send the key to
+ * --api-base-url: only in a Chutes context (the inference host is a Chutes host, or --base-url was
+ * left at its default) or when the user named the management host. Otherwise a key meant for
+ * another API (an OpenRouter or OpenAI key tested with --base-url) would go to api.chutes.ai.
+ * Returns the skip message, or null when the checks run.
+ */
+export function managementSkipReason(base: URL, apiBase: URL, explicit: { baseUrl: boolean; apiBaseUrl: boolean }): string | null {
+  if (explicit.apiBaseUrl || !explicit.baseUrl || isChutesHost(base.hostname)) return null;
+  return `Not checked: ${base.host} is not a Chutes host, so the key is only sent to the host named in --base-url, never to ${apiBase.host}. To check a management API as well, name it: --api-base-url <url> (${DEFAULT_API_BASE_URL} for Chutes).`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -198,9 +216,6 @@ export function checkKeyValid(answer: Pick<ManagementAnswer, 'record' | 'json'> 
   const failed = record.outcome === 'network_error' || record.outcome === 'timeout';
   return check('key-valid', failed ? 'fail' : 'warn', `Could not check the key: ${record.verdict?.message ?? record.error?.message ?? `HTTP ${record.status ?? '?'}`}`, record.verdict?.hint ?? null);
 }
-
-/** Below this share of the daily quota, warn: a busy client runs out within the hour. */
-const LOW_QUOTA_SHARE = 0.1;
 
 export function checkQuota(summary: QuotaSummary | null, answer: Pick<ManagementAnswer, 'record'> | null, skipReason: string | null, nowMs: number): Check {
   if (answer === null) return check('quota', 'skip', skipReason ?? 'Not checked.');
@@ -430,6 +445,18 @@ export function renderChecks(checks: readonly Check[], io: Pick<Io, 'color'>): s
   }).join('\n');
 }
 
+/** The GitHub Actions report: the verdict as the headline, one row per check, warn checks as warnings, fail checks as errors. */
+export function doctorCiReport(checks: readonly Check[], verdict: Verdict): CiReport {
+  const annotate = (c: Check) => `${c.id}: ${c.message}${c.hint !== null ? ` → ${c.hint}` : ''}`;
+  return {
+    command: 'doctor',
+    headline: `Verdict [${verdict.code}]: ${verdict.message}${verdict.hint ? ` Fix: ${verdict.hint}` : ''}`,
+    rows: checks.map((c): [string, string] => [c.id, `${c.status}: ${c.message}`]),
+    warnings: checks.filter((c) => c.status === 'warn').map(annotate),
+    errors: checks.filter((c) => c.status === 'fail').map(annotate),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // The command
 
@@ -461,7 +488,11 @@ export async function runDoctor(opts: DoctorOptions, ctx: CommandContext): Promi
   });
   const out = opts.out ? openJsonlWriter(opts.out, io.redactor) : null;
   const headerAuth = hasAuthorizationHeader(opts.header);
-  const chutesContext = isChutesHost(base.hostname) || isChutesHost(apiBase.hostname) || /^c[pa]k_/.test(key ?? cleanKey(input.raw ?? ''));
+  const explicit = { baseUrl: explicitOption(opts, 'baseUrl'), apiBaseUrl: explicitOption(opts, 'apiBaseUrl') };
+  // The management host counts only when the user named it: the default api.chutes.ai says nothing about the API tested.
+  const chutesContext = isChutesHost(base.hostname) || !explicit.baseUrl || (explicit.apiBaseUrl && isChutesHost(apiBase.hostname))
+    || /^c[pa]k_/.test(key ?? cleanKey(input.raw ?? ''));
+  const managementSkip = managementSkipReason(base, apiBase, explicit);
 
   const checks: Check[] = [
     checkKeyPresent(input, auth, readProblem, headerAuth),
@@ -478,13 +509,17 @@ export async function runDoctor(opts: DoctorOptions, ctx: CommandContext): Promi
   try {
     const [inferenceReach, managementReach] = await Promise.all([
       checkReachable('inference-reachable', base, connectTimeout, io.env),
-      base.origin === apiBase.origin ? null : checkReachable('management-reachable', apiBase, connectTimeout, io.env),
+      managementSkip !== null || base.origin === apiBase.origin ? null : checkReachable('management-reachable', apiBase, connectTimeout, io.env),
     ]);
-    checks.push(inferenceReach, managementReach ?? { ...inferenceReach, id: 'management-reachable' });
-    const managementUp = (managementReach ?? inferenceReach).status !== 'fail';
+    const managementCheck = managementSkip !== null
+      ? check('management-reachable', 'skip', managementSkip)
+      : managementReach ?? { ...inferenceReach, id: 'management-reachable' };
+    checks.push(inferenceReach, managementCheck);
+    const managementUp = managementCheck.status !== 'fail';
 
     // Free lookups, with the key in Authorization whatever --auth says: they test the key, auth-scheme tests the scheme.
-    const keySkip = key === null && !headerAuth ? 'No usable key.' : auth === 'none' ? '--auth none: no key is sent.' : !managementUp ? 'The management host is unreachable.' : null;
+    const keySkip = managementSkip !== null ? managementSkip
+      : key === null && !headerAuth ? 'No usable key.' : auth === 'none' ? '--auth none: no key is sent.' : !managementUp ? 'The management host is unreachable.' : null;
     const mctx: ManagementContext = { apiBase, auth: auth === 'raw' ? 'raw' : 'bearer', key, opts, io, signal };
     let quotaAnswer: ManagementAnswer | null = null;
     if (keySkip === null) {
@@ -536,17 +571,19 @@ export async function runDoctor(opts: DoctorOptions, ctx: CommandContext): Promi
     return exitCode;
   };
 
+  emitGithubReport(io, doctorCiReport(checks, verdict));
   if (io.json) {
     io.print(jsonDocument('doctor', target, exitCode, {
       checks,
       verdict,
-      managementBaseUrl: apiBase.href,
+      // null: no request went to a management host (see the management-reachable check).
+      managementBaseUrl: managementSkip === null ? apiBase.href : null,
       inference,
       responses: records,
     }).trimEnd());
     return finish();
   }
-  io.print(`chutes-diag doctor: inference ${target.url.href}, management ${apiBase.href}, key ${target.keyFingerprint ?? 'none'}\n`);
+  io.print(`chutes-diag doctor: inference ${target.url.href}, management ${managementSkip === null ? apiBase.href : 'not checked'}, key ${target.keyFingerprint ?? 'none'}\n`);
   io.print(renderChecks(checks, io));
   const failing = checks.filter((c) => c.status === 'fail').length;
   const warnings = checks.filter((c) => c.status === 'warn').length;

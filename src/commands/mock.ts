@@ -34,13 +34,13 @@ export function emulatorOptionsFrom(opts: MockOptions): EmulatorOptions {
     port: opts.port,
     apiPort: opts.apiPort,
     limit: opts.limit,
-    windowMs: opts.window,
+    windowMs: Math.max(1, Math.round(opts.window)), // the limiters count whole milliseconds
     algorithm: opts.algorithm,
     ...(opts.burst !== undefined ? { burst: opts.burst } : {}),
     concurrencyLimit: opts.concurrencyLimit ?? null,
     dailyQuota: opts.dailyQuota === 'unlimited' ? null : opts.dailyQuota,
     headers: opts.headers,
-    latencyMs: opts.latency,
+    latencyMs: Math.round(opts.latency),
     apiKey: opts.apiKey ?? null,
     fault: (opts.fault as EmulatorOptions['fault']) ?? null,
   };
@@ -57,6 +57,8 @@ export async function runMock(opts: MockOptions, ctx: CommandContext): Promise<n
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new UsageError(`--port: ${opts.port} is already in use; pick another or use --port 0 for any free port.`);
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UsageError(`--host: cannot listen on ${opts.host}; expected a local address such as 127.0.0.1.`);
+    // The emulator checks its settings (e.g. a burst above what the limiter can hold): a usage error.
+    if (error instanceof RangeError) throw new UsageError(`mock: ${error.message}`);
     throw error;
   }
   const limiter = opts.limit === 0

@@ -3,6 +3,7 @@
 import { ExitCode } from '../errors.js';
 import { closeDispatcher, send } from '../http/client.js';
 import { buildRecord } from '../record.js';
+import { emitGithubReport, type CiReport } from '../render/github.js';
 import type { Io } from '../render/io.js';
 import { jsonDocument } from '../render/json.js';
 import { renderStatusLine } from '../render/record.js';
@@ -17,6 +18,8 @@ export const SUBSCRIPTION_USAGE_PATH = '/users/me/subscription_usage';
 export const USER_PATH = '/users/me';
 
 const DAY_MS = 86_400_000;
+/** Below this share of the daily quota left, warn: a busy client runs out within the hour. */
+export const LOW_QUOTA_SHARE = 0.1;
 
 export type QuotaOptions = CommonOptions;
 
@@ -293,6 +296,64 @@ function subscriptionJson(subscription: SubscriptionSummary | null) {
   };
 }
 
+/** True when some of the daily quota is left, but less than LOW_QUOTA_SHARE of it. */
+export function quotaLow(summary: QuotaSummary): boolean {
+  return !summary.unlimited && summary.daily !== null && summary.remaining !== null && summary.remaining > 0
+    && summary.remaining < summary.daily * LOW_QUOTA_SHARE;
+}
+
+function describeMeter(name: string, m: Meter | null): string | null {
+  return m === null ? null : `${name} ${m.usage ?? '?'} of ${m.cap ?? '?'} used (${m.remaining ?? '?'} left)`;
+}
+
+/** The subscription in one line: "none", "$20/month; monthly 1200 of 5000 used (3800 left), …", or "unknown". */
+export function describeSubscription(subscription: SubscriptionSummary | null, state: EndpointState): string {
+  if (subscription === null) return state === 'ok' ? 'none' : `unknown (${state === 'missing' ? 'endpoint not found' : state.replace('_', ' ')})`;
+  const parts = [
+    subscription.monthlyPrice === null ? 'active' : `$${subscription.monthlyPrice}/month`,
+    describeMeter('monthly', subscription.monthly),
+    describeMeter('4-hour', subscription.fourHour),
+  ].filter((p): p is string => p !== null);
+  return parts.join('; ');
+}
+
+export interface QuotaCiInput {
+  summary: QuotaSummary;
+  subscription: SubscriptionSummary | null;
+  subscriptionState: EndpointState;
+  verdict: Verdict | null;
+  exitCode: number;
+  /** The run's last stderr line (`error: …`), or null when it succeeded. */
+  failure: string | null;
+  apiHost: string;
+}
+
+/** The GitHub Actions report: the daily figures as rows, under 10 % left a warning, a failing exit an error. */
+export function quotaCiReport(input: QuotaCiInput): CiReport {
+  const { summary, subscription, verdict, exitCode } = input;
+  const daily = summary.unlimited ? 'unlimited' : summary.daily === null ? 'unknown' : `${summary.daily} requests`;
+  const headline = verdict !== null ? verdict.message
+    : summary.unlimited ? 'The daily quota is unlimited.'
+      : summary.source !== null ? `${summary.remaining ?? '?'} of ${summary.daily ?? '?'} requests left today (${summary.used ?? '?'} used); resets at ${summary.resetsAt ?? '00:00 UTC'}.`
+        : input.failure?.replace(/^error: /, '') ?? `No quota endpoint answered on ${input.apiHost}.`;
+  const failed = exitCode !== ExitCode.ok && exitCode !== ExitCode.interrupted;
+  return {
+    command: 'quota',
+    headline,
+    rows: [
+      ['daily', daily],
+      ['used', summary.used === null ? 'unknown' : String(summary.used)],
+      ['remaining', summary.unlimited ? 'unlimited' : summary.remaining === null ? 'unknown' : String(summary.remaining)],
+      ['resets at', summary.resetsAt ?? '—'],
+      ['subscription', describeSubscription(subscription, input.subscriptionState)],
+    ],
+    warnings: quotaLow(summary)
+      ? [`Only ${summary.remaining} of ${summary.daily} requests left today (under ${LOW_QUOTA_SHARE * 100}%); resets at ${summary.resetsAt ?? '00:00 UTC'}.`]
+      : [],
+    errors: failed ? [input.failure?.replace(/^error: /, '') ?? verdict?.message ?? headline] : [],
+  };
+}
+
 /** A `-H 'Authorization: …'` stands in for the key. */
 export function hasAuthorizationHeader(headers: Array<[string, string]> | undefined): boolean {
   return (headers ?? []).some(([name]) => /^authorization$/i.test(name));
@@ -341,6 +402,9 @@ export async function runQuota(opts: QuotaOptions, ctx: CommandContext): Promise
   const failure = exitCode === ExitCode.rateLimited && verdict !== null
     ? `error: ${verdict.message}`
     : failureLine((failed ?? usageAnswer).record, exitCode);
+  emitGithubReport(io, quotaCiReport({
+    summary, subscription, subscriptionState: states[2] ?? 'ok', verdict, exitCode, failure, apiHost: apiBase.host,
+  }));
   if (io.json) {
     io.print(jsonDocument('quota', usageAnswer.target, exitCode, {
       quota: summary,

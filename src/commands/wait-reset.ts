@@ -4,6 +4,7 @@ import { ExitCode } from '../errors.js';
 import { closeDispatcher, send } from '../http/client.js';
 import { buildRecord } from '../record.js';
 import type { Countdown } from '../render/countdown.js';
+import { emitGithubReport, type CiReport } from '../render/github.js';
 import { jsonDocument } from '../render/json.js';
 import { renderStatusLine, renderVerdict } from '../render/record.js';
 import { formatLocalTime, formatSeconds } from '../render/table.js';
@@ -51,6 +52,7 @@ function windowJson(window: ResetWindow | null) {
     basis: window.basis,
     source: window.source,
     header: window.origin,
+    missedHints: window.missedHints,
   };
 }
 
@@ -102,7 +104,9 @@ export function renderWaitSummary(result: Result, maxWaitMs: number, nowMs: numb
       if (w === null) return `Reset: a request passed (${spent}).`;
       const bound = w.basis === 'hint'
         ? `bounded by ${describeSource(w.source, w.origin)}`
-        : 'bounded only by when it was tested (no usable hint)';
+        : w.missedHints > 0
+          ? `bounded only by when it was tested (the server's hint proved wrong ${w.missedHints === 1 ? 'once' : `${w.missedHints} times`}: still limited when tested at the time it named)`
+          : 'bounded only by when it was tested (no usable hint)';
       return [
         `Reset: the limit cleared about ${formatSeconds(w.resetAfterMs / 1000)} after the first limited response (${formatLocalTime(w.firstLimitedAt)}).`,
         `It reset between ${formatLocalTime(w.earliestAt)} and ${formatLocalTime(w.latestAt)} (±${formatSeconds((w.latestAt - w.earliestAt) / 2000)}), ${bound}.`,
@@ -128,6 +132,48 @@ export function renderWaitSummary(result: Result, maxWaitMs: number, nowMs: numb
     case 'error':
       return `Stopped: the response is neither OK nor a rate limit, so waiting will not help (${spent}).`;
   }
+}
+
+/** Where the reset estimate (or the pending reset) came from, for the CI summary. */
+function hintSourceRow(result: Result): string {
+  const w = result.window;
+  if (w !== null) {
+    if (w.basis === 'hint') return describeSource(w.source, w.origin);
+    return w.missedHints > 0 ? "tests only (the server's hint proved wrong)" : 'tests only (no usable hint)';
+  }
+  if (result.stop === 'not-limited') return '— (not limited)';
+  return result.pendingHint === null ? 'none (backoff)' : describeSource(result.pendingHint.source, result.pendingHint.origin);
+}
+
+/**
+ * The GitHub Actions report: the summary's first line as the headline; still limited at --max-wait
+ * is a warning (exit 3), a failure that waiting cannot fix (auth, HTTP, network) an error.
+ */
+export function waitResetCiReport(result: Result, maxWaitMs: number, nowMs: number, failure: string | null): CiReport {
+  const summary = renderWaitSummary(result, maxWaitMs, nowMs).split('\n');
+  const w = result.window;
+  const rows: Array<[string, string]> = [
+    ['reset', result.reset ? 'yes' : 'no'],
+    ['stop', result.stop],
+    ['attempts', String(result.attempts)],
+    ['waited', formatSeconds(result.waitedMs / 1000)],
+    ['hint source', hintSourceRow(result)],
+  ];
+  if (w !== null) {
+    rows.push(
+      ['reset after', `${formatSeconds(w.resetAfterMs / 1000)} (±${formatSeconds((w.latestAt - w.earliestAt) / 2000)})`],
+      ['reset between', `${iso(w.earliestAt)} and ${iso(w.latestAt)}`],
+    );
+  }
+  if (result.pendingHint !== null) rows.push(['server says it resets at', iso(result.pendingHint.atMs)]);
+  const stillLimited = result.stop === 'max-wait' || result.stop === 'reset-beyond-max-wait';
+  return {
+    command: 'wait-reset',
+    headline: summary[0] ?? result.stop,
+    rows,
+    warnings: stillLimited ? [summary.join(' ')] : [],
+    errors: result.stop === 'error' ? [failure?.replace(/^error: /, '') ?? summary.join(' ')] : [],
+  };
 }
 
 export async function runWaitReset(opts: WaitResetOptions, ctx: CommandContext): Promise<number> {
@@ -175,13 +221,14 @@ export async function runWaitReset(opts: WaitResetOptions, ctx: CommandContext):
     await closeDispatcher();
   }
   const exitCode = waitResetExitCode(result);
+  const failure = failureLine(result.final?.data, exitCode);
+  emitGithubReport(io, waitResetCiReport(result, settings.maxWaitMs, Date.now(), failure));
   if (io.json) io.print(jsonDocument('wait-reset', target, exitCode, waitResetJson(result, settings)).trimEnd());
   else io.print(`\n${renderWaitSummary(result, settings.maxWaitMs, Date.now())}`);
   if (result.stop === 'aborted') {
     const by = typeof signal.reason === 'string' ? signal.reason : 'a signal';
     io.printErr(`interrupted by ${by} after ${plural(result.attempts, 'request')}${opts.out ? `; every completed response is in ${opts.out}` : ''}\n`);
   }
-  const failure = failureLine(result.final?.data, exitCode);
   if (failure) io.printErr(`${failure}\n`);
   return exitCode;
 }

@@ -1,11 +1,11 @@
 // The HTTP layer: one undici dispatcher, a per-request deadline, at most 64 KiB of body read,
-// latency measured from send to response headers, and no redirect followed to another origin.
+// latency measured from send to response headers, and no redirect followed (each hop would be an
+// unbudgeted request with the key).
 import { performance } from 'node:perf_hooks';
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import type { RecordError, Target } from '../types.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
-const MAX_SAME_ORIGIN_REDIRECTS = 3;
 
 /** What came back, before any interpretation. */
 export interface RawResponse {
@@ -116,6 +116,16 @@ function discardBody(body: Dispatcher.ResponseData['body']): void {
   body.destroy();
 }
 
+/** A 3xx with a Location: where to, and whether the key would have gone to another origin. */
+export function describeRedirect(status: number, location: string, from: URL): RecordError {
+  const next = URL.canParse(location, from.href) ? new URL(location, from) : null;
+  if (next === null) return { code: 'redirect_not_followed', message: `redirected (HTTP ${status}) to an invalid location; not followed` };
+  if (next.origin !== from.origin) {
+    return { code: 'redirect', message: `redirected (HTTP ${status}) to another origin (${next.origin}); not followed, so the key was not sent there` };
+  }
+  return { code: 'redirect_not_followed', message: `redirected (HTTP ${status}) to ${next.pathname}${next.search}; not followed` };
+}
+
 export interface SendOptions {
   /** Aborts the request (e.g. on SIGINT); the result is an error record, never a throw. */
   signal?: AbortSignal;
@@ -131,57 +141,39 @@ export async function send(target: Target, options: SendOptions = {}): Promise<R
   const sentAt = preciseNow();
   const start = performance.now();
   options.onSend?.(sentAt);
-  let headersAt: number | null = null;
-  let url = target.url;
+  const url = target.url;
   try {
-    for (let redirects = 0; ; redirects++) {
-      const response = await request(url, {
-        method: target.method as Dispatcher.HttpMethod,
-        headers: target.headers,
-        body: target.body,
-        dispatcher: getDispatcher(),
-        signal,
-        headersTimeout: target.timeoutMs,
-        bodyTimeout: target.timeoutMs,
-      });
-      headersAt = performance.now();
-      const headers = normaliseHeaders(response.headers);
-      const location = headers.location;
-      if (response.statusCode >= 300 && response.statusCode < 400 && location) {
-        discardBody(response.body);
-        const next = URL.canParse(location, url.href) ? new URL(location, url) : null;
-        if (next === null) {
-          return {
-            status: response.statusCode, headers, body: null, sentAt, receivedAt: preciseNow(), latencyMs: headersAt - start,
-            error: { code: 'redirect', message: `redirected (HTTP ${response.statusCode}) to an invalid location; not followed` },
-          };
-        }
-        const sameOrigin = next.origin === target.url.origin;
-        if (sameOrigin && (response.statusCode === 307 || response.statusCode === 308) && redirects < MAX_SAME_ORIGIN_REDIRECTS) {
-          url = next;
-          continue;
-        }
-        return {
-          status: response.statusCode, headers, body: null, sentAt, receivedAt: preciseNow(), latencyMs: headersAt - start,
-          error: {
-            code: 'redirect',
-            message: sameOrigin
-              ? `redirected to ${next.pathname} (HTTP ${response.statusCode}); not followed`
-              : `redirected to another origin (${next.origin}); not followed, so the key was not sent there`,
-          },
-        };
-      }
-      const receivedAt = preciseNow();
-      let body: string | null = null;
-      let error: RecordError | null = null;
-      try {
-        body = await readCappedBody(response.body);
-      } catch (bodyError) {
-        error = describeNetworkError(bodyError, target);
-        if (error.code === 'timeout') error = describeNetworkError({ code: 'chutes_diag_body_timeout' }, target);
-      }
-      return { status: response.statusCode, headers, body, sentAt, receivedAt, latencyMs: headersAt - start, error };
+    const response = await request(url, {
+      method: target.method as Dispatcher.HttpMethod,
+      headers: target.headers,
+      body: target.body,
+      dispatcher: getDispatcher(),
+      signal,
+      headersTimeout: target.timeoutMs,
+      bodyTimeout: target.timeoutMs,
+    });
+    const headersAt = performance.now();
+    const headers = normaliseHeaders(response.headers);
+    const location = headers.location;
+    // No redirect is followed: each hop would be one more request with the key and the body,
+    // outside the probe's budget and pacing, and to another origin a leak. Report it instead.
+    if (response.statusCode >= 300 && response.statusCode < 400 && location) {
+      discardBody(response.body);
+      return {
+        status: response.statusCode, headers, body: null, sentAt, receivedAt: preciseNow(), latencyMs: headersAt - start,
+        error: describeRedirect(response.statusCode, location, url),
+      };
     }
+    const receivedAt = preciseNow();
+    let body: string | null = null;
+    let error: RecordError | null = null;
+    try {
+      body = await readCappedBody(response.body);
+    } catch (bodyError) {
+      error = describeNetworkError(bodyError, target);
+      if (error.code === 'timeout') error = describeNetworkError({ code: 'chutes_diag_body_timeout' }, target);
+    }
+    return { status: response.statusCode, headers, body, sentAt, receivedAt, latencyMs: headersAt - start, error };
   } catch (error) {
     const reason = signal.aborted ? signal.reason : error;
     const interrupted = options.signal?.aborted && !deadline.signal.aborted;

@@ -16,8 +16,17 @@ const BEARER = /\b(Bearer\s+)([A-Za-z0-9._~+/=-]{8,})/gi;
 // A password in a URL's userinfo (a proxy URL, a mistyped --base-url): "http://user:***@host".
 const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:)([^\s/@]+)@/gi;
 
+/** A run this long copied out of a secret is masked wherever it appears (a server echoing part of the key). */
+export const PARTIAL_RUN = 10;
+
+/** Runs with fewer distinct characters than this (e.g. "0000000000") are too common to mean the key. */
+const MIN_DISTINCT_IN_RUN = 4;
+
 export class Redactor {
   private readonly secrets: Array<{ value: string; mask: string }> = [];
+  /** Every PARTIAL_RUN-long substring of every secret of 16+ chars that is not low-entropy. */
+  private readonly grams = new Set<string>();
+  private readonly longSecrets: string[] = [];
 
   /** Registers a secret; its token after an auth scheme, and fragments of 12+ chars (a key split on "."), are masked too. */
   addSecret(secret: string | null | undefined): void {
@@ -32,6 +41,33 @@ export class Redactor {
     }
     // Longest first, so a whole key is masked before its fragments.
     this.secrets.sort((a, b) => b.value.length - a.value.length);
+    const whole = (token ?? secret).trim();
+    if (whole.length >= 16 && !this.longSecrets.includes(whole)) {
+      this.longSecrets.push(whole);
+      for (let i = 0; i + PARTIAL_RUN <= whole.length; i++) {
+        const gram = whole.slice(i, i + PARTIAL_RUN);
+        if (new Set(gram).size >= MIN_DISTINCT_IN_RUN) this.grams.add(gram);
+      }
+    }
+  }
+
+  /** Masks maximal runs of PARTIAL_RUN+ characters that were copied out of a secret. */
+  private maskPartialRuns(text: string): string {
+    if (this.grams.size === 0 || text.length < PARTIAL_RUN) return text;
+    let out = '';
+    let i = 0;
+    while (i < text.length) {
+      if (i + PARTIAL_RUN <= text.length && this.grams.has(text.slice(i, i + PARTIAL_RUN))) {
+        let end = i + PARTIAL_RUN;
+        while (end < text.length && this.longSecrets.some((secret) => secret.includes(text.slice(i, end + 1)))) end++;
+        out += '…';
+        i = end;
+      } else {
+        out += text[i];
+        i++;
+      }
+    }
+    return out;
   }
 
   redact(text: string): string {
@@ -39,7 +75,7 @@ export class Redactor {
     for (const { value, mask } of this.secrets) {
       if (out.includes(value)) out = out.split(value).join(mask);
     }
-    return out
+    return this.maskPartialRuns(out)
       .replace(KEY_LIKE, (match) => keyFingerprint(match) ?? '…')
       .replace(BEARER, (_match, prefix: string, token: string) => `${prefix}${keyFingerprint(token) ?? '…'}`)
       .replace(URL_PASSWORD, '$1***@');

@@ -97,9 +97,12 @@ const DAY_SECONDS = 86_400;
 
 /** Request-rate policies worth estimating: not daily quotas (the `quota` command's business), not tokens. */
 function isRequestRatePolicy(p: RateLimitPolicy): boolean {
-  if (p.limit === null) return false;
-  if (p.name === 'daily-quota' || (p.windowSeconds !== null && p.windowSeconds >= DAY_SECONDS)) return false;
+  if (p.limit === null || isDailyQuota(p)) return false;
   return p.unit === 'requests' || p.unit === 'request' || p.unit === 'default';
+}
+
+function isDailyQuota(p: RateLimitPolicy): boolean {
+  return p.name === 'daily-quota' || (p.windowSeconds !== null && p.windowSeconds >= DAY_SECONDS);
 }
 
 /**
@@ -463,12 +466,86 @@ function last(list: Observation[] | null): Observation | null {
   return list?.at(-1) ?? null;
 }
 
-/** The recovery bracket: last 429 before it and the first success, and their midpoint. */
-export function recoveryBracket(limited: Observation[] | null, burst: Observation[] | null): { lastFail: number; firstOk: number; mid: number } | null {
+/**
+ * The recovery bracket: the allowance was not back at `lastFail` and was back at `firstOk`. `lastFail` is
+ * the last 429 before the recovery, or later when a 429's Retry-After (or its exhausted policy's reset)
+ * said the allowance could not be back before then: the retests obey those hints, so without them the
+ * bracket would span the whole wait. A hint the recovery contradicts (a success before it) is ignored.
+ */
+export function recoveryBracket(
+  limited: Observation[] | null,
+  burst: Observation[] | null,
+  policyReset = true,
+): { lastFail: number; firstOk: number; mid: number } | null {
   const fail = last(limited);
   const ok = first(burst);
   if (!fail || !ok) return null;
-  return { lastFail: fail.sentAt, firstOk: ok.sentAt, mid: (fail.sentAt + ok.sentAt) / 2 };
+  let lastFail = fail.sentAt;
+  for (const o of limited ?? []) {
+    const after = retryHint(o, policyReset)?.notBackAt;
+    if (after !== undefined && after > lastFail && after < ok.sentAt) lastFail = after;
+  }
+  return { lastFail, firstOk: ok.sentAt, mid: (lastFail + ok.sentAt) / 2 };
+}
+
+export interface RetryHint {
+  /** No request before this instant (our clock): counted from the arrival, the latest the server can have decided. */
+  at: number;
+  /** The allowance was certainly not back yet at this instant: counted from the send, less the value's rounding. */
+  notBackAt: number;
+  source: 'retry-after' | 'reset';
+}
+
+/**
+ * When a refused answer says the next request may go. Retry-After first: with both present it takes
+ * precedence over the RateLimit fields (draft-ietf-httpapi-ratelimit-headers-11). Without it, on a 429,
+ * the latest reset among exhausted policies (remaining 0), unless `policyReset` is false: a token bucket's
+ * reset is the time until it is full again, not until its next token, so it promises nothing sooner.
+ * Whole seconds may be rounded either way by the server, hence one second off the lower bound.
+ */
+export function retryHint(o: Observation, policyReset = true): RetryHint | null {
+  if (isAccepted(o)) return null;
+  const usable = (s: number | null): s is number => s !== null && Number.isFinite(s) && s >= 0;
+  let seconds: number | null = null;
+  let source: RetryHint['source'] = 'retry-after';
+  if (usable(o.retryAfterSeconds)) seconds = o.retryAfterSeconds;
+  else if (policyReset && isRateLimited(o)) {
+    for (const p of o.policies) {
+      if (p.remaining !== 0 || !usable(p.resetSeconds) || isDailyQuota(p)) continue;
+      if (seconds === null || p.resetSeconds > seconds) seconds = p.resetSeconds;
+      source = 'reset';
+    }
+  }
+  if (seconds === null) return null;
+  const quantumMs = source === 'retry-after' && !Number.isInteger(seconds) ? 1 : 1000;
+  return { at: o.receivedAt + seconds * 1000, notBackAt: o.sentAt + seconds * 1000 - quantumMs, source };
+}
+
+/**
+ * The earliest instant the latest refusals allow the next rate-phase send: the latest hint among the
+ * answers sent after our last accepted request (a later success means the allowance came back, whatever
+ * an older hint said). Null when they carry no hint.
+ */
+export function retryFloor(observations: readonly Observation[], policyReset = true): number | null {
+  const lastAccepted = Math.max(-Infinity, ...observations.filter(isAccepted).map((o) => o.sentAt));
+  let floor: number | null = null;
+  for (const o of observations) {
+    if (o.sentAt < lastAccepted) continue;
+    const hint = retryHint(o, policyReset);
+    if (hint && (floor === null || hint.at > floor)) floor = hint.at;
+  }
+  return floor;
+}
+
+/**
+ * Whether an exhausted policy's reset binds the next request: not when the header series before the
+ * first 429 reads as a token bucket (its reset is the time until full).
+ */
+export function policyResetBinds(observations: readonly Observation[], intervalMs: number): boolean {
+  const mode = headerModeOf(observations);
+  if (mode.kind !== 'series') return true;
+  const points = pointsBeforeFirstLimit(headerPoints(observations, mode.policy));
+  return classifyHeaderSeries(points, mode.limit, resetClockOf(points), intervalMs) !== 'token-bucket';
 }
 
 /** After burst 2's 429: a second burst as long as half the first means a window refilled at once; else a bucket. */
@@ -821,7 +898,8 @@ function estimateFromCycles(observations: readonly Observation[], mode: HeaderMo
       requests,
     };
   }
-  const recovery1 = recoveryBracket(limited1, burst2) as NonNullable<ReturnType<typeof recoveryBracket>>;
+  const resetBinds = policyResetBinds(observations, ctx.intervalMs);
+  const recovery1 = recoveryBracket(limited1, burst2, resetBinds) as NonNullable<ReturnType<typeof recoveryBracket>>;
   if (!limited2) {
     return {
       limit: headerLimit ?? Math.max(n1, burst2.length),
@@ -837,13 +915,14 @@ function estimateFromCycles(observations: readonly Observation[], mode: HeaderMo
       requests,
     };
   }
-  if (burstsSayWindow(cycles)) return estimateWindowFromCycles(cycles, recovery1, headerLimit, sayHeader, source, ctx, requests);
+  if (burstsSayWindow(cycles)) return estimateWindowFromCycles(cycles, recovery1, resetBinds, headerLimit, sayHeader, source, ctx, requests);
   return estimateBucketFromCycles(observations, cycles, headerLimit, sayHeader, source, ctx, requests, { burst3, limited3 });
 }
 
 function estimateWindowFromCycles(
   cycles: Cycles,
   recovery1: { lastFail: number; firstOk: number; mid: number },
+  resetBinds: boolean,
   headerLimit: number | null,
   sayHeader: string,
   source: EstimateSource,
@@ -857,7 +936,7 @@ function estimateWindowFromCycles(
   const observedLimit = n2;
   const limit = headerLimit !== null && Math.abs(headerLimit - observedLimit) <= 1 ? headerLimit : observedLimit;
   const disagree = headerLimit !== null && Math.abs(headerLimit - observedLimit) > 1 ? `; the header says ${headerLimit}, so other traffic may share the limit` : '';
-  const recovery2 = recoveryBracket(cycles.limited2, cycles.burst3);
+  const recovery2 = recoveryBracket(cycles.limited2, cycles.burst3, resetBinds);
   const earlier = n1 < n2
     ? ` (the first burst got ${n1}: the window had begun before the probe, or others had used part of it)`
     : n1 > n2 ? ` (the first burst got ${n1}: it straddled a window boundary)` : '';

@@ -8,25 +8,24 @@ const RETRY_AFTER = 'retry-after';
 const MILLISECOND_HEADERS = ['retry-after-ms', 'x-ms-retry-after-ms'];
 const AGREEMENT_TOLERANCE_SECONDS = 1; // Retry-After has whole-second resolution
 
-// Precedence: retry-after-ms, then x-ms-retry-after-ms, then retry-after, as the Azure SDK and
-// openai-node check them. Exception, as anthropic-sdk-typescript does: a millisecond value of 0
-// next to a non-zero Retry-After falls through to Retry-After (the larger), with a warning.
+// retry-after-ms, then x-ms-retry-after-ms, then retry-after, as the Azure SDK and openai-node
+// check them; the millisecond value is the more precise when they agree (within Retry-After's whole
+// second). When they disagree the LATER one wins, with a warning: the tool promises never to retest
+// sooner than the server asked, by any of its headers (a 0 ms next to a non-zero Retry-After too).
 export function readRetryAfter(ctx: ParseContext): number | null {
   const milliseconds = firstMillisecondValue(ctx);
   const seconds = readRetryAfterHeader(ctx);
   if (milliseconds === null) return seconds;
   if (seconds === null) return milliseconds.seconds;
-  if (milliseconds.seconds === 0 && seconds > 0) {
-    ctx.warn(milliseconds.header, `0 while retry-after is ${seconds} s; using retry-after`);
-    return seconds;
+  if (Math.abs(milliseconds.seconds - seconds) < AGREEMENT_TOLERANCE_SECONDS && !(milliseconds.seconds === 0 && seconds > 0)) {
+    return milliseconds.seconds;
   }
-  if (Math.abs(milliseconds.seconds - seconds) >= AGREEMENT_TOLERANCE_SECONDS) {
-    ctx.warn(
-      milliseconds.header,
-      `${milliseconds.seconds} s disagrees with retry-after (${seconds} s); using ${milliseconds.header}`,
-    );
-  }
-  return milliseconds.seconds;
+  const later = Math.max(milliseconds.seconds, seconds);
+  ctx.warn(
+    milliseconds.header,
+    `${milliseconds.seconds} s disagrees with retry-after (${seconds} s); using the later, ${later === seconds ? 'retry-after' : milliseconds.header}`,
+  );
+  return later;
 }
 
 function firstMillisecondValue(ctx: ParseContext): { header: string; seconds: number } | null {

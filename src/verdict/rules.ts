@@ -86,6 +86,14 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     hint: 'If you trust the new location, put it in `--base-url` directly.',
   },
   {
+    code: 'redirect-not-followed',
+    outcome: 'http_error',
+    source: 'generic: redirect on the same origin (not followed)',
+    when: (f) => f.errorCode === 'redirect_not_followed',
+    message: 'The server answered with a redirect; it was not followed (each hop would be one more request with your key).',
+    hint: 'Put the final URL in `--base-url` / `--path` directly (for example a missing or extra `/v1`, or a trailing slash).',
+  },
+  {
     code: 'request-aborted',
     outcome: 'network_error',
     source: 'generic: the client aborted the request (Ctrl-C)',
@@ -250,7 +258,7 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
   },
   {
     code: 'no-infrastructure',
-    outcome: 'capacity',
+    outcome: 'http_error', // a 5xx: exit 5 per the contract (3 is for 429/402), though the cause is capacity
     source: 'facts: 500 "No infrastructure available to serve request"',
     when: (f) => f.status === 500 && says(f, 'no infrastructure available'),
     message: 'Chutes has no capacity to serve this model right now ("No infrastructure available to serve request"); this is not your rate limit.',

@@ -245,16 +245,35 @@ export interface ResetWindow {
   latestAt: number;
   /** resetAt − firstLimitedAt. */
   resetAfterMs: number;
-  /** hint: bounded by what the server said; observed: only by when we tested. */
+  /** hint: bounded by what the server said; observed: only by when we tested (no hint, or the hints proved wrong). */
   basis: 'hint' | 'observed';
   source: ResetHint['source'] | null;
   origin: string | null;
+  /** Tests sent at or after a hinted reset that were still limited: when > 0, no hint narrows the window. */
+  missedHints: number;
+}
+
+/**
+ * Limited tests sent at or after the time the previous response named: each one proves that the
+ * server's hints (for this limit) are not to be trusted. Counted as the loop counts them.
+ */
+export function countMissedHints(observations: readonly WaitObservation[]): number {
+  let missed = 0;
+  let previous: ResetHint | null = null;
+  for (const obs of observations) {
+    if (obs.state !== 'limited') continue;
+    if (previous !== null && obs.sentAt >= previous.atMs) missed += 1;
+    previous = readResetHint(obs);
+  }
+  return missed;
 }
 
 /**
  * Bounds the reset between the last limited and the first OK request (send times: the limiter
  * decides on arrival, long before an inference body completes), narrowed by the last hint when
- * the observations agree with it.
+ * the observations agree with it and no earlier hint was missed: a server whose Retry-After already
+ * proved wrong once (still limited when tested at the hinted time) is not believed the last time
+ * either, so only the tests bound the reset.
  */
 export function estimateResetWindow(observations: readonly WaitObservation[]): ResetWindow | null {
   const firstLimited = observations.find((o) => o.state === 'limited');
@@ -265,8 +284,9 @@ export function estimateResetWindow(observations: readonly WaitObservation[]): R
   let earliestAt = lastLimited.sentAt;
   let latestAt = ok.sentAt;
   let basis: ResetWindow['basis'] = 'observed';
+  const missedHints = countMissedHints(observations.slice(observations.indexOf(firstLimited), okIndex));
   const hint = readResetHint(lastLimited);
-  if (hint !== null && hint.atMs >= earliestAt && hint.atMs <= latestAt) {
+  if (missedHints === 0 && hint !== null && hint.atMs >= earliestAt && hint.atMs <= latestAt) {
     earliestAt = Math.max(earliestAt, hint.atMs - hint.resolutionMs);
     latestAt = hint.atMs;
     basis = 'hint';
@@ -281,6 +301,7 @@ export function estimateResetWindow(observations: readonly WaitObservation[]): R
     basis,
     source: basis === 'hint' && hint !== null ? hint.source : null,
     origin: basis === 'hint' && hint !== null ? hint.origin : null,
+    missedHints,
   };
 }
 

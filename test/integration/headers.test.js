@@ -110,7 +110,7 @@ for (const [fault, status, verdict, exit] of [
   ['capacity', 429, 'capacity-at-maximum', 3],
   ['no-instances', 503, 'model-cold', 5],
   ['disabled', 503, 'model-disabled', 5],
-  ['no-infrastructure', 500, 'no-infrastructure', 3],
+  ['no-infrastructure', 500, 'no-infrastructure', 5],
 ]) {
   test(`fault ${fault}: ${status} → ${verdict}, exit ${exit}`, async () => {
     const e = await emulator({ fault });

@@ -80,12 +80,12 @@ const OUTCOME = { 200: 'ok', 429: 'rate_limited', 401: 'auth_error', 500: 'http_
  * A server: concurrency gate → rate limiter, headers in one dialect, rejected requests answered at once
  * (as the emulator does), accepted ones after `latency()`. `prior` requests spend allowance before the probe.
  */
-function simServer(clock, { algorithm = 'fixed-window', limit = 10, windowMs = 2000, burst, headers = 'none', latency = () => 1, uplink = () => 0, concurrency = null, prior = 0, fault = null } = {}) {
+function simServer(clock, { algorithm = 'fixed-window', limit = 10, windowMs = 2000, burst, headers = 'none', retryAfter: withRetryAfter, latency = () => 1, uplink = () => 0, concurrency = null, prior = 0, fault = null } = {}) {
   const limiter = limit ? createRateLimiter({ algorithm, limit, windowMs, burst }) : null;
   const gate = concurrency ? new ConcurrencyGate(concurrency) : null;
   const arrivals = [];
   for (let i = 0; i < prior; i++) limiter.tryAcquire(clock.now() - 1);
-  const retryAfter = headers !== 'none' && headers !== 'chutes';
+  const retryAfter = withRetryAfter ?? (headers !== 'none' && headers !== 'chutes');
   const sendOne = (ticket) =>
     new Promise((resolve) => {
       const sentAt = clock.now();
@@ -155,7 +155,7 @@ async function simulate({ phase = 700, rpm = 600, maxRequests = 150, maxDuration
     drainTimeoutMs: 3000,
     onSend: (ticket) => sends.push({ ...ticket, at: clock.now() }),
   }));
-  return { result: strategy.result(), sends, arrivals, outcome, start, end: clock.now() };
+  return { result: strategy.result(), observations: strategy.observations(), sends, arrivals, outcome, start, end: clock.now() };
 }
 
 /** The hard guarantees, checked on every simulated probe. */

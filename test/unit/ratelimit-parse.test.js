@@ -379,13 +379,18 @@ const RETRY_AFTER_ROWS = [
   {
     name: 'retry-after-ms 0 with a non-zero retry-after: the larger, with a warning',
     headers: { 'retry-after-ms': '0', 'retry-after': '5' },
-    expect: { retryAfterSeconds: 5, warnings: [/^retry-after-ms: 0 while retry-after is 5 s; using retry-after/] },
+    expect: { retryAfterSeconds: 5, warnings: [/^retry-after-ms: 0 s disagrees with retry-after \(5 s\); using the later, retry-after/] },
   },
   { name: 'retry-after-ms 0 and retry-after 0', headers: { 'retry-after-ms': '0', 'retry-after': '0' }, expect: { retryAfterSeconds: 0 } },
   {
-    name: 'retry-after-ms and retry-after disagree: precedence, with a warning',
+    name: 'retry-after-ms and retry-after disagree: the later wins, with a warning',
     headers: { 'retry-after-ms': '20000', 'retry-after': '5' },
-    expect: { retryAfterSeconds: 20, warnings: [/^retry-after-ms: 20 s disagrees with retry-after \(5 s\)/] },
+    expect: { retryAfterSeconds: 20, warnings: [/^retry-after-ms: 20 s disagrees with retry-after \(5 s\); using the later, retry-after-ms/] },
+  },
+  {
+    name: 'a shorter retry-after-ms never cuts a longer Retry-After short (never retest too soon)',
+    headers: { 'retry-after-ms': '1000', 'retry-after': '6' },
+    expect: { retryAfterSeconds: 6, warnings: [/^retry-after-ms: 1 s disagrees with retry-after \(6 s\); using the later, retry-after$/] },
   },
   {
     name: 'garbage retry-after-ms falls through to retry-after',

@@ -74,3 +74,15 @@ test('--body: inline JSON, @file, errors', () => {
   assert.throws(() => readBody('{bad'), /--body: not valid JSON/);
   assert.throws(() => readBody('@/nonexistent.json'), /--body: cannot read/);
 });
+
+test('a partial echo of the key (10+ characters copied out of it) is masked too', () => {
+  const key = 'cpk_5f3a9c0e7b2d48e1a6f9c3b7d0e4a812.9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b.Q7wErTyUiOpAsDfGhJkLzXcVbNm12345';
+  const r = new Redactor();
+  r.addSecret(key);
+  for (const part of [key.slice(-20), key.slice(12, 30), key.slice(40, 50)]) {
+    const out = r.redact(`server said: ${part}!`);
+    assert.ok(!out.includes(part), `${part} leaked: ${out}`);
+  }
+  // Low-entropy runs ("aaaaaaaaaa") and unrelated text are left alone.
+  assert.equal(r.redact('aaaaaaaaaaaa and 2026-11-29T00:00:00Z'), 'aaaaaaaaaaaa and 2026-11-29T00:00:00Z');
+});

@@ -78,7 +78,7 @@ const VERDICTS = [
     { status: 503, headers: CHUTES, body: detail('No instances available (yet) for chute_id=0a1b2c3d-1111-5222-8333-444455556666') },
     /not a rate limit/],
   ['model-disabled', 'http_error', { status: 503, headers: CHUTES, body: detail('This chute is currently disabled.') }, /disabled/],
-  ['no-infrastructure', 'capacity', { status: 500, headers: CHUTES, body: detail('No infrastructure available to serve request') }, /not your rate limit/],
+  ['no-infrastructure', 'http_error', { status: 500, headers: CHUTES, body: detail('No infrastructure available to serve request') }, /not your rate limit/],
   ['edge-blocked', 'http_error', { status: 403, headers: { 'content-type': 'text/html; charset=UTF-8', via: '1.1 google' }, body: GOOGLE_403 }, /via: 1\.1 google/],
   ['edge-timeout', 'http_error', { status: 504, headers: HTML, body: NGINX_504 }, /not a rate limit/],
 
@@ -107,6 +107,7 @@ const VERDICTS = [
   ['tls-error', 'network_error', { error: { code: 'tls', message: 'TLS failure (SELF_SIGNED_CERT_IN_CHAIN)' } }, /NODE_EXTRA_CA_CERTS/],
   ['connection-reset', 'network_error', { error: { code: 'reset', message: 'connection reset' } }, /reset/],
   ['cross-origin-redirect', 'http_error', { status: 302, headers: { location: 'https://evil.example/' }, error: { code: 'redirect', message: 'redirect to https://evil.example/ not followed' } }, /key was not sent/],
+  ['redirect-not-followed', 'http_error', { status: 301, headers: { location: '/v1/chat/completions/' }, error: { code: 'redirect_not_followed', message: 'redirected (HTTP 301) to /v1/chat/completions/; not followed' } }, /not followed/],
   ['request-aborted', 'network_error', { error: { code: 'aborted', message: 'request aborted by the user' } }, /aborted/],
   ['network-error', 'network_error', { error: { code: 'network', message: 'llm.chutes.ai is unreachable (ENETUNREACH)' } }, /ENETUNREACH/],
 ];
