@@ -3,7 +3,10 @@
 // an exhausted quota, a rejected key. It must never spend an inference request.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseQuotas, parseQuotaUsage, parseSubscriptionUsage, summariseQuota } from '../../dist/commands/quota.js';
 import { FAKE_KEY, emulatorPool, parseJsonOutput, runCli } from '../helpers/cli.js';
 
@@ -182,5 +185,52 @@ describe('quota parsers', () => {
     assert.deepEqual(summariseQuota(null, { daily: 300, unlimited: false, perChute: [] }, now), {
       daily: 300, used: null, remaining: null, resetsAt: '2026-01-16T00:00:00.000Z', unlimited: false, source: 'quotas',
     });
+  });
+});
+
+describe('quota under GitHub Actions', { concurrency: true }, () => {
+  const ghEnv = () => {
+    const summary = join(mkdtempSync(join(tmpdir(), 'chutes-diag-gh-quota-')), 'summary.md');
+    writeFileSync(summary, '');
+    return { summary, env: { ...ENV, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary } };
+  };
+
+  it('a summary with daily, used, remaining, resets at and subscription; under 10 % left is a warning', async () => {
+    const emulator = await start({ dailyQuota: 200, quotaUsed: 185, subscription: SUBSCRIPTION });
+    const { summary, env } = ghEnv();
+    const result = await quota(emulator, [], env);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^::warning title=chutes-diag quota::Only 15 of 200 requests left today \(under 10%25\)/m, 'the runner wants % escaped as %25');
+    assert.doesNotMatch(result.stdout, /^::error/m);
+    const md = readFileSync(summary, 'utf8');
+    assert.match(md, /^### chutes-diag quota\n\n15 of 200 requests left today \(185 used\); resets at /);
+    assert.match(md, /^\| daily \| 200 requests \|$/m);
+    assert.match(md, /^\| used \| 185 \|$/m);
+    assert.match(md, /^\| remaining \| 15 \|$/m);
+    assert.match(md, new RegExp(`^\\| resets at \\| ${nextMidnightIso().replace(/\./g, '\\.')} \\|$`, 'm'));
+    assert.match(md, /^\| subscription \| \$20\/month; monthly 1200 of 5000 used \(3800 left\); 4-hour 40 of 300 used \(260 left\) \|$/m);
+    assert.match(md, /^- :warning: Only 15 of 200/m);
+    assert.ok(!md.includes(FAKE_KEY));
+  });
+
+  it('plenty left: no annotation; used up: an error (exit 3), on stderr with --json; a rejected key: an error (exit 4)', async () => {
+    const { summary, env } = ghEnv();
+    const plenty = await quota(await start({ dailyQuota: 200, quotaUsed: 20 }), [], env);
+    assert.equal(plenty.code, 0, plenty.stderr);
+    assert.doesNotMatch(plenty.stdout, /^::/m);
+    assert.match(readFileSync(summary, 'utf8'), /\| subscription \| none \|/);
+
+    const usedUp = await quota(await start({ dailyQuota: 5, quotaUsed: 5 }), ['--json'], env);
+    assert.equal(usedUp.code, 3, usedUp.stderr);
+    parseJsonOutput(usedUp.stdout);
+    assert.match(usedUp.stderr, /^::error title=chutes-diag quota::The daily quota of 5 requests is used up/m);
+
+    const rejected = await quota(await start({ apiKey: FAKE_KEY.replace('FAKE', 'REAL') }), [], env);
+    assert.equal(rejected.code, 4, rejected.stderr);
+    assert.match(rejected.stdout, /^::error title=chutes-diag quota::401/m);
+
+    const md = readFileSync(summary, 'utf8');
+    assert.equal(md.match(/### chutes-diag quota/g).length, 3);
+    assert.match(md, /^- :x: The daily quota of 5 requests is used up/m);
   });
 });

@@ -3,7 +3,8 @@
 // first request passed, read from the emulator's own arrival log.
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator } from '../../dist/emulator/server.js';
@@ -17,6 +18,27 @@ const BODY = JSON.stringify({ model: 'unsloth/gemma-3-4b-it', messages: [{ role:
 
 const running = [];
 after(() => Promise.all(running.map((e) => e.close())));
+
+/**
+ * A server whose Retry-After lies: 429 with `Retry-After: 1` until `resetMs` after the first
+ * request arrives, then 200. The truth is `firstArrival + resetMs`.
+ */
+async function lyingServer(resetMs = 6000) {
+  const arrivals = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const now = Date.now();
+      arrivals.push(now);
+      const limited = now < arrivals[0] + resetMs;
+      res.writeHead(limited ? 429 : 200, { 'content-type': 'application/json', ...(limited ? { 'retry-after': '1' } : {}) });
+      res.end(limited ? '{"detail":"Too many requests"}' : '{"choices":[{"message":{"content":"hi"}}]}');
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  running.push({ close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }) });
+  return { url: `http://127.0.0.1:${server.address().port}`, arrivals, truth: () => arrivals[0] + resetMs };
+}
 
 async function start(options) {
   const emulator = await startEmulator({ port: 0, apiPort: 0, ...options });
@@ -126,6 +148,83 @@ describe('wait-reset against windows that reset after a known delay', { concurre
     assert.match(result.stdout, /Reset: the limit cleared about .* after the first limited response/);
     assert.match(result.stdout, /bounded by Retry-After/);
     assert.equal(result.stderr, '', 'no countdown when stderr is not a TTY');
+  });
+});
+
+describe('wait-reset against a Retry-After that proves wrong', { concurrency: true }, () => {
+  it('Retry-After: 1 but the reset is at 6 s: the hint is not trusted, the bracket of the tests holds the truth', async () => {
+    const server = await lyingServer(6000);
+    const result = await runCli(['wait-reset', '--base-url', server.url, '--json'], { env: ENV });
+    assertNoKey(result);
+    assert.equal(result.code, 0, result.stderr);
+    const doc = parseJsonOutput(result.stdout);
+    assert.equal(doc.reset, true);
+    assert.equal(doc.window.basis, 'observed', 'the hint was missed, so it must not narrow the window');
+    assert.equal(doc.window.source, null);
+    assert.ok(doc.window.missedHints >= 1);
+    const truth = server.truth();
+    const [earliest, latest] = [Date.parse(doc.window.earliestAt), Date.parse(doc.window.latestAt)];
+    assert.ok(earliest <= truth && truth <= latest + 50, `truth outside [${earliest - truth}, ${latest - truth}] ms`);
+    // The old answer: 1.75 s after the first 429, "±0.5 s", 4 s before the real reset.
+    assert.ok(doc.window.resetAfterSeconds > 3, `resetAfterSeconds ${doc.window.resetAfterSeconds}`);
+  });
+
+  it('with retests ≤ 1.5 s apart the reset is reported within 1 s of the truth, and the summary says the hint proved wrong', async () => {
+    const [server, other] = [await lyingServer(6000), await lyingServer(6000)];
+    const args = (url) => ['wait-reset', '--base-url', url, '--interval', '1s', '--max-interval', '1500ms'];
+    const [result, human] = await Promise.all([runCli([...args(server.url), '--json'], { env: ENV }), runCli(args(other.url), { env: ENV })]);
+    assert.equal(result.code, 0, result.stderr);
+    const doc = parseJsonOutput(result.stdout);
+    assert.equal(doc.window.basis, 'observed');
+    const error = Math.abs(Date.parse(doc.window.resetAt) - server.truth());
+    assert.ok(error <= 1000, `reported reset off by ${error} ms`);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /bounded only by when it was tested \(the server's hint proved wrong/);
+    assert.doesNotMatch(human.stdout, /bounded by Retry-After/);
+    console.log(`# lying Retry-After: ${doc.attempts} requests, reset reported ${error} ms from the truth`);
+  });
+});
+
+describe('wait-reset under GitHub Actions', { concurrency: true }, () => {
+  const summaryFile = () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'chutes-diag-gh-wait-')), 'summary.md');
+    writeFileSync(file, '');
+    return file;
+  };
+
+  it('reset: a summary with attempts, time waited and hint source; still limited at --max-wait: a warning; a rejected key: an error', async () => {
+    const summary = summaryFile();
+    const gh = { ...ENV, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary };
+
+    const emulator = await exhaustedEmulator({ headers: 'x-ratelimit' });
+    const reset = await waitReset(emulator, [], { env: gh });
+    assertNoKey(reset);
+    assert.equal(reset.code, 0, reset.stderr);
+    assert.doesNotMatch(reset.stdout, /^::(warning|error)/m, 'a reset is neither a warning nor an error');
+    let md = readFileSync(summary, 'utf8');
+    assert.match(md, /### chutes-diag wait-reset\n\nReset: the limit cleared about /);
+    assert.match(md, /\| attempts \| 2 \|/);
+    assert.match(md, /\| waited \| /);
+    assert.match(md, /\| hint source \| Retry-After \|/);
+
+    const stuck = await start({ limit: 1, windowMs: 3_600_000, headers: 'none' });
+    await fetch(`${stuck.url}/v1/chat/completions`, { method: 'POST', headers: AUTH, body: BODY }).then((r) => r.arrayBuffer());
+    const limited = await waitReset(stuck, ['--json', '--interval', '300ms', '--max-wait', '1s'], { env: gh });
+    assert.equal(limited.code, 3, limited.stderr);
+    parseJsonOutput(limited.stdout);
+    assert.match(limited.stderr, /^::warning title=chutes-diag wait-reset::Still limited after --max-wait 1s/m, 'with --json the annotation goes to stderr');
+
+    const rejecting = await start({ apiKey: FAKE_KEY.replace('FAKE', 'REAL') });
+    const rejected = await waitReset(rejecting, [], { env: gh });
+    assertNoKey(rejected);
+    assert.equal(rejected.code, 4, rejected.stderr);
+    assert.match(rejected.stdout, /^::error title=chutes-diag wait-reset::401/m);
+
+    md = readFileSync(summary, 'utf8');
+    assert.equal(md.match(/### chutes-diag wait-reset/g).length, 3, 'one section per run');
+    assert.match(md, /- :warning: Still limited after --max-wait/);
+    assert.match(md, /- :x: 401/);
+    assert.ok(!md.includes(FAKE_KEY));
   });
 });
 

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   checkAuthScheme, checkBaseUrl, checkInference, checkKeyFormat, checkKeyPresent, checkKeyValid, checkQuota,
-  chooseVerdict, describePastedExtras, doctorExitCode,
+  chooseVerdict, describePastedExtras, doctorCiReport, doctorExitCode, explicitOption, managementSkipReason,
 } from '../../dist/commands/doctor.js';
 
 const HEX = '0123456789abcdef'.repeat(2);
@@ -178,5 +178,58 @@ describe('chooseVerdict and doctorExitCode', () => {
   it('the quota verdict names the reset time', () => {
     const verdict = chooseVerdict(rows.find(([name]) => name === 'quota used up')[1]);
     assert.match(verdict.message, /2026-01-16T00:00:00.000Z/);
+  });
+});
+
+describe('managementSkipReason: the key goes to the management host only in a Chutes context or when named', () => {
+  const api = new URL('https://api.chutes.ai');
+  const rows = [
+    // [name, --base-url, explicit --base-url, explicit --api-base-url, checked]
+    ['defaults (Chutes)', 'https://llm.chutes.ai', false, false, true],
+    ['--base-url llm.chutes.ai', 'https://llm.chutes.ai', true, false, true],
+    ['--base-url a chute host', 'https://someone-model.chutes.ai', true, false, true],
+    ['--base-url OpenRouter', 'https://openrouter.ai/api', true, false, false],
+    ['--base-url loopback', 'http://127.0.0.1:8080', true, false, false],
+    ['--base-url a look-alike host', 'https://chutes.ai.example.com', true, false, false],
+    ['--base-url OpenRouter, --api-base-url named', 'https://openrouter.ai/api', true, true, true],
+    ['--base-url loopback, --api-base-url named', 'http://127.0.0.1:8080', true, true, true],
+  ];
+  for (const [name, base, baseUrl, apiBaseUrl, checked] of rows) {
+    it(`${name} → ${checked ? 'checked' : 'skipped'}`, () => {
+      const reason = managementSkipReason(new URL(base), api, { baseUrl, apiBaseUrl });
+      if (checked) assert.equal(reason, null);
+      else {
+        assert.match(reason, /the key is only sent to the host named in --base-url/);
+        assert.match(reason, /--api-base-url <url>/);
+      }
+    });
+  }
+
+  it('explicitOption reads the CLI map, or whether a value was passed at all', () => {
+    const url = new URL('http://127.0.0.1:1');
+    assert.equal(explicitOption({ explicit: { apiBaseUrl: true }, apiBaseUrl: url }, 'apiBaseUrl'), true);
+    assert.equal(explicitOption({ explicit: { apiBaseUrl: false }, apiBaseUrl: url }, 'apiBaseUrl'), false);
+    assert.equal(explicitOption({ explicit: {}, apiBaseUrl: url }, 'apiBaseUrl'), false);
+    assert.equal(explicitOption({ apiBaseUrl: url }, 'apiBaseUrl'), true);
+    assert.equal(explicitOption({}, 'baseUrl'), false);
+  });
+});
+
+describe('doctorCiReport', () => {
+  it('the verdict as the headline, a row per check, warn checks as warnings, fail checks as errors', () => {
+    const checks = [
+      { id: 'key-present', status: 'pass', message: 'Key from CHUTES_API_KEY.', hint: null },
+      { id: 'auth-scheme', status: 'fail', message: 'X-API-Key is ignored.', hint: 'Use Bearer.' },
+      { id: 'quota', status: 'warn', message: 'Only 5 left.', hint: null },
+      { id: 'key-valid', status: 'skip', message: 'Not checked.', hint: null },
+    ];
+    const report = doctorCiReport(checks, { code: 'x-api-key-ignored', message: 'Anonymous.', hint: 'Send Bearer.' });
+    assert.equal(report.command, 'doctor');
+    assert.equal(report.headline, 'Verdict [x-api-key-ignored]: Anonymous. Fix: Send Bearer.');
+    assert.deepEqual(report.rows, [
+      ['key-present', 'pass: Key from CHUTES_API_KEY.'], ['auth-scheme', 'fail: X-API-Key is ignored.'], ['quota', 'warn: Only 5 left.'], ['key-valid', 'skip: Not checked.'],
+    ]);
+    assert.deepEqual(report.warnings, ['quota: Only 5 left.']);
+    assert.deepEqual(report.errors, ['auth-scheme: X-API-Key is ignored. → Use Bearer.']);
   });
 });

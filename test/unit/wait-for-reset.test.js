@@ -236,6 +236,51 @@ describe('waitForReset: unguided backoff', () => {
   });
 });
 
+describe('waitForReset: a server whose Retry-After is wrong', () => {
+  /** 429 with `Retry-After: 1` until `resetMs` after the first request, then 200 (the repro). */
+  function lyingServer(clock, resetMs = 6000) {
+    const truth = clock.t + resetMs;
+    const sendOne = async () => {
+      const sentAt = clock.t;
+      clock.t += 4;
+      const limited = sentAt < truth;
+      return observeResponse({ ...plain(limited ? 429 : 200, limited ? { 'retry-after': '1' } : {}), sentAt, receivedAt: clock.t }, null);
+    };
+    return { sendOne, truth };
+  }
+
+  it('default --interval: the window is bracketed by the tests, not by the hint that proved wrong, and holds the truth', async () => {
+    const clock = simClock();
+    const sim = lyingServer(clock);
+    const result = await run(clock, sim.sendOne);
+    assert.equal(result.stop, 'reset');
+    const w = result.window;
+    assert.equal(w.basis, 'observed');
+    assert.equal(w.source, null);
+    assert.ok(w.missedHints >= 1);
+    assert.ok(w.earliestAt <= sim.truth && sim.truth <= w.latestAt, `truth ${sim.truth - BASE} outside [${w.earliestAt - BASE}, ${w.latestAt - BASE}]`);
+    const last = result.observations.at(-2);
+    assert.deepEqual([w.earliestAt, w.latestAt], [last.sentAt, result.final.sentAt]);
+  });
+
+  it('the bracket holds the truth whenever the lie ends, and is within 1 s of it when retests are ≤ 1.5 s apart', async () => {
+    for (let resetMs = 2000; resetMs <= 30_000; resetMs += 170) {
+      for (const settings of [{}, { intervalMs: 1000, maxIntervalMs: 1500 }]) {
+        const clock = simClock();
+        const sim = lyingServer(clock, resetMs);
+        const result = await run(clock, sim.sendOne, settings);
+        const w = result.window;
+        assert.equal(result.stop, 'reset');
+        assert.equal(w.basis, 'observed', `reset at ${resetMs}`);
+        assert.ok(w.earliestAt <= sim.truth && sim.truth <= w.latestAt, `reset at ${resetMs}: truth outside the bracket`);
+        if (settings.intervalMs === undefined) continue;
+        const error = Math.abs(w.resetAt - sim.truth);
+        assert.ok(error <= 1000, `reset at ${resetMs}: off by ${error} ms`);
+      }
+    }
+  });
+});
+
 describe('waitForReset: other endings', () => {
   it('the first response is not limited: 1 request, reset, no wait', async () => {
     const clock = simClock();
@@ -351,6 +396,17 @@ describe('estimateResetWindow', () => {
   it('a hint that the observations contradict is not used', () => {
     const w = estimateResetWindow([obs('limited', 0, { 'retry-after': '60' }), obs('ok', 3000)]);
     assert.equal(w.basis, 'observed');
+  });
+
+  it('a hint already missed once is not trusted: the bracket is last limited send → first OK send', () => {
+    // Retry-After: 1 at 0 s, still limited at 1.25 s (the hint missed), next test at 6.25 s passes.
+    const w = estimateResetWindow([obs('limited', 0, { 'retry-after': '1' }), obs('limited', 1250, { 'retry-after': '1' }), obs('ok', 6250)]);
+    assert.deepEqual([w.basis, w.earliestAt, w.latestAt, w.resetAt, w.source, w.origin, w.missedHints], ['observed', 1250, 6250, 3750, null, null, 1]);
+  });
+
+  it('a hint that held (the test at its time passed) still narrows the window', () => {
+    const w = estimateResetWindow([obs('limited', 0, { 'retry-after': '1' }), obs('limited', 500, { 'retry-after': '1' }), obs('ok', 1760)]);
+    assert.deepEqual([w.basis, w.source, w.earliestAt, w.latestAt, w.missedHints], ['hint', 'retry-after', 510, 1510, 0]);
   });
 
   it('null when nothing was limited or nothing passed', () => {
