@@ -7,11 +7,12 @@ import { ExitCode, UsageError } from '../errors.js';
 import { closeDispatcher, getDispatcher, preciseNow, send } from '../http/client.js';
 import type { ConcurrencyEstimate } from '../probe/estimate-concurrency.js';
 import type { Observation, RateEstimate } from '../probe/estimate-rate.js';
-import { driveProbe, type SendTicket } from '../probe/runner.js';
+import { driveProbe, WARM_UP_MAX_MS, type SendTicket } from '../probe/runner.js';
 import { paceIntervalMs } from '../probe/schedule.js';
 import { ProbeStrategy, type ConcurrencyMode, type ProbeResult } from '../probe/strategy.js';
 import { buildRecord } from '../record.js';
 import { buildTimeline, renderTimelineChart, type Timeline } from '../render/chart.js';
+import { emitGithubReport, type CiReport } from '../render/github.js';
 import type { Io } from '../render/io.js';
 import { jsonDocument } from '../render/json.js';
 import { openJsonlWriter, type JsonlWriter } from '../render/jsonl.js';
@@ -65,10 +66,12 @@ export function renderPlan(plan: ProbePlan, target: Target, io: Io): string {
   const fullPace = (plan.maxRequests * plan.intervalMs) / 1000;
   const longest = Math.min(plan.maxDurationSeconds, Math.max(fullPace, 0));
   const concurrency = plan.maxConcurrency === 0 ? 'no concurrency test' : `a concurrency test of up to ${plan.maxConcurrency} at once`;
+  const warmUp = formatSeconds(Math.min(WARM_UP_MAX_MS / 1000, plan.maxDurationSeconds));
   return [
     `${io.color.bold('Plan')}  ${target.method} ${target.url.href}`,
     `  up to ${plan.maxRequests} requests at ${plan.rpm}/min (one every ${paced}), then ${concurrency};`,
-    `  stops after ${formatSeconds(plan.maxDurationSeconds)} at the latest (sending at full pace for the whole budget would take ${formatSeconds(longest)}).`,
+    `  stops sending after ${formatSeconds(plan.maxDurationSeconds)} at the latest, a connection warm-up of up to ${warmUp} included (sending at full pace for the whole budget would take ${formatSeconds(longest)});`,
+    `  answers still in flight after the last send are awaited up to the request timeout (${formatSeconds(target.timeoutMs / 1000)}).`,
     `  Worst case: ${plan.maxRequests} requests count against your quota (429s usually do not).`,
   ].join('\n');
 }
@@ -84,14 +87,18 @@ async function confirmOnTty(question: string, io: Io): Promise<boolean> {
   }
 }
 
-/** Opens the connection (a HEAD to the origin, no key, no body) so the first probe request is as punctual as the rest. */
-async function preconnect(target: Target): Promise<void> {
+/**
+ * Opens the connection (a HEAD to the origin, no key, no body) so the first probe request is as punctual
+ * as the rest. The runner bounds it (WARM_UP_MAX_MS, inside --max-duration) and aborts it through `signal`.
+ */
+async function preconnect(target: Target, signal: AbortSignal): Promise<void> {
   try {
     const response = await request(new URL('/', target.url.origin), {
       method: 'HEAD',
       dispatcher: getDispatcher(),
-      headersTimeout: Math.min(target.timeoutMs, 5000),
-      bodyTimeout: Math.min(target.timeoutMs, 5000),
+      signal,
+      headersTimeout: Math.min(target.timeoutMs, WARM_UP_MAX_MS),
+      bodyTimeout: Math.min(target.timeoutMs, WARM_UP_MAX_MS),
     });
     await response.body.dump();
   } catch {
@@ -185,6 +192,71 @@ export function probeExitCode(records: readonly ResponseRecord[], interrupted: b
   if (records.every((r) => r.outcome === 'network_error' || r.outcome === 'timeout')) return ExitCode.network;
   if (records.every((r) => r.outcome === 'auth_error')) return ExitCode.auth;
   return exitCodeForOutcome((records.at(-1) as ResponseRecord).outcome);
+}
+
+// ---------------------------------------------------------------------------------------------
+// GitHub Actions report (pure)
+
+export interface ProbeCiInput {
+  result: ProbeResult;
+  summary: ProbeSummary;
+  records: readonly ResponseRecord[];
+  /** Every warning the run printed (the estimate's, pacing, parser with --verbose). */
+  warnings: readonly string[];
+  exitCode: number;
+  interrupted: boolean;
+}
+
+/** The rate estimate in a few words: "≥ 30 per 15s (≥ 120/min)", "10 per 2s (300/min)". */
+export function describeRateEstimate(rate: RateEstimate): string {
+  const atLeast = rate.bound === 'at-least' ? '≥ ' : rate.bound === 'approx' ? '≈ ' : '';
+  if (rate.limit === null && rate.perMinute === null) return 'not measured';
+  const limit = rate.limit === null ? '' : `${atLeast}${rate.limit}${rate.windowSeconds === null ? ' per window (length not measured)' : ` per ${formatSeconds(rate.windowSeconds)}`}`;
+  const perMinute = rate.perMinute === null ? '' : `${atLeast}${rate.perMinute}/min`;
+  return limit && perMinute ? `${limit} (${perMinute})` : limit || perMinute;
+}
+
+function describeConcurrency(concurrency: ConcurrencyEstimate): string {
+  if (concurrency.limit === null) return concurrency.bound === 'unknown' ? 'not measured' : concurrency.bound;
+  return `${concurrency.bound === 'at-least' ? '≥ ' : ''}${concurrency.limit} in flight (${concurrency.bound})`;
+}
+
+export function probeCiReport(input: ProbeCiInput): CiReport {
+  const { result, summary, records, exitCode } = input;
+  const { rate, concurrency } = result;
+  const headline = exitCode === ExitCode.network && summary.ok + summary.rateLimited === 0
+    ? 'no response came back: nothing to estimate'
+    : `rate limit ${describeRateEstimate(rate)}, ${rate.algorithm}, ${rate.bound}, ${rate.confidence} confidence; concurrency ${describeConcurrency(concurrency)}`;
+  const warnings: string[] = [];
+  if (summary.rateLimited > 0) {
+    warnings.push(`${summary.rateLimited} of ${summary.sent} requests were rate limited (429): the probe reached the limit it measures.`);
+  }
+  warnings.push(...input.warnings);
+  if (rate.bound === 'at-least') warnings.push(`rate limit: only a lower bound (${describeRateEstimate(rate)}): ${rate.explanation}`);
+  if (concurrency.bound === 'at-least') warnings.push(`concurrency: only a lower bound: ${concurrency.explanation}`);
+  const errors: string[] = [];
+  if (input.interrupted) errors.push('the probe was interrupted: the result is partial.');
+  else if (exitCode !== ExitCode.ok) {
+    const last = records.find((r) => r.error) ?? records.at(-1);
+    const why = last?.error?.message ?? last?.verdict?.message ?? 'no response was accepted or rate limited';
+    errors.push(`probe failed (exit ${exitCode}): ${why}`);
+  }
+  return {
+    command: 'probe',
+    headline,
+    rows: [
+      ['limit', rate.limit === null ? 'unknown' : `${rate.bound === 'at-least' ? '≥ ' : ''}${rate.limit}`],
+      ['window', rate.windowSeconds === null ? 'unknown' : formatSeconds(rate.windowSeconds)],
+      ['per minute', rate.perMinute === null ? 'unknown' : `${rate.bound === 'at-least' ? '≥ ' : ''}${rate.perMinute}`],
+      ['burst', rate.burst === null ? 'unknown' : String(rate.burst)],
+      ['algorithm', rate.algorithm],
+      ['bound / source / confidence', `${rate.bound} / ${rate.source} / ${rate.confidence}`],
+      ['concurrency', describeConcurrency(concurrency)],
+      ['requests sent', `${summary.sent} (ok ${summary.ok}, 429 ${summary.rateLimited}, errors ${summary.errors}; ${rate.requests} on the rate part, ${concurrency.requests} on the concurrency part)`],
+    ],
+    warnings,
+    errors,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -340,7 +412,7 @@ async function probeLive(opts: ProbeOptions, ctx: CommandContext, plan: ProbePla
       now: preciseNow,
       sleep: sleepUnlessAborted,
       sendOne,
-      warmUp: () => preconnect(target),
+      warmUp: (stop) => preconnect(target, stop),
       startLeadMs: START_LEAD_MS,
       signal,
       drainTimeoutMs: DRAIN_MS,
@@ -364,6 +436,7 @@ async function probeLive(opts: ProbeOptions, ctx: CommandContext, plan: ProbePla
   const lateness = latenessWarning(pacing);
   if (lateness) result.warnings.push(lateness);
   const warnings = [...result.warnings, ...(io.verbose ? [...parserWarnings] : [])];
+  emitGithubReport(io, probeCiReport({ result, summary, records, warnings, exitCode, interrupted: outcome.interrupted }));
 
   if (io.json) {
     io.print(jsonDocument('probe', target, exitCode, {

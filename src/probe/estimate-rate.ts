@@ -537,15 +537,29 @@ export function retryFloor(observations: readonly Observation[], policyReset = t
   return floor;
 }
 
+/** What the header series said before the first 429 (null without a series). */
+function seriesKindBeforeLimit(observations: readonly Observation[], intervalMs: number): SeriesKind | null {
+  const mode = headerModeOf(observations);
+  if (mode.kind !== 'series') return null;
+  const points = pointsBeforeFirstLimit(headerPoints(observations, mode.policy));
+  return classifyHeaderSeries(points, mode.limit, resetClockOf(points), intervalMs);
+}
+
 /**
  * Whether an exhausted policy's reset binds the next request: not when the header series before the
  * first 429 reads as a token bucket (its reset is the time until full).
  */
 export function policyResetBinds(observations: readonly Observation[], intervalMs: number): boolean {
-  const mode = headerModeOf(observations);
-  if (mode.kind !== 'series') return true;
-  const points = pointsBeforeFirstLimit(headerPoints(observations, mode.policy));
-  return classifyHeaderSeries(points, mode.limit, resetClockOf(points), intervalMs) !== 'token-bucket';
+  return seriesKindBeforeLimit(observations, intervalMs) !== 'token-bucket';
+}
+
+/**
+ * Window or token bucket, once burst 2 hit its 429: the header series when it read as a bucket, else the
+ * bursts' lengths. A whole-second Retry-After rounds a token's 200 ms up to 1 s, and the retest that
+ * obeys it finds the bucket half full again: burst 2 then looks like a window's.
+ */
+export function cyclesSayWindow(observations: readonly Observation[], cycles: Cycles, intervalMs: number): boolean {
+  return seriesKindBeforeLimit(observations, intervalMs) !== 'token-bucket' && burstsSayWindow(cycles);
 }
 
 /** After burst 2's 429: a second burst as long as half the first means a window refilled at once; else a bucket. */
@@ -760,11 +774,12 @@ function estimateFromHeaderSeries(observations: readonly Observation[], mode: Ex
       perMinute: perMinuteOf(limit, window.windowMs),
       burst: limit,
       algorithm: window.algorithm,
-      bound: 'exact',
+      // The limit is stated, the window only measured (from reset values): not exact, not high.
+      bound: 'approx',
       source: 'headers',
-      confidence: 'high',
+      confidence: 'medium',
       explanation:
-        `${header} states ${limit} requests; a request sent just after the reset found ${window.algorithm === 'fixed-window' ? 'the whole allowance back' : 'only the oldest request expired'}, so it is ${name} of ${seconds(window.windowMs)} s.`,
+        `${header} states ${limit} requests; a request sent just after the reset found ${window.algorithm === 'fixed-window' ? 'the whole allowance back' : 'only the oldest request expired'}, so it is ${name} of about ${seconds(window.windowMs)} s (timed from the reset values; no header states the window).`,
       requests,
     };
   }
@@ -783,7 +798,8 @@ function estimateFromHeaderSeries(observations: readonly Observation[], mode: Ex
         algorithm: 'token-bucket',
         bound: 'approx',
         source: 'headers',
-        confidence: 'high',
+        // The refill is timed from reset values, not stated.
+        confidence: 'medium',
         explanation:
           `${header} states ${limit} requests and its reset moved ${round(1000 / bucket.ratePerSecond, 0)} ms later per request: a token bucket refilling ${describeRate(bucket.ratePerSecond * 60)}/min with room for ${bucket.capacity ?? '?'} at once.`,
         requests,
@@ -798,7 +814,8 @@ function estimateFromHeaderSeries(observations: readonly Observation[], mode: Ex
       perMinute: null,
       burst: limit,
       algorithm: 'unknown',
-      bound: 'exact',
+      // A stated limit without a window: no per-minute figure, and nothing exact about it.
+      bound: 'approx',
       source: 'headers',
       confidence: 'medium',
       explanation: `${header} states ${limit} requests per window, but the window length was not measured: no request could be sent after the reset${stopClause(ctx)}.`,
@@ -834,16 +851,20 @@ function estimateOutpaced(points: readonly HeaderPoint[], limit: number, header:
       requests,
     };
   }
+  // Never limited: what was sent is a lower bound; the header's limit is its word, said apart.
+  const several = points.length >= 2;
+  const spanMs = several ? (points.at(-1) as HeaderPoint).sentAt - (points[0] as HeaderPoint).sentAt + ctx.intervalMs : ctx.intervalMs;
+  const sustained = several ? round((points.length * 60_000) / spanMs, 1) : null;
   return {
-    limit,
-    windowSeconds: null,
-    perMinute: paceRpm,
+    limit: points.length,
+    windowSeconds: several ? seconds(spanMs) : null,
+    perMinute: sustained,
     burst: null,
     algorithm: 'unknown',
     bound: 'at-least',
     source: 'both',
     confidence: 'medium',
-    explanation: `${header} states ${limit} requests, but the allowance was back in full before each of ${points.length} requests at ${paceRpm}/min, so the sustained rate is at least that; rerun with a higher --rpm (e.g. --rpm ${higher}) to reach the limit.`,
+    explanation: `${header} states ${limit} requests, but the allowance was back in full before each of ${points.length} requests at ${paceRpm}/min, so the sustained rate is at least that and the stated ${limit} was never reached; rerun with a higher --rpm (e.g. --rpm ${higher}) to reach the limit.`,
     requests,
   };
 }
@@ -853,29 +874,38 @@ function pointsBeforeFirstLimit(points: readonly HeaderPoint[]): HeaderPoint[] {
   return index === -1 ? [...points] : points.slice(0, index);
 }
 
+function headerName(mode: HeaderMode): string {
+  return mode.kind === 'none' ? 'rate-limit' : mode.policy.sources[0] ?? 'rate-limit';
+}
+
 function estimateFromCycles(observations: readonly Observation[], mode: HeaderMode, ctx: RateContext, requests: number): RateEstimate {
   const cycles = namedCycles(rateRuns(observations));
   const headerLimit = mode.kind === 'none' ? null : mode.limit;
   const source: EstimateSource = headerLimit === null ? 'observed' : 'both';
-  const sayHeader = headerLimit === null ? '' : ` (the ${mode.kind === 'none' ? '' : mode.policy.sources[0] ?? 'rate-limit'} header says ${headerLimit})`;
+  const sayHeader = headerLimit === null ? '' : ` (the ${headerName(mode)} header says ${headerLimit})`;
   const { burst1, limited1, burst2, limited2, burst3, limited3 } = cycles;
 
   if (!limited1) {
+    // Nothing was measured but this probe's own pace: every figure is a lower bound, and a header's
+    // figure is only what the header says (Chutes' X-Chutes-RL-User states a number, no window).
     const accepted = observations.filter(isAccepted).sort(bySendTime);
+    const several = accepted.length >= 2;
     const spanMs = Math.max(ctx.intervalMs, (accepted.at(-1) as Observation).sentAt - (accepted[0] as Observation).sentAt + ctx.intervalMs);
-    const perMinute = round((accepted.length * 60_000) / spanMs, 1);
-    const suggestion = Math.min(60_000, Math.max(Math.ceil((60_000 / ctx.intervalMs) * 2), 2));
+    const perMinute = several ? round((accepted.length * 60_000) / spanMs, 1) : null;
+    const paceRpm = Math.round(60_000 / ctx.intervalMs);
+    const suggestion = Math.min(60_000, Math.max(Math.ceil(paceRpm * 2), 2));
+    const stated = headerLimit === null ? '' : `; the ${headerName(mode)} header states ${headerLimit}, but the probe never reached a limit at ${paceRpm}/min, so that figure was not measured`;
     return {
-      limit: headerLimit ?? accepted.length,
-      windowSeconds: headerLimit === null ? seconds(spanMs) : null,
+      limit: accepted.length,
+      windowSeconds: several ? seconds(spanMs) : null,
       perMinute,
       burst: null,
       algorithm: 'unknown',
-      bound: headerLimit === null ? 'at-least' : 'exact',
-      source,
+      bound: 'at-least',
+      source: 'observed',
       confidence: headerLimit === null ? 'medium' : 'low',
       explanation:
-        `No request was rate limited: all ${accepted.length} in ${seconds(spanMs)} s were accepted (at least ${describeRate(perMinute)}/min)${sayHeader}${stopClause(ctx)}; rerun with a higher --rpm (e.g. --rpm ${suggestion}) to reach the limit.`,
+        `No request was rate limited: all ${accepted.length} in ${seconds(spanMs)} s were accepted${perMinute === null ? '' : ` (at least ${describeRate(perMinute)}/min)`}${stopClause(ctx)}${stated}; rerun with a higher --rpm (e.g. --rpm ${suggestion}) to reach the limit.`,
       requests,
     };
   }
@@ -907,7 +937,8 @@ function estimateFromCycles(observations: readonly Observation[], mode: HeaderMo
       perMinute: null,
       burst: null,
       algorithm: 'unknown',
-      bound: headerLimit === null ? 'at-least' : 'exact',
+      // The window was not timed: a header's limit is its word, a count only a lower bound.
+      bound: headerLimit === null ? 'at-least' : 'approx',
       source,
       confidence: 'low',
       explanation:
@@ -915,7 +946,7 @@ function estimateFromCycles(observations: readonly Observation[], mode: HeaderMo
       requests,
     };
   }
-  if (burstsSayWindow(cycles)) return estimateWindowFromCycles(cycles, recovery1, resetBinds, headerLimit, sayHeader, source, ctx, requests);
+  if (cyclesSayWindow(observations, cycles, ctx.intervalMs)) return estimateWindowFromCycles(cycles, recovery1, resetBinds, headerLimit, sayHeader, source, ctx, requests);
   return estimateBucketFromCycles(observations, cycles, headerLimit, sayHeader, source, ctx, requests, { burst3, limited3 });
 }
 
@@ -932,14 +963,19 @@ function estimateWindowFromCycles(
   const n1 = cycles.burst1?.length ?? 0;
   const n2 = (cycles.burst2 as Observation[]).length;
   // burst 2 began at a recovery, i.e. with a whole window to itself: its length is the limit, whatever
-  // the window held before the probe began (that only changes n1).
+  // the window held before the probe began (that only changes n1). When the recovery retest had to wait
+  // for a Retry-After, burst 2 began up to that hint's rounding after the boundary and may straddle the
+  // next one: more than a stated limit is that, not a bigger limit (other traffic only takes allowance).
   const observedLimit = n2;
-  const limit = headerLimit !== null && Math.abs(headerLimit - observedLimit) <= 1 ? headerLimit : observedLimit;
-  const disagree = headerLimit !== null && Math.abs(headerLimit - observedLimit) > 1 ? `; the header says ${headerLimit}, so other traffic may share the limit` : '';
+  const straddled = headerLimit !== null && observedLimit > headerLimit + 1;
+  const limit = headerLimit !== null && (Math.abs(headerLimit - observedLimit) <= 1 || straddled) ? headerLimit : observedLimit;
+  const disagree = headerLimit !== null && headerLimit - observedLimit > 1 ? `; the header says ${headerLimit}, so other traffic may share the limit` : '';
   const recovery2 = recoveryBracket(cycles.limited2, cycles.burst3, resetBinds);
-  const earlier = n1 < n2
-    ? ` (the first burst got ${n1}: the window had begun before the probe, or others had used part of it)`
-    : n1 > n2 ? ` (the first burst got ${n1}: it straddled a window boundary)` : '';
+  const earlier = straddled
+    ? ` (the second burst got ${n2}, more than the header's ${headerLimit}: it straddled a window boundary)`
+    : n1 < n2
+      ? ` (the first burst got ${n1}: the window had begun before the probe, or others had used part of it)`
+      : n1 > n2 ? ` (the first burst got ${n1}: it straddled a window boundary)` : '';
   if (!recovery2) {
     const waitedMs = (last(cycles.limited2) as Observation).sentAt - recovery1.mid;
     return {
@@ -951,7 +987,7 @@ function estimateWindowFromCycles(
       bound: 'approx',
       source,
       confidence: 'medium',
-      explanation: `${n2} requests fit in a window that began at a recovery${sayHeader}${earlier}, but the second recovery did not come within ${seconds(waitedMs)} s${stopClause(ctx)}, so the window is longer than that${disagree}.`,
+      explanation: `${limit} requests fit in a window that began at a recovery${sayHeader}${earlier}, but the second recovery did not come within ${seconds(waitedMs)} s${stopClause(ctx)}, so the window is longer than that${disagree}.`,
       requests,
     };
   }
@@ -962,6 +998,13 @@ function estimateWindowFromCycles(
   const why = sliding
     ? 'allowance first came back one window after the first accepted request (a sliding window, or a fixed one that began with the probe)'
     : 'allowance came back all at once at window boundaries';
+  // Retests wait for the server's Retry-After, so a whole-second hint can leave a recovery timed only
+  // to within a second: said, and the confidence lowered, when that is a large part of the window.
+  const loose = timing.hiMs - timing.loMs > 0.3 * windowMs;
+  const hinted = [...(cycles.limited1 ?? []), ...(cycles.limited2 ?? [])].some((o) => retryHint(o, resetBinds) !== null);
+  const range = loose
+    ? `; the recoveries were timed only to within ${seconds(Math.max(0, timing.loMs))}–${seconds(timing.hiMs)} s${hinted ? " (the retests waited as long as the server's Retry-After or reset asked)" : ''}`
+    : '';
   return {
     limit,
     windowSeconds: seconds(windowMs),
@@ -970,8 +1013,8 @@ function estimateWindowFromCycles(
     algorithm,
     bound: 'approx',
     source,
-    confidence: disagree ? 'low' : 'medium',
-    explanation: `${n2} requests were accepted per window of about ${seconds(windowMs)} s${sayHeader}${earlier}; ${why}${disagree}.`,
+    confidence: disagree || loose ? 'low' : 'medium',
+    explanation: `${limit} requests were accepted per window of about ${seconds(windowMs)} s${sayHeader}${earlier}; ${why}${range}${disagree}.`,
     requests,
   };
 }
@@ -987,19 +1030,23 @@ export function windowTiming(
   cycles: Cycles,
   recovery1: { lastFail: number; firstOk: number; mid: number },
   recovery2: { lastFail: number; firstOk: number; mid: number },
-): { algorithm: 'fixed-window' | 'sliding-window' | 'unknown'; windowMs: number } {
+): { algorithm: 'fixed-window' | 'sliding-window' | 'unknown'; windowMs: number; loMs: number; hiMs: number } {
   const fixedMs = recovery2.mid - recovery1.mid;
+  // A fixed window's boundaries lie somewhere in each bracket.
+  const fixed = { windowMs: fixedMs, loMs: recovery2.lastFail - recovery1.firstOk, hiMs: recovery2.firstOk - recovery1.lastFail };
   const s1 = first(cycles.burst1);
-  if (!s1) return { algorithm: 'unknown', windowMs: fixedMs };
+  if (!s1) return { algorithm: 'unknown', ...fixed };
   const lo1 = recovery1.lastFail - s1.sentAt;
   const hi1 = recovery1.firstOk - s1.sentAt;
   const lo2 = recovery2.lastFail - recovery1.firstOk;
   const hi2 = recovery2.firstOk - recovery1.firstOk;
   const overlap = Math.min(hi1, hi2) - Math.max(lo1, lo2);
   if (overlap >= 0.25 * Math.min(hi1 - lo1, hi2 - lo2)) {
-    return { algorithm: 'sliding-window', windowMs: (Math.min(hi1, hi2) + Math.max(lo1, lo2)) / 2 };
+    const loMs = Math.max(lo1, lo2);
+    const hiMs = Math.min(hi1, hi2);
+    return { algorithm: 'sliding-window', windowMs: (hiMs + loMs) / 2, loMs, hiMs };
   }
-  return { algorithm: 'fixed-window', windowMs: fixedMs };
+  return { algorithm: 'fixed-window', ...fixed };
 }
 
 function estimateBucketFromCycles(

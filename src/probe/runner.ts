@@ -24,8 +24,14 @@ export interface RunnerOptions {
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Sends one request; should never reject (a rejection is recorded as a network error). */
   sendOne: (ticket: SendTicket) => Promise<Observation>;
-  /** Opens the connection before the first send so it is as punctual as the rest; never counted. */
-  warmUp?: () => Promise<void>;
+  /**
+   * Opens the connection before the first send so it is as punctual as the rest; never counted. It gets
+   * at most min(warmUpMaxMs, time left before the deadline): the deadline starts before it, so
+   * --max-duration counts it. `signal` aborts when that time is up or on Ctrl-C.
+   */
+  warmUp?: (signal: AbortSignal) => Promise<void>;
+  /** Longest warm-up, ms (default 2000). */
+  warmUpMaxMs?: number;
   /** Lead between the end of warm-up and the first slot, so the first send is timed like the others. */
   startLeadMs?: number;
   /** Ctrl-C: stop sending, wait up to drainTimeoutMs for requests in flight. */
@@ -93,7 +99,7 @@ export async function driveProbe(options: RunnerOptions): Promise<RunOutcome> {
   };
 
   try {
-    if (options.warmUp && !signal?.aborted) await options.warmUp();
+    if (options.warmUp && !signal?.aborted) await boundedWarmUp(options.warmUp, Math.min(options.warmUpMaxMs ?? WARM_UP_MAX_MS, strategy.deadline - now()), sleep, signal);
     strategy.startAt(now() + (options.startLeadMs ?? 0));
     while (!signal?.aborted) {
       const action = strategy.next(now());
@@ -120,12 +126,39 @@ export async function driveProbe(options: RunnerOptions): Promise<RunOutcome> {
   const interrupted = Boolean(signal?.aborted);
   if (interrupted) {
     strategy.interrupt();
-    const drain = Promise.all([...inFlight]).then(() => undefined);
-    await Promise.race([drain, sleep(options.drainTimeoutMs ?? 3000)]);
+    // The drain timer is cancelled as soon as the drain ends: a live timer would hold the process
+    // (and the user, after Ctrl-C) for the whole timeout even with nothing in flight.
+    const drained = new AbortController();
+    const drain = Promise.all([...inFlight]).then(() => drained.abort());
+    await Promise.race([drain, sleep(options.drainTimeoutMs ?? 3000, drained.signal)]);
+    drained.abort();
   } else {
     await Promise.all([...inFlight]);
   }
   return { interrupted, abandoned: inFlight.size };
+}
+
+/** The warm-up's longest run: past this the connection is opened by the first send instead. */
+export const WARM_UP_MAX_MS = 2000;
+
+/** Runs the warm-up for at most `ms` (nothing when ≤ 0), aborting it when the time is up or on Ctrl-C. */
+async function boundedWarmUp(
+  warmUp: (signal: AbortSignal) => Promise<void>,
+  ms: number,
+  sleep: RunnerOptions['sleep'],
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (!(ms > 0)) return;
+  const stop = new AbortController();
+  const stopOnAbort = () => stop.abort();
+  signal?.addEventListener('abort', stopOnAbort, { once: true });
+  try {
+    const done = warmUp(stop.signal).catch(() => undefined).finally(() => stop.abort());
+    await Promise.race([done, sleep(ms, stop.signal)]);
+  } finally {
+    stop.abort();
+    signal?.removeEventListener('abort', stopOnAbort);
+  }
 }
 
 /** A send function that threw (it should not): recorded as a network error so the accounting stays right. */

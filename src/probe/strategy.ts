@@ -9,7 +9,8 @@
 // covers it, and a lone request after a batch with 429s to tell the concurrency gate from the rate limit.
 //
 // Hard guarantees, whatever the server answers: never more than maxRequests sends, never more than rpm
-// sends in any 60 s (RateCap), rate-phase sends at least 60 000/rpm ms apart, nothing after maxDuration.
+// sends in any 60 s (RateCap), rate-phase sends at least 60 000/rpm ms apart, nothing after maxDuration,
+// and no rate-phase send before the latest refusal's Retry-After (or its exhausted policy's reset).
 import {
   batchSizes,
   estimateConcurrency,
@@ -20,7 +21,7 @@ import {
 } from './estimate-concurrency.js';
 import {
   attributeRefusals,
-  burstsSayWindow,
+  cyclesSayWindow,
   concurrencyRefusals,
   bySendTime,
   classifyHeaderSeries,
@@ -34,9 +35,11 @@ import {
   jitterToleranceMs,
   namedCycles,
   nextRetestAt,
+  policyResetBinds,
   rateRuns,
   resetClockOf,
   resetCheckTime,
+  retryFloor,
   tokenRateInterval,
   windowResetBounds,
   type Observation,
@@ -129,14 +132,17 @@ export class ProbeStrategy {
   private concurrencySkipped: string | null = null;
 
   private start: number;
+  /** No send after this: config.start + maxDurationMs, fixed, so a warm-up before the first slot counts. */
+  readonly deadline: number;
 
   constructor(readonly config: StrategyConfig) {
     this.intervalMs = paceIntervalMs(config.rpm);
     this.cap = new RateCap(config.rpm);
     this.start = config.start;
+    this.deadline = config.start + config.maxDurationMs;
   }
 
-  /** Moves the first slot (and the deadline with it) to `start`; only before anything was sent. */
+  /** Moves the first slot to `start` (the deadline stays); only before anything was sent. */
   startAt(start: number): void {
     if (this.sent.size > 0) return;
     this.start = start;
@@ -144,10 +150,6 @@ export class ProbeStrategy {
 
   get startedAt(): number {
     return this.start;
-  }
-
-  get deadline(): number {
-    return this.start + this.config.maxDurationMs;
   }
 
   get sentCount(): number {
@@ -282,7 +284,12 @@ export class ProbeStrategy {
    * catching up would hand the server two requests at once, faster than --rpm, and skew the estimate.
    * Slow answers never delay a send; only our own lateness shifts the schedule.
    */
-  private rateSend(slot: number, purpose: SendPurpose): RateStep {
+  private rateSend(planned: number, purpose: SendPurpose): RateStep {
+    // The server's word first: nothing before the latest refusal's Retry-After (or its exhausted
+    // policy's reset). A retest before it is a certain 429, spent budget and a rude client. The slot
+    // itself moves (it is the plan, not our lateness), so pacing figures do not count the wait.
+    const floor = this.retryFloor();
+    const slot = floor !== null && floor > planned ? floor : planned;
     // A send that left a moment late (timer jitter) may be followed on time: up to CATCH_UP_MS closer.
     // A real stall (longer) still pushes the next send a full interval after it.
     const catchUp = Math.min(CATCH_UP_MS, this.intervalMs / 10);
@@ -305,6 +312,14 @@ export class ProbeStrategy {
     }
     const next = this.lastRateSlot === null ? this.start : this.lastRateSlot + this.intervalMs;
     return this.rateSend(Math.max(next, now), 'burst');
+  }
+
+  /** The earliest instant the latest rate-phase refusals allow (see retryFloor), or null. */
+  private retryFloor(): number | null {
+    const raw = this.observations().filter((o) => isRatePurpose(this.sent.get(o.seq)?.purpose));
+    // A token bucket's reset is the time until full: it binds nothing once the bucket is known.
+    const resetBinds = this.cycleKind !== 'bucket' && policyResetBinds(attributeRefusals(raw), this.intervalMs);
+    return retryFloor(raw, resetBinds);
   }
 
   private gridSlot(index: number): number {
@@ -409,7 +424,7 @@ export class ProbeStrategy {
     const cycles = namedCycles(rateRuns(obs));
     if (this.cycleKind === null) {
       if (!settled) return { kind: 'await', until: null };
-      this.cycleKind = burstsSayWindow(cycles) ? 'window' : 'bucket';
+      this.cycleKind = cyclesSayWindow(obs, cycles, this.intervalMs) ? 'window' : 'bucket';
     }
     if (this.cycleKind === 'window') {
       if (firstAfter(limited2.sentAt, true)) return this.finishWhenSettled(null);
@@ -517,7 +532,10 @@ export class ProbeStrategy {
       this.finishConcurrency('--max-requests leaves no room for a larger batch', this.trials.length === 0);
       return 'finished';
     }
-    return this.concurrencySend(clearAt, size, 'batch', '--max-duration leaves no time for a larger batch');
+    // Nor before a Retry-After the rate part ended on (the lone retry stays immediate: it tells a gate
+    // from the rate limit only by going out at once).
+    const floor = this.retryFloor();
+    return this.concurrencySend(floor !== null ? Math.max(clearAt, floor) : clearAt, size, 'batch', '--max-duration leaves no time for a larger batch');
   }
 
   private concurrencySend(at: number, count: number, purpose: SendPurpose, whyNot: string): RateStep {

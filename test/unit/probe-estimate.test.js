@@ -17,6 +17,7 @@ import {
   rateRuns,
   recoveryBracket,
   resetClockOf,
+  retryFloor,
   selectRatePolicy,
   tokenRateInterval,
   windowFromCheck,
@@ -201,6 +202,115 @@ describe('cycles: recoveries and refills', () => {
     assert.ok(interval.lo <= 5 && interval.hi >= 5, JSON.stringify(interval));
     const burst1 = list.slice(0, list.indexOf(firstLimited));
     assert.equal(bucketCapacity(burst1, firstLimited, 5), 10);
+  });
+});
+
+describe('Retry-After and exhausted resets', () => {
+  const limited = (seq, sentAt, extra = {}) => obs(seq, sentAt, 'rate_limited', extra);
+
+  it('the next send waits for the latest refusal\'s Retry-After, which takes precedence over a reset', () => {
+    // Retry-After: 1 with a policy at 0 resetting in 5 s: Retry-After wins (IETF draft-11).
+    const both = limited(2, 100, { retryAfterSeconds: 1, policies: [policy(10, 0, 5)] });
+    assert.equal(retryFloor([obs(1, 0, 'ok'), both]), both.receivedAt + 1000);
+    // Without Retry-After the exhausted policy's reset binds (not when it is a token bucket's).
+    const reset = limited(2, 100, { policies: [policy(10, 0, 5)] });
+    assert.equal(retryFloor([obs(1, 0, 'ok'), reset]), reset.receivedAt + 5000);
+    assert.equal(retryFloor([obs(1, 0, 'ok'), reset], false), null);
+    // A policy with room left promises nothing; a later success clears every earlier hint.
+    assert.equal(retryFloor([limited(1, 0, { policies: [policy(10, 3, 5)] })]), null);
+    assert.equal(retryFloor([limited(1, 0, { retryAfterSeconds: 3 }), obs(2, 4000, 'ok')]), null);
+    // The latest hint among refusals since the last success: a second 429 can push the floor later.
+    const a = limited(2, 100, { retryAfterSeconds: 3 });
+    const b = limited(3, 1200, { retryAfterSeconds: 4 });
+    assert.equal(retryFloor([obs(1, 0, 'ok'), a, b]), b.receivedAt + 4000);
+  });
+
+  it('a Retry-After narrows the recovery bracket: the allowance was not back before it (less 1 s of rounding)', () => {
+    // Refused at 5.0 s with Retry-After: 3; the retest at 8.0 s succeeds: the recovery is in (7 s, 8 s].
+    const bracket = recoveryBracket([limited(6, 5000, { retryAfterSeconds: 3 })], [obs(7, 8002, 'ok')]);
+    assert.deepEqual(bracket, { lastFail: T0 + 7000, firstOk: T0 + 8002, mid: T0 + 7501 });
+    // A hint the recovery contradicts (a success before it) is ignored.
+    const wrong = recoveryBracket([limited(6, 5000, { retryAfterSeconds: 30 })], [obs(7, 8002, 'ok')]);
+    assert.equal(wrong.lastFail, T0 + 5000);
+  });
+});
+
+describe('a second burst that waited for Retry-After', () => {
+  it('more than the stated limit is a straddled boundary, not a bigger limit', () => {
+    // 5 per 1 s (X-Chutes-RL-User: 5): burst 2 began at the Retry-After, ~0.8 s into a window, and ran
+    // into the next one: 7 accepted. The limit stays the header's 5.
+    const chutes = policy(5, null, null, { dialect: 'chutes', name: 'user' });
+    const at = (seq, t, outcome, extra = {}) => obs(seq, t, outcome, { policies: [chutes], ...extra });
+    const list = [
+      ...[0, 50, 100, 150, 200].map((t, i) => at(i + 1, t, 'ok')),
+      at(6, 250, 'rate_limited', { retryAfterSeconds: 1 }),
+      ...[1260, 1310, 1360, 1410, 1460, 1510, 1560].map((t, i) => at(7 + i, t, 'ok')),
+      at(14, 1610, 'rate_limited', { retryAfterSeconds: 1 }),
+      at(15, 2620, 'ok'),
+    ];
+    const estimate = estimateRateLimit(list, { intervalMs: 50 });
+    assert.equal(estimate.limit, 5, estimate.explanation);
+    assert.match(estimate.explanation, /second burst got 7, more than the header's 5: it straddled a window boundary/);
+    assert.doesNotMatch(estimate.explanation, /other traffic/);
+  });
+});
+
+describe('exact only where the headers state limit and window', () => {
+  it('a limit-only header never reached (Chutes): at-least, observed pace, the header said apart', () => {
+    // X-Chutes-RL-User: 60, --rpm 120: 30 accepted in 15 s. Not "60 per minute, exact", not "120/min, exact".
+    const chutes = policy(60, null, null, { dialect: 'chutes', name: 'user' });
+    chutes.sources = ['x-chutes-rl-user'];
+    const list = Array.from({ length: 30 }, (_, i) => obs(i + 1, i * 500, 'ok', { policies: [chutes] }));
+    const estimate = estimateRateLimit(list, { intervalMs: 500 });
+    assert.equal(estimate.bound, 'at-least');
+    assert.equal(estimate.perMinute, 120);
+    assert.deepEqual([estimate.limit, estimate.windowSeconds], [30, 15]);
+    assert.notEqual(estimate.confidence, 'high');
+    assert.equal(estimate.source, 'observed');
+    assert.match(estimate.explanation, /the x-chutes-rl-user header states 60, but the probe never reached a limit at 120\/min/);
+  });
+
+  it('a single accepted request: no per-minute figure at all', () => {
+    const estimate = estimateRateLimit([obs(1, 0, 'ok')], ctx);
+    assert.equal(estimate.bound, 'at-least');
+    assert.equal(estimate.perMinute, null);
+  });
+
+  it('a stated limit whose window was timed from reset values: approx, not exact or high', () => {
+    const pre = series([[9, 2], [8, 2], [7, 2], [6, 2]]);
+    const check = obs(5, 1520, 'ok', { policies: [policy(10, 9, 2)] });
+    const estimate = estimateRateLimit([...pre, check], ctx);
+    assert.equal(estimate.windowSeconds, 2);
+    assert.equal(estimate.bound, 'approx');
+    assert.notEqual(estimate.confidence, 'high');
+  });
+
+  it('a stated limit whose window was never measured: no exact bound', () => {
+    // A window (remaining falls, reset stays put) but no request after the reset.
+    const steps = Array.from({ length: 8 }, (_, i) => [9 - i, 2]);
+    const estimate = estimateRateLimit(series(steps), { intervalMs: 100, stoppedBy: 'budget' });
+    assert.equal(estimate.windowSeconds, null);
+    assert.notEqual(estimate.bound, 'exact');
+    assert.notEqual(estimate.confidence, 'high');
+  });
+
+  it('limited, recovered, never limited again: a stated limit is not exact', () => {
+    const chutes = policy(10, null, null, { dialect: 'chutes', name: 'user' });
+    const list = [
+      ...Array.from({ length: 10 }, (_, i) => obs(i + 1, i * 100, 'ok', { policies: [chutes] })),
+      obs(11, 1000, 'rate_limited', { policies: [chutes] }),
+      ...Array.from({ length: 5 }, (_, i) => obs(12 + i, 2000 + i * 100, 'ok', { policies: [chutes] })),
+    ];
+    const estimate = estimateRateLimit(list, ctx);
+    assert.equal(estimate.windowSeconds, null);
+    assert.notEqual(estimate.bound, 'exact');
+  });
+
+  it('a token bucket timed from millisecond resets: approx, not high', () => {
+    const openai = { dialect: 'openai' };
+    const estimate = estimateRateLimit(series([[9, 0.2, openai], [8, 0.3, openai]]), ctx);
+    assert.equal(estimate.bound, 'approx');
+    assert.notEqual(estimate.confidence, 'high');
   });
 });
 

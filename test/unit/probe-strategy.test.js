@@ -10,6 +10,7 @@ import { parseRateLimitHeaders } from '../../dist/ratelimit/parse.js';
 import { ProbeStrategy } from '../../dist/probe/strategy.js';
 import { driveProbe } from '../../dist/probe/runner.js';
 import { maxInAnyWindow } from '../../dist/probe/schedule.js';
+import { headerModeOf } from '../../dist/probe/estimate-rate.js';
 
 // ---------------------------------------------------------------------------------------------
 // Simulated time: timers fire in order; between timers every pending promise settles.
@@ -169,6 +170,42 @@ function assertGuarantees(run, { rpm = 600, maxRequests = 150, maxDurationMs = 6
     assert.ok(rate[i] - rate[i - 1] >= 60_000 / rpm - 1e-6, `rate-phase sends ${i - 1} and ${i} only ${rate[i] - rate[i - 1]} ms apart`);
   }
   for (const s of sends) assert.ok(s.at >= s.scheduledAt, 'a send went out before its slot');
+  assertObeysRetryAfter(run);
+  assertHonestBound(run);
+}
+
+/** `exact` or `high` only where the headers state both the limit and the window (IETF `w`). */
+function assertHonestBound(run) {
+  const { rate } = run.result;
+  if (rate.bound !== 'exact' && rate.confidence !== 'high') return;
+  const mode = headerModeOf(run.observations ?? []);
+  assert.equal(mode.kind, 'exact', `${rate.bound}/${rate.confidence} without a stated limit and window: ${JSON.stringify(rate)}`);
+  assert.equal(rate.source, 'headers');
+}
+
+/**
+ * No rate-phase send before the Retry-After of a refusal already received, unless a later-sent request
+ * was accepted meanwhile (the allowance was back). With `resets`, an exhausted policy's reset binds too.
+ */
+function assertObeysRetryAfter(run, { resets = false } = {}) {
+  const { sends, observations = [] } = run;
+  for (const s of sends.filter((x) => x.purpose !== 'batch' && x.purpose !== 'lone')) {
+    const known = observations.filter((o) => o.receivedAt <= s.at && o.seq !== s.seq);
+    const lastOk = Math.max(-Infinity, ...known.filter((o) => o.outcome === 'ok').map((o) => o.sentAt));
+    for (const o of known) {
+      if (o.outcome !== 'rate_limited' || o.sentAt < lastOk) continue;
+      const exhausted = o.policies.filter((p) => p.remaining === 0 && p.resetSeconds !== null).map((p) => p.resetSeconds);
+      const seconds = o.retryAfterSeconds ?? (resets && exhausted.length > 0 ? Math.max(...exhausted) : null);
+      if (seconds === null) continue;
+      const floor = o.receivedAt + seconds * 1000;
+      assert.ok(s.at >= floor - 1e-6, `#${s.seq} (${s.purpose}) went out ${Math.round(floor - s.at)} ms before the ${o.retryAfterSeconds === null ? 'reset' : 'Retry-After'} of #${o.seq} (${seconds} s)`);
+    }
+  }
+}
+
+/** Rate-phase 429s: what a probe that ignores Retry-After spends on certain refusals. */
+function refusals(run) {
+  return run.observations.filter((o) => o.outcome === 'rate_limited').length;
 }
 
 function near(actual, expected, tolerance, what) {
@@ -281,7 +318,71 @@ describe('rate-limit headers', () => {
   });
 });
 
+describe('Retry-After and exhausted resets', () => {
+  it('Retry-After: 3 at --rpm 60: no retest before it, one 429 per cycle, the same estimate', async () => {
+    // A sliding log of 5 per 8 s: the 6th request (t = 5 s) is refused with Retry-After: 3. Retests every
+    // second (t = 6, 7 s) would be certain 429s; the next request must wait for t = 8 s.
+    const run = await simulate({ rpm: 60, maxRequests: 40, server: { algorithm: 'sliding-window', limit: 5, windowMs: 8000, retryAfter: true } });
+    const first429 = run.observations.find((o) => o.outcome === 'rate_limited');
+    assert.equal(first429.retryAfterSeconds, 3);
+    const next = run.sends.find((s) => s.at > first429.sentAt);
+    assert.ok(next.at >= first429.receivedAt + 3000, `next send ${next.at - first429.receivedAt} ms after a Retry-After of 3 s`);
+    assertGuarantees(run, { rpm: 60, maxRequests: 40 });
+    assert.equal(refusals(run), 2, 'one 429 per cycle');
+    const { rate } = run.result;
+    assert.equal(rate.limit, 5);
+    near(rate.windowSeconds, 8, 0.6, 'window');
+  });
+
+  for (const algorithm of ['fixed-window', 'sliding-window', 'token-bucket']) {
+    it(`${algorithm} with Retry-After, at --rpm 60 and 600: every rate-phase send obeys it`, async () => {
+      for (const [rpm, windowMs] of [[60, 20_000], [600, 2000]]) {
+        const run = await simulate({ rpm, maxRequests: 60, server: { algorithm, limit: 10, windowMs, retryAfter: true } });
+        assertGuarantees(run, { rpm, maxRequests: 60 });
+        assert.ok(refusals(run) <= 5, `${rpm} rpm: ${refusals(run)} 429s`);
+        near(run.result.rate.perMinute, (10 * 60_000) / windowMs, (10 * 60_000) / windowMs / 3, `${rpm} rpm perMinute`);
+      }
+    });
+  }
+
+  it('without Retry-After, the reset of an exhausted policy binds the retests (a window)', async () => {
+    // 4 of 5 already spent: the second request is refused with X-RateLimit-Remaining: 0 and a reset.
+    const run = await simulate({ rpm: 60, maxRequests: 40, server: { algorithm: 'fixed-window', headers: 'x-ratelimit', retryAfter: false, limit: 5, windowMs: 8000, prior: 4 } });
+    assert.ok(run.observations.some((o) => o.outcome === 'rate_limited' && o.retryAfterSeconds === null));
+    assertObeysRetryAfter(run, { resets: true });
+    assert.ok(refusals(run) <= 3, `${refusals(run)} 429s`);
+  });
+
+  it('a token bucket\'s reset (time until full) does not hold the retests back', async () => {
+    // OpenAI-style reset = time until the bucket is full again; the next token comes far sooner.
+    const run = await simulate({ rpm: 600, server: { algorithm: 'token-bucket', headers: 'x-ratelimit', retryAfter: false, limit: 10, windowMs: 2000 } });
+    assert.equal(run.result.rate.algorithm, 'token-bucket');
+    near(run.result.rate.perMinute, 300, 30, 'perMinute');
+  });
+
+  it('a Retry-After past --max-duration ends the rate part instead of sending early', async () => {
+    const run = await simulate({ rpm: 60, maxRequests: 40, maxDurationMs: 10_000, server: { algorithm: 'fixed-window', limit: 3, windowMs: 60_000, retryAfter: true } });
+    assertGuarantees(run, { rpm: 60, maxRequests: 40, maxDurationMs: 10_000 });
+    assert.equal(refusals(run), 1);
+    assert.equal(run.result.stopReason, 'duration');
+  });
+});
+
 describe('when the limit is never reached', () => {
+  it('Chutes header 10, never reached at --rpm 120: at-least, the observed pace, the header said apart', async () => {
+    // The review's repro: X-Chutes-RL-User: 10 (no window), 10 per 5 s, --rpm 120 --max-requests 30:
+    // every request accepted, so nothing but the probe's own pace was measured.
+    const run = await simulate({ rpm: 120, maxRequests: 30, concurrency: 'auto', server: { limit: 10, windowMs: 5000, headers: 'chutes' } });
+    const { rate } = run.result;
+    assert.equal(run.observations.filter((o) => o.outcome === 'rate_limited').length, 0);
+    assert.equal(rate.bound, 'at-least');
+    assert.notEqual(rate.confidence, 'high');
+    assert.ok(rate.perMinute === null || rate.perMinute <= 120.5, `perMinute ${rate.perMinute} is more than was sent`);
+    assert.match(rate.explanation, /x-chutes-rl-user header states 10/i);
+    assert.match(rate.explanation, /never reached a limit at 120\/min/);
+    assertGuarantees(run, { rpm: 120, maxRequests: 30 });
+  });
+
   it('no rate limit at all: at-least, with a higher --rpm suggested, and budget left for concurrency', async () => {
     const run = await simulate({ maxRequests: 60, concurrency: 'auto', server: { limit: 0, concurrency: 4, latency: () => 250 } });
     const { rate, concurrency } = run.result;
@@ -362,6 +463,72 @@ describe('hard guarantees against misbehaving servers', () => {
         const run = await simulate({ maxRequests, concurrency: 'auto', server: { algorithm, limit: 10, windowMs: 2000, latency: () => 250, concurrency: 3 } });
         assert.ok(run.sends.length <= maxRequests, `${algorithm}: ${run.sends.length} > ${maxRequests}`);
       }
+    }
+  });
+
+  it('Ctrl-C with nothing in flight: the drain timer is cancelled, nothing waits for it', async () => {
+    const start = NOON;
+    const clock = new SimClock(start);
+    const { sendOne } = simServer(clock, { limit: 0, latency: () => 1 });
+    const strategy = new ProbeStrategy({ start, rpm: 60, maxRequests: 10, maxDurationMs: 60_000, concurrency: 'off', maxConcurrency: 8 });
+    const controller = new AbortController();
+    clock.schedule(start + 1500, () => controller.abort()); // between two sends: nothing in flight
+    const sleeps = [];
+    const sleep = (ms, signal) => {
+      sleeps.push({ ms, signal });
+      return clock.sleep(ms, signal);
+    };
+    const outcome = await clock.run(driveProbe({ strategy, now: clock.now, sleep, sendOne, spinMs: 0, signal: controller.signal, drainTimeoutMs: 3000 }));
+    assert.equal(outcome.interrupted, true);
+    const drain = sleeps.find((s) => s.ms === 3000);
+    assert.ok(drain, 'the runner bounds the drain with a sleep');
+    assert.equal(drain.signal?.aborted, true, 'the drain sleep was cancelled once the drain ended');
+    assert.deepEqual(clock.timers, [], 'no timer left behind to hold the process');
+    assert.equal(clock.now(), start + 1500);
+  });
+
+  it('Ctrl-C with a request in flight: the drain ends when it comes back, not at the timeout', async () => {
+    const start = NOON;
+    const clock = new SimClock(start);
+    const { sendOne } = simServer(clock, { limit: 0, latency: () => 400 });
+    const strategy = new ProbeStrategy({ start, rpm: 60, maxRequests: 10, maxDurationMs: 60_000, concurrency: 'off', maxConcurrency: 8 });
+    const controller = new AbortController();
+    clock.schedule(start + 1100, () => controller.abort()); // the send at 1 s answers at 1.4 s
+    const outcome = await clock.run(driveProbe({ strategy, now: clock.now, sleep: clock.sleep, sendOne, spinMs: 0, signal: controller.signal, drainTimeoutMs: 3000 }));
+    assert.deepEqual([outcome.interrupted, outcome.abandoned], [true, 0]);
+    assert.deepEqual(clock.timers, []);
+    assert.ok(clock.now() <= start + 1401, `returned at +${clock.now() - start} ms`);
+  });
+
+  it('a warm-up that hangs is cut after 2 s (and aborted); the first send follows it', async () => {
+    const start = NOON;
+    const clock = new SimClock(start);
+    const { sendOne } = simServer(clock, { limit: 0 });
+    const strategy = new ProbeStrategy({ start, rpm: 60, maxRequests: 3, maxDurationMs: 60_000, concurrency: 'off', maxConcurrency: 8 });
+    let warmUpSignal = null;
+    const warmUp = (signal) => {
+      warmUpSignal = signal;
+      return new Promise(() => {}); // a HEAD that never answers
+    };
+    const sends = [];
+    await clock.run(driveProbe({ strategy, now: clock.now, sleep: clock.sleep, sendOne, spinMs: 0, warmUp, startLeadMs: 20, onSend: () => sends.push(clock.now()) }));
+    assert.equal(warmUpSignal?.aborted, true, 'the warm-up was told to stop');
+    assert.equal(sends[0], start + 2000 + 20);
+    assert.equal(strategy.deadline, start + 60_000, 'the deadline did not move with the warm-up');
+  });
+
+  it('--max-duration counts the warm-up: nothing is sent after start + maxDuration', async () => {
+    for (const [warmUpMs, maxDurationMs] of [[1500, 10_000], [5000, 1500]]) {
+      const start = NOON;
+      const clock = new SimClock(start);
+      const { sendOne } = simServer(clock, { limit: 0 });
+      const strategy = new ProbeStrategy({ start, rpm: 60, maxRequests: 100, maxDurationMs, concurrency: 'off', maxConcurrency: 8 });
+      const sends = [];
+      await clock.run(driveProbe({ strategy, now: clock.now, sleep: clock.sleep, sendOne, spinMs: 0, warmUp: () => clock.sleep(warmUpMs), startLeadMs: 20, onSend: () => sends.push(clock.now()) }));
+      assert.ok(sends.every((t) => t <= start + maxDurationMs), `warm-up ${warmUpMs} ms, --max-duration ${maxDurationMs} ms: a send at +${Math.max(...sends) - start} ms`);
+      assert.ok(clock.now() <= start + maxDurationMs + 1000, `ran until +${clock.now() - start} ms`);
+      if (maxDurationMs === 10_000) assert.equal(sends.length, 9, 'sends from +1.52 s to +9.52 s');
+      else assert.equal(sends.length, 0, 'the warm-up used all of --max-duration');
     }
   });
 
