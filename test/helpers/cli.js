@@ -52,3 +52,13 @@ export function emulatorPool(defaults = {}) {
     return emulator;
   };
 }
+
+/** A loopback URL with nothing listening: a port bound, then released (port 1 may be taken by a user's mock). */
+export async function closedPortUrl() {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}

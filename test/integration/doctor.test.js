@@ -4,10 +4,9 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FAKE_KEY, emulatorPool, parseJsonOutput, runCli } from '../helpers/cli.js';
+import { FAKE_KEY, closedPortUrl, emulatorPool, parseJsonOutput, runCli } from '../helpers/cli.js';
 
 const OTHER_KEY = FAKE_KEY.replace('FAKE', 'REAL');
 const CHECK_ORDER = [
@@ -31,14 +30,6 @@ async function doctor(emulator, { key = FAKE_KEY, args = [], json = true } = {})
   return { result, doc: json ? parseJsonOutput(result.stdout) : null };
 }
 
-/** A loopback port with nothing listening: bound, then released (port 1 may be taken by a user's mock). */
-async function closedPortUrl() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}`;
-}
 
 const statusOf = (doc, id) => doc.checks.find((c) => c.id === id)?.status;
 

@@ -4,11 +4,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseQuotas, parseQuotaUsage, parseSubscriptionUsage, summariseQuota } from '../../dist/commands/quota.js';
-import { FAKE_KEY, emulatorPool, parseJsonOutput, runCli } from '../helpers/cli.js';
+import { FAKE_KEY, closedPortUrl, emulatorPool, parseJsonOutput, runCli } from '../helpers/cli.js';
 
 const ENV = { CHUTES_API_KEY: FAKE_KEY };
 const SUBSCRIPTION = { monthlyPrice: 20, monthly: { usage: 1200, cap: 5000 }, fourHour: { usage: 40, cap: 300 } };
@@ -29,14 +28,6 @@ function assertNoInference(emulator) {
   assert.deepEqual(emulator.arrivals.filter((a) => a.listener === 'llm'), [], 'no inference request spent');
 }
 
-/** A loopback port with nothing listening: bound, then released (port 1 may be taken by a user's mock). */
-async function closedPortUrl() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}`;
-}
 
 async function quota(emulator, args = [], env = ENV) {
   const result = await runCli(['quota', '--api-base-url', emulator.apiUrl, '--base-url', emulator.url, ...args], { env });
