@@ -74,7 +74,8 @@ export function buildProgram(base: MainIo, signal: AbortSignal): Program {
     })
     .addHelpText('after', `
 Exit codes: 0 ok, 1 assertion or doctor check failed, 2 usage error, 3 rate limited or quota
-exhausted, 4 auth error, 5 other HTTP error, 6 network error, 130 interrupted.
+exhausted, 4 auth error, 5 other HTTP error, 6 network error, 70 a bug in chutes-diag,
+130 interrupted (Ctrl-C or SIGTERM).
 ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'chutes-diag headers --json --min-remaining 50', 'chutes-diag probe --rpm 20 --max-requests 40'])}`);
 
   const run = (load: (ctx: CommandContext, opts: Record<string, unknown>) => Promise<number>) =>
@@ -202,7 +203,9 @@ export async function main(argv: string[], base: MainIo = { stdout: process.stdo
 function reportError(error: unknown, base: MainIo, io: Io | null, verbose: boolean): number {
   if (error instanceof CommanderError) {
     // Help and version exit 0; every parse problem is a usage error (2). Commander already printed it.
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return ExitCode.ok;
+    // No command at all: the help went to stderr as a usage error.
+    if (error.code === 'commander.help') return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     if (error.code === 'commander.executeSubCommandAsync') return error.exitCode;
     return ExitCode.usage;
   }

@@ -55,3 +55,10 @@ test('mock: a bad value is a usage error naming the flag', async () => {
   assert.equal(fault.code, 2);
   assert.match(fault.stderr, /--fault: unknown kind "meteor"; expected one of capacity/);
 });
+
+test('no command: the help on stderr, exit 2 (a usage error)', async () => {
+  const { code, stdout, stderr } = await runCli([]);
+  assert.equal(code, 2);
+  assert.equal(stdout, '');
+  assert.match(stderr, /Usage: chutes-diag/);
+});
