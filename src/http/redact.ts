@@ -26,6 +26,7 @@ export class Redactor {
   private readonly secrets: Array<{ value: string; mask: string }> = [];
   /** Every PARTIAL_RUN-long substring of every secret of 16+ chars that is not low-entropy. */
   private readonly grams = new Set<string>();
+  private gramPattern: RegExp | null = null;
   private readonly longSecrets: string[] = [];
 
   /** Registers a secret; its token after an auth scheme, and fragments of 12+ chars (a key split on "."), are masked too. */
@@ -48,26 +49,28 @@ export class Redactor {
         const gram = whole.slice(i, i + PARTIAL_RUN);
         if (new Set(gram).size >= MIN_DISTINCT_IN_RUN) this.grams.add(gram);
       }
+      const escaped = [...this.grams].map((gram) => gram.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'));
+      this.gramPattern = escaped.length > 0 ? new RegExp(escaped.join('|'), 'g') : null;
     }
   }
 
   /** Masks maximal runs of PARTIAL_RUN+ characters that were copied out of a secret. */
   private maskPartialRuns(text: string): string {
-    if (this.grams.size === 0 || text.length < PARTIAL_RUN) return text;
+    if (this.gramPattern === null || text.length < PARTIAL_RUN) return text;
+    // One native regex scan finds the starts; only a hit is extended (text is mostly hit-free).
+    const pattern = this.gramPattern;
+    pattern.lastIndex = 0;
     let out = '';
-    let i = 0;
-    while (i < text.length) {
-      if (i + PARTIAL_RUN <= text.length && this.grams.has(text.slice(i, i + PARTIAL_RUN))) {
-        let end = i + PARTIAL_RUN;
-        while (end < text.length && this.longSecrets.some((secret) => secret.includes(text.slice(i, end + 1)))) end++;
-        out += '…';
-        i = end;
-      } else {
-        out += text[i];
-        i++;
-      }
+    let copied = 0;
+    for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+      const start = match.index;
+      let end = start + PARTIAL_RUN;
+      while (end < text.length && this.longSecrets.some((secret) => secret.includes(text.slice(start, end + 1)))) end++;
+      out += `${text.slice(copied, start)}…`;
+      copied = end;
+      pattern.lastIndex = end;
     }
-    return out;
+    return copied === 0 ? text : out + text.slice(copied);
   }
 
   redact(text: string): string {

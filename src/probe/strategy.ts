@@ -110,6 +110,7 @@ export class ProbeStrategy {
   readonly cap: RateCap;
   private readonly sent = new Map<number, SentEntry>();
   private readonly responses = new Map<number, Observation>();
+  private sortedObservations: Observation[] | null = null;
   private nextSeq = 1;
 
   private rateDone = false;
@@ -160,9 +161,10 @@ export class ProbeStrategy {
     return this.sent.size - this.responses.size;
   }
 
-  /** Observations so far, in send order. */
+  /** Observations so far, in send order (sorted once per new response, not on every decision). */
   observations(): Observation[] {
-    return [...this.responses.values()].sort(bySendTime);
+    this.sortedObservations ??= [...this.responses.values()].sort(bySendTime);
+    return this.sortedObservations;
   }
 
   /** Called by the runner for each request as it goes out (after onDispatch); returns its seq. */
@@ -198,6 +200,7 @@ export class ProbeStrategy {
     const entry = this.sent.get(observation.seq);
     if (!entry || this.responses.has(observation.seq)) return;
     this.responses.set(observation.seq, observation);
+    this.sortedObservations = null;
     if (entry.trial !== null) {
       const trial = this.trials[entry.trial];
       if (trial && entry.purpose === 'batch') trial.responses.push(observation);
