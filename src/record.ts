@@ -29,6 +29,8 @@ export interface RecordContext {
   inFlight?: number;
   /** Keep every response header instead of only the rate-limit related ones. */
   allHeaders?: boolean;
+  /** The option that names the target's URL, for hints (default '--base-url'). */
+  urlOption?: string;
 }
 
 export interface BuiltRecord {
@@ -44,7 +46,7 @@ export function buildRecord(raw: RawResponse, ctx: RecordContext): BuiltRecord {
     : parseRateLimitHeaders(raw.headers, { receivedAt: raw.receivedAt });
   const { outcome, verdict } = classifyResponse(
     { status: raw.status, headers: raw.headers, body: raw.body, error: raw.error, rateLimit },
-    { auth: ctx.target.auth, url: ctx.target.url, hasKey: ctx.target.keyFingerprint !== null },
+    { auth: ctx.target.auth, url: ctx.target.url, hasKey: ctx.target.keyFingerprint !== null, ...(ctx.urlOption ? { urlOption: ctx.urlOption } : {}) },
   );
   // Redact first, then neutralise, then cut: a key straddling the cut is masked whole, never half shown.
   const safe = (text: string, keepNewlines = false) => neutraliseControls(ctx.redactor.redact(text), { keepNewlines });

@@ -217,7 +217,7 @@ function parseJson(text: string | null): unknown {
 export async function getManagement(ctx: ManagementContext, path: string, seq: number): Promise<ManagementAnswer> {
   const target = managementTarget(ctx, path);
   const raw = await send(target, { signal: ctx.signal });
-  const { record } = buildRecord(raw, { seq, target, redactor: ctx.io.redactor });
+  const { record } = buildRecord(raw, { seq, target, redactor: ctx.io.redactor, urlOption: '--api-base-url' });
   return { path, target, record, json: raw.status !== null && raw.status >= 200 && raw.status < 300 ? parseJson(raw.body) : null };
 }
 

@@ -31,6 +31,8 @@ export interface ClassifyContext {
   url: URL;
   /** Whether a key was sent at all. */
   hasKey: boolean;
+  /** The option that names this URL, for hints: '--base-url' (default) or '--api-base-url'. */
+  urlOption?: string;
 }
 
 /** What the rules look at, derived once per response so each rule is a short predicate. */
@@ -57,6 +59,8 @@ export interface ResponseFacts {
   host: string;
   /** scheme://host[:port], for commands in hints. */
   origin: string;
+  /** The option that names the URL: '--base-url' or '--api-base-url'. */
+  urlOption: string;
   path: string;
   /** *.chutes.ai */
   onChutes: boolean;
@@ -126,6 +130,7 @@ function readFacts(input: ClassifyInput, ctx: ClassifyContext): ResponseFacts {
     keySent: ctx.hasKey && ctx.auth !== 'none',
     host,
     origin: ctx.url.origin,
+    urlOption: ctx.urlOption ?? '--base-url',
     path: ctx.url.pathname,
     onChutes: host === 'chutes.ai' || host.endsWith('.chutes.ai'),
     onLlmHost: host.startsWith('llm.'),

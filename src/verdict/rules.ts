@@ -50,7 +50,7 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     source: 'generic: DNS lookup failed',
     when: (f) => f.errorCode === 'dns',
     message: (f) => `The host name ${f.host} could not be resolved (DNS lookup failed).`,
-    hint: (f) => `Check the host in \`--base-url\` and your DNS with \`nslookup ${f.host}\`.`,
+    hint: (f) => `Check the host in \`${f.urlOption}\` and your DNS with \`nslookup ${f.host}\`.`,
   },
   {
     code: 'connection-refused',
@@ -58,7 +58,7 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     source: 'generic: TCP connection refused',
     when: (f) => f.errorCode === 'connect_refused',
     message: (f) => `${f.host} refused the connection: nothing is listening on that address and port.`,
-    hint: 'Check the host and port in `--base-url`; for a local emulator start it first with `chutes-diag mock --port <n>`.',
+    hint: (f) => `Check the host and port in \`${f.urlOption}\`; for a local emulator start it first with \`chutes-diag mock --port <n>\`.`,
   },
   {
     code: 'tls-error',

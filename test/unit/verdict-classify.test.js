@@ -189,3 +189,10 @@ test('commands in hints use the request origin, so they work against a local emu
   const { verdict } = run({ error: { code: 'reset', message: 'reset' }, url: 'http://127.0.0.1:8787/v1/chat/completions' });
   assert.match(verdict.hint, /curl -sv http:\/\/127\.0\.0\.1:8787\//);
 });
+
+test('network hints name the option that set the URL (--api-base-url for management lookups)', () => {
+  const input = { status: null, headers: {}, body: null, error: { code: 'connect_refused', message: 'refused' }, rateLimit: { policies: [], retryAfterSeconds: null, warnings: [] } };
+  const base = { auth: 'bearer', url: new URL('http://127.0.0.1:1/users/me'), hasKey: true };
+  assert.match(classifyResponse(input, base).verdict.hint, /`--base-url`/);
+  assert.match(classifyResponse(input, { ...base, urlOption: '--api-base-url' }).verdict.hint, /`--api-base-url`/);
+});
