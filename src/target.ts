@@ -32,35 +32,38 @@ export interface KeyResult {
   warnings: string[];
 }
 
-/**
- * Reads the key from --api-key, --api-key-file, CHUTES_API_KEY or CHUTES_API_TOKEN (first found).
- * Surrounding whitespace, a trailing newline or quotes are removed with a warning: they are the
- * most common paste mistakes and the server would reject the key.
- */
-export function readApiKey(opts: Pick<NetworkOptions, 'apiKey' | 'apiKeyFile'>, env: NodeJS.ProcessEnv): KeyResult {
-  const warnings: string[] = [];
-  let raw: string | undefined;
-  let source: string | null = null;
-  if (opts.apiKey !== undefined) {
-    raw = opts.apiKey;
-    source = '--api-key';
-    warnings.push('--api-key puts the key in the process list where other users can see it; prefer CHUTES_API_KEY or --api-key-file.');
-  } else if (opts.apiKeyFile !== undefined) {
+/** Where the key comes from, before any cleaning: the first of --api-key, --api-key-file, CHUTES_API_KEY, CHUTES_API_TOKEN. */
+export interface RawKey {
+  raw: string | null;
+  source: string | null;
+}
+
+/** Finds the key in the documented order; an unreadable --api-key-file is a usage error. */
+export function findRawKey(opts: Pick<NetworkOptions, 'apiKey' | 'apiKeyFile'>, env: NodeJS.ProcessEnv): RawKey {
+  if (opts.apiKey !== undefined) return { raw: opts.apiKey, source: '--api-key' };
+  if (opts.apiKeyFile !== undefined) {
     try {
-      raw = readFileSync(opts.apiKeyFile, 'utf8');
+      return { raw: readFileSync(opts.apiKeyFile, 'utf8'), source: '--api-key-file' };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
       throw new UsageError(`--api-key-file: cannot read ${opts.apiKeyFile} (${code}); expected a file containing the key.`);
     }
-    source = '--api-key-file';
-  } else if (env.CHUTES_API_KEY) {
-    raw = env.CHUTES_API_KEY;
-    source = 'CHUTES_API_KEY';
-  } else if (env.CHUTES_API_TOKEN) {
-    raw = env.CHUTES_API_TOKEN;
-    source = 'CHUTES_API_TOKEN';
   }
-  if (raw === undefined) return { key: null, source: null, warnings };
+  if (env.CHUTES_API_KEY) return { raw: env.CHUTES_API_KEY, source: 'CHUTES_API_KEY' };
+  if (env.CHUTES_API_TOKEN) return { raw: env.CHUTES_API_TOKEN, source: 'CHUTES_API_TOKEN' };
+  return { raw: null, source: null };
+}
+
+/**
+ * Cleans and checks a found key. Surrounding whitespace, a trailing newline or quotes are removed
+ * with a warning: they are the most common paste mistakes and the server would reject the key.
+ */
+export function checkRawKey({ raw, source }: RawKey): KeyResult {
+  const warnings: string[] = [];
+  if (source === '--api-key') {
+    warnings.push('--api-key puts the key in the process list where other users can see it; prefer CHUTES_API_KEY or --api-key-file.');
+  }
+  if (raw === null) return { key: null, source: null, warnings };
   const key = cleanKey(raw);
   if (key !== raw) warnings.push(`the key from ${source} had surrounding whitespace, a newline or quotes; they were removed.`);
   if (!key) throw new UsageError(`${source}: the key is empty.`);
@@ -68,6 +71,11 @@ export function readApiKey(opts: Pick<NetworkOptions, 'apiKey' | 'apiKeyFile'>, 
   // A header value must be visible ASCII; anything else would fail in the HTTP layer as a "network error".
   if (!/^[\x21-\x7e]+$/.test(key)) throw new UsageError(`${source}: the key contains characters outside printable ASCII; expected a single token such as cpk_….`);
   return { key, source, warnings };
+}
+
+/** The key from the shared options (see findRawKey), cleaned and checked (see checkRawKey). */
+export function readApiKey(opts: Pick<NetworkOptions, 'apiKey' | 'apiKeyFile'>, env: NodeJS.ProcessEnv): KeyResult {
+  return checkRawKey(findRawKey(opts, env));
 }
 
 export function cleanKey(raw: string): string {

@@ -2,7 +2,6 @@
 // most likely cause of the user's 429s and its fix. The checks' logic is pure (exported, table-tested);
 // runDoctor only gathers the facts: DNS, a TCP/TLS connection, two free management GETs, one request.
 import { lookup } from 'node:dns/promises';
-import { readFileSync } from 'node:fs';
 import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connect as connectTls } from 'node:tls';
@@ -16,7 +15,7 @@ import { jsonDocument } from '../render/json.js';
 import { openJsonlWriter } from '../render/jsonl.js';
 import {
   buildTarget, cleanKey, DEFAULT_API_BASE_URL, DEFAULT_BASE_URL, DEFAULT_MODEL, DEFAULT_PATH, DEFAULT_TIMEOUT_MS,
-  defaultBody, readApiKey, readBody,
+  checkRawKey, defaultBody, findRawKey, readBody, type RawKey,
 } from '../target.js';
 import type { AuthScheme, ResponseRecord, Verdict } from '../types.js';
 import { failureLine, type CommandContext, type CommonOptions } from './common.js';
@@ -101,12 +100,8 @@ function describeCpkShape(key: string): string {
   return `${bad.join(' and ')} ${bad.length === 1 ? 'does' : 'do'} not fit; expected cpk_<32 hex>.<32 hex>.<32 letters or digits>`;
 }
 
-export interface KeyInput {
-  /** The key as found, before cleaning; null when none was found. */
-  raw: string | null;
-  /** "CHUTES_API_KEY", "--api-key-file", ... */
-  source: string | null;
-}
+/** The key as found (before cleaning) and where: see findRawKey in target.ts. */
+export type KeyInput = RawKey;
 
 /**
  * Key format: a Chutes key (`cpk_…` or an OAuth `cak_…`) of the right shape, with nothing pasted
@@ -355,21 +350,6 @@ export function doctorExitCode(findings: DoctorFindings, aborted: boolean): numb
 // ---------------------------------------------------------------------------------------------
 // I/O: reading the key, DNS and connections
 
-/** The key as found, before readApiKey cleans it (same precedence), so paste mistakes can be shown. */
-export function readKeyInput(opts: Pick<CommonOptions, 'apiKey' | 'apiKeyFile'>, env: NodeJS.ProcessEnv): KeyInput {
-  if (opts.apiKey !== undefined) return { raw: opts.apiKey, source: '--api-key' };
-  if (opts.apiKeyFile !== undefined) {
-    try {
-      return { raw: readFileSync(opts.apiKeyFile, 'utf8'), source: '--api-key-file' };
-    } catch {
-      return { raw: null, source: '--api-key-file' };
-    }
-  }
-  if (env.CHUTES_API_KEY) return { raw: env.CHUTES_API_KEY, source: 'CHUTES_API_KEY' };
-  if (env.CHUTES_API_TOKEN) return { raw: env.CHUTES_API_TOKEN, source: 'CHUTES_API_TOKEN' };
-  return { raw: null, source: null };
-}
-
 function hasProxy(env: NodeJS.ProcessEnv): string | null {
   for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) if (env[name]) return name;
   return null;
@@ -468,17 +448,24 @@ export async function runDoctor(opts: DoctorOptions, ctx: CommandContext): Promi
   const timeoutMs = opts.timeout ?? DEFAULT_TIMEOUT_MS;
 
   // The key: never thrown on (a bad key is a finding, not a usage error), and masked in every output.
-  const input = readKeyInput(opts, io.env);
-  io.redactor.addSecret(input.raw);
+  let input: KeyInput = { raw: null, source: null };
   let key: string | null = null;
   let readProblem: string | null = null;
   try {
-    const read = readApiKey(opts, io.env);
+    input = findRawKey(opts, io.env);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    input = { raw: null, source: '--api-key-file' };
+    readProblem = error.message;
+  }
+  io.redactor.addSecret(input.raw);
+  try {
+    const read = checkRawKey(input);
     key = read.key;
     for (const warning of read.warnings) io.warn(warning);
   } catch (error) {
+    // A malformed key is a finding (the key-format check reports it), not a usage error.
     if (!(error instanceof UsageError)) throw error;
-    if (input.raw === null) readProblem = error.message;
   }
   io.redactor.addSecret(key);
 
@@ -486,7 +473,7 @@ export async function runDoctor(opts: DoctorOptions, ctx: CommandContext): Promi
   const target = buildTarget({
     base, path: opts.path ?? DEFAULT_PATH, auth, key, body, extraHeaders: opts.header ?? [], timeoutMs, redactor: io.redactor,
   });
-  const out = opts.out ? openJsonlWriter(opts.out, io.redactor) : null;
+  const out = opts.out ? openJsonlWriter(opts.out, io.redactor, (message) => io.warn(message)) : null;
   const headerAuth = hasAuthorizationHeader(opts.header);
   const explicit = { baseUrl: explicitOption(opts, 'baseUrl'), apiBaseUrl: explicitOption(opts, 'apiBaseUrl') };
   // The management host counts only when the user named it: the default api.chutes.ai says nothing about the API tested.

@@ -348,7 +348,7 @@ export async function runProbe(opts: ProbeOptions, ctx: CommandContext): Promise
       return ExitCode.usage;
     }
   }
-  const out = opts.out ? openJsonlWriter(opts.out, io.redactor) : null;
+  const out = opts.out ? openJsonlWriter(opts.out, io.redactor, (message) => io.warn(message)) : null;
   try {
     return await probeLive(opts, ctx, plan, target, out);
   } finally {
