@@ -6,7 +6,7 @@ import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connect as connectTls } from 'node:tls';
 import { ExitCode, UsageError } from '../errors.js';
-import { closeDispatcher, send } from '../http/client.js';
+import { closeDispatcher, proxyEnvName, send } from '../http/client.js';
 import { keyFingerprint } from '../http/redact.js';
 import { buildRecord } from '../record.js';
 import { emitGithubReport, type CiReport } from '../render/github.js';
@@ -350,14 +350,9 @@ export function doctorExitCode(findings: DoctorFindings, aborted: boolean): numb
 // ---------------------------------------------------------------------------------------------
 // I/O: reading the key, DNS and connections
 
-function hasProxy(env: NodeJS.ProcessEnv): string | null {
-  for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) if (env[name]) return name;
-  return null;
-}
-
 /** Resolves the host (skipped for an IP literal), then opens one TCP connection, with a TLS handshake for https. */
 export async function checkReachable(id: 'inference-reachable' | 'management-reachable', url: URL, timeoutMs: number, env: NodeJS.ProcessEnv): Promise<Check> {
-  const proxy = hasProxy(env);
+  const proxy = proxyEnvName(env);
   if (proxy !== null) return check(id, 'skip', `${proxy} is set: ${url.host} is reached through the proxy, so a direct connection is not tested.`);
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
   const what = id === 'inference-reachable' ? '--base-url' : '--api-base-url';

@@ -28,8 +28,10 @@ export function preciseNow(): number {
 
 let sharedDispatcher: Dispatcher | undefined;
 
-function hasProxyEnv(env: NodeJS.ProcessEnv): boolean {
-  return Boolean(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy);
+/** The proxy variable in force (undici's EnvHttpProxyAgent reads these), or null. */
+export function proxyEnvName(env: NodeJS.ProcessEnv): string | null {
+  for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) if (env[name]) return name;
+  return null;
 }
 
 // Certificates are always verified, even when NODE_TLS_REJECT_UNAUTHORIZED=0 is set: the key is
@@ -38,7 +40,7 @@ const VERIFY_TLS = { rejectUnauthorized: true } as const;
 
 /** One dispatcher for the process: keep-alive connections, no per-origin connection cap (open loop needs it). */
 export function getDispatcher(): Dispatcher {
-  sharedDispatcher ??= hasProxyEnv(process.env)
+  sharedDispatcher ??= proxyEnvName(process.env) !== null
     ? new EnvHttpProxyAgent({ connections: null, pipelining: 1, connect: VERIFY_TLS, requestTls: VERIFY_TLS, proxyTls: VERIFY_TLS })
     : new Agent({ connections: null, pipelining: 1, keepAliveTimeout: 10_000, connect: VERIFY_TLS });
   return sharedDispatcher;
