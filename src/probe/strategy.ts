@@ -102,6 +102,13 @@ const GAP_TOKENS_MAX = 12;
 const MAX_BUCKET_GAPS = 3;
 /** Relative width of the refill-rate interval that ends the token-bucket stage (±10 % at worst, the middle is used). */
 const TIGHT_RATE_WIDTH = 0.2;
+/**
+ * The first request goes alone: its headers may answer the rate question (IETF `w`) before a second one is
+ * spent. The rest of burst 1 waits for its answer, but never longer than this many pace intervals (and
+ * PREFLIGHT_MAX_MS), so a slow server still gets an open-loop burst.
+ */
+const PREFLIGHT_INTERVALS = 3;
+const PREFLIGHT_MAX_MS = 1000;
 
 type RateStep = ProbeAction | 'finished';
 
@@ -310,11 +317,27 @@ export class ProbeStrategy {
     // Within a running burst a slot already past (this process was late) is still the slot: it goes out
     // at once and the pacing figures show the lateness. A burst that begins (first send, or after a retest
     // whose answer took its time) begins now.
-    if (this.grid && this.lastRateSlot !== null && this.gridSlot(this.grid.sends - 1) === this.lastRateSlot) {
+    // A held pre-flight's answer may come after slot 1: then burst 1 goes on from when it came, not late on
+    // its old grid.
+    const heldPreflight = this.grid?.sends === 1 && now > this.gridSlot(1) && this.rateSentCount() === 1;
+    if (this.grid && !heldPreflight && this.lastRateSlot !== null && this.gridSlot(this.grid.sends - 1) === this.lastRateSlot) {
       return this.rateSend(this.gridSlot(this.grid.sends), 'burst');
     }
     const next = this.lastRateSlot === null ? this.start : this.lastRateSlot + this.intervalMs;
     return this.rateSend(Math.max(next, now), 'burst');
+  }
+
+  /** While the first (pre-flight) request is unanswered, and not for longer than its bounded wait: wait for it. */
+  private preflightWait(answered: number, now: number): RateStep | null {
+    if (answered > 0 || this.lastRateSlot === null || this.rateSentCount() !== 1) return null;
+    const until = this.lastRateSlot + Math.max(this.intervalMs, Math.min(PREFLIGHT_INTERVALS * this.intervalMs, PREFLIGHT_MAX_MS));
+    return now < until ? { kind: 'await', until } : null;
+  }
+
+  private rateSentCount(): number {
+    let n = 0;
+    for (const entry of this.sent.values()) if (isRatePurpose(entry.purpose)) n++;
+    return n;
   }
 
   /** The earliest instant the latest rate-phase refusals allow (see retryFloor), or null. */
@@ -348,6 +371,8 @@ export class ProbeStrategy {
       // Not limited yet: leave the concurrency test its share of the budget. Once limited, the rate
       // estimate comes first and may use all of it.
       if (this.sent.size >= this.config.maxRequests - this.concurrencyReserve()) return this.finishWhenSettled('budget');
+      const preflight = this.preflightWait(raw.length, now);
+      if (preflight !== null) return preflight;
       return this.burstSend(now);
     }
     return this.cycleStep(obs, now);

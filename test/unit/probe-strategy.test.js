@@ -298,6 +298,40 @@ describe('rate-limit headers', () => {
     });
   }
 
+  describe('the pre-flight: the first request waits for its answer (slow answers, 250 ms at a 100 ms pace)', () => {
+    const slow = () => 250;
+    it('IETF headers state limit and window: one request, not the three an open-loop burst has out by then', async () => {
+      for (const algorithm of ['fixed-window', 'sliding-window', 'token-bucket']) {
+        const run = await simulate({ server: { algorithm, headers: 'ietf', limit: 10, windowMs: 2000, latency: slow } });
+        assert.equal(run.result.rate.requests, 1, algorithm);
+        assert.equal(run.result.rate.bound, 'exact');
+        assertGuarantees(run);
+      }
+    });
+
+    it('no rate-limit headers: burst 1 goes on when the answer came, open loop from then on', async () => {
+      const run = await simulate({ server: { algorithm: 'fixed-window', limit: 10, windowMs: 2000, latency: slow } });
+      const [first, second, third] = run.sends;
+      assert.equal(second.at - first.at, 250, 'the second send went when the first answer came');
+      assert.equal(third.at - second.at, 100, 'then the pace');
+      assert.ok(run.sends.slice(1, 4).every((s) => s.at === s.scheduledAt), 'burst 1 starts on a fresh grid: no pacing error');
+      assertGuarantees(run);
+    });
+
+    it('a very slow first answer holds burst 1 for three intervals at most', async () => {
+      const run = await simulate({ server: { algorithm: 'fixed-window', limit: 10, windowMs: 2000, latency: () => 2000 } });
+      const [first, second, third] = run.sends;
+      assert.equal(second.at - first.at, 300);
+      assert.equal(third.at - second.at, 100);
+      assertGuarantees(run);
+    });
+
+    it('a fast answer keeps the original grid', async () => {
+      const run = await simulate({ server: { algorithm: 'fixed-window', limit: 10, windowMs: 2000, latency: () => 20 } });
+      assert.deepEqual(run.sends.slice(0, 4).map((s) => s.scheduledAt - run.start), [0, 100, 200, 300]);
+    });
+  });
+
   it('a bucket that refills faster than the probe sends is reported without spending the budget', async () => {
     const run = await simulate({ server: { algorithm: 'token-bucket', headers: 'openai', limit: 30, windowMs: 2000 } });
     const { rate } = run.result;
