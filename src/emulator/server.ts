@@ -64,6 +64,8 @@ export interface EmulatorOptions {
   subscription?: SubscriptionState | null;
   quotasEndpoint?: 'default' | 'list' | 'missing';
   now?: () => number;
+  /** How many of the latest arrivals `arrivals` keeps (default 100 000), so a long-running mock stays bounded. */
+  maxArrivals?: number;
 }
 
 export interface Arrival {
@@ -86,6 +88,7 @@ export interface EmulatorStats {
 export interface Emulator {
   url: string;
   apiUrl: string;
+  /** The latest arrivals, oldest first (at most `maxArrivals`; stats().requests counts them all). */
   arrivals: Arrival[];
   stats(): EmulatorStats;
   close(): Promise<void>;
@@ -110,6 +113,7 @@ interface Settings {
   subscription: SubscriptionState | null;
   quotasEndpoint: 'default' | 'list' | 'missing';
   now: () => number;
+  maxArrivals: number;
 }
 
 interface Account {
@@ -188,6 +192,7 @@ function resolveSettings(options: EmulatorOptions): Settings {
     subscription: options.subscription ?? null,
     quotasEndpoint: oneOf('quotasEndpoint', options.quotasEndpoint ?? 'default', QUOTAS_SHAPES),
     now: options.now ?? Date.now,
+    maxArrivals: requireInteger('maxArrivals', options.maxArrivals ?? 100_000, 1),
   };
 }
 
@@ -249,6 +254,7 @@ class EmulatorRuntime {
   private readonly pendingDelays = new Set<() => void>();
   private readonly chuteId = randomUUID();
   private readonly startDay: number;
+  private requests = 0;
   private inFlight = 0;
   private maxInFlight = 0;
   private closed = false;
@@ -258,7 +264,15 @@ class EmulatorRuntime {
   }
 
   stats(): EmulatorStats {
-    return { requests: this.arrivals.length, byStatus: { ...this.byStatus }, maxInFlight: this.maxInFlight };
+    return { requests: this.requests, byStatus: { ...this.byStatus }, maxInFlight: this.maxInFlight };
+  }
+
+  /** Keeps the log bounded: past the cap, the oldest tenth goes at once (amortised, not one shift per request). */
+  private record(arrival: Arrival): void {
+    this.requests += 1;
+    this.arrivals.push(arrival);
+    const max = this.settings.maxArrivals;
+    if (this.arrivals.length > max) this.arrivals.splice(0, this.arrivals.length - max + Math.floor(max / 10));
   }
 
   /** Stop waiting handlers at once; their sockets are about to be destroyed. */
@@ -271,7 +285,7 @@ class EmulatorRuntime {
   handler(listener: Listener): (req: IncomingMessage, res: ServerResponse) => void {
     return (req, res) => {
       const arrival: Arrival = { t: performance.now(), wall: this.settings.now(), path: pathOf(req), status: 0, listener };
-      this.arrivals.push(arrival);
+      this.record(arrival);
       this.trackInFlight(res);
       const route = listener === 'llm' ? this.routeInference(req, res, arrival.path) : this.routeManagement(req, arrival.path);
       route

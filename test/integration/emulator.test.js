@@ -488,6 +488,13 @@ describe('bookkeeping and robustness', () => {
     assert.deepEqual(emulator.stats(), { requests: 3, byStatus: { 200: 2, 429: 1 }, maxInFlight: 1 });
   });
 
+  it('keeps only the latest maxArrivals arrivals (a long-running mock stays bounded) but counts them all', async () => {
+    const { emulator } = await start({ limit: 0, maxArrivals: 5 });
+    for (let i = 0; i < 12; i++) await chat(emulator);
+    assert.ok(emulator.arrivals.length <= 5 && emulator.arrivals.length >= 4, `${emulator.arrivals.length} kept`);
+    assert.equal(emulator.stats().requests, 12);
+  });
+
   it('rejects an oversized body and keeps serving', async () => {
     const { emulator } = await start();
     const res = await chat(emulator, { body: `{"x":"${'a'.repeat(2 * 1024 * 1024)}"}` });
