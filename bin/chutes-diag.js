@@ -1,15 +1,29 @@
 #!/usr/bin/env node
-// `chutes-diag --version` answers without loading the CLI (commander alone costs more than node's start).
+// `chutes-diag --version`, and `--help` on a pipe, answer without loading the CLI (commander alone costs
+// more than node's start). The help text is rendered by the CLI itself at build time (dist/help.txt).
+import { readFileSync } from 'node:fs';
+
+// `chutes-diag --help | head -1`: the reader went away; end quietly, not with an EPIPE stack trace.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 const args = process.argv.slice(2);
-if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
-  const { readFileSync } = await import('node:fs');
+const only = args.length === 1 ? args[0] : null;
+let answered = false;
+if (only === '--version' || only === '-V') {
   process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
-} else {
-  // `chutes-diag --help | head -1`: the reader went away; end quietly, not with an EPIPE stack trace.
-  process.stdout.on('error', (error) => {
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw error;
-  });
+  answered = true;
+} else if ((only === '--help' || only === '-h') && !process.stdout.isTTY) {
+  try {
+    process.stdout.write(readFileSync(new URL('../dist/help.txt', import.meta.url), 'utf8'));
+    answered = true;
+  } catch {
+    // No snapshot (a build without it): the CLI renders the help itself.
+  }
+}
+if (!answered) {
   const { main } = await import('../dist/cli.js');
   process.exitCode = await main(process.argv);
 }

@@ -20,6 +20,18 @@ test('--version and help <command>', async () => {
   assert.match(probe.stdout, /env: CHUTES_BASE_URL/);
 });
 
+test('a bare --help on a pipe prints the build-time snapshot, identical to what the CLI renders', async () => {
+  const { main } = await import('../../dist/cli.js');
+  let rendered = '';
+  const sink = { write: (chunk) => { rendered += chunk; return true; }, isTTY: false };
+  assert.equal(await main(['node', 'chutes-diag', '--help'], { stdout: sink, stderr: sink, env: {} }), 0);
+  for (const flag of ['--help', '-h']) {
+    const fast = await runCli([flag]);
+    assert.equal(fast.code, 0);
+    assert.equal(fast.stdout, rendered, `${flag}: the snapshot in dist/help.txt is stale (npm run build renews it)`);
+  }
+});
+
 test('a closed pipe (`--help | head -1`) ends quietly with exit 0', async () => {
   const child = spawn(process.execPath, [BIN, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
