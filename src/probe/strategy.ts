@@ -112,12 +112,28 @@ const PREFLIGHT_MAX_MS = 1000;
 
 type RateStep = ProbeAction | 'finished';
 
+interface RateView {
+  /** responses.size when computed. */
+  size: number;
+  raw: Observation[];
+  /** raw with concurrency-gate refusals re-attributed (attributeRefusals). */
+  obs: Observation[];
+  mode: ReturnType<typeof headerModeOf>;
+  cycles: ReturnType<typeof namedCycles>;
+  resetBinds: boolean | null;
+  /** retryFloor per cycle kind (it decides whether an exhausted policy's reset binds). */
+  floor: Map<string, number | null>;
+}
+
 export class ProbeStrategy {
   readonly intervalMs: number;
   readonly cap: RateCap;
   private readonly sent = new Map<number, SentEntry>();
   private readonly responses = new Map<number, Observation>();
-  private sortedObservations: Observation[] | null = null;
+  /** Every answer, in send order: kept sorted on insertion (answers mostly come in order, so O(1) each). */
+  private readonly sortedObservations: Observation[] = [];
+  /** What the rate part derives from its answers, recomputed once per new response (not per decision). */
+  private view: RateView | null = null;
   private nextSeq = 1;
 
   private rateDone = false;
@@ -168,9 +184,8 @@ export class ProbeStrategy {
     return this.sent.size - this.responses.size;
   }
 
-  /** Observations so far, in send order (sorted once per new response, not on every decision). */
-  observations(): Observation[] {
-    this.sortedObservations ??= [...this.responses.values()].sort(bySendTime);
+  /** Observations so far, in send order (the live list: read it, do not change it). */
+  observations(): readonly Observation[] {
     return this.sortedObservations;
   }
 
@@ -207,7 +222,9 @@ export class ProbeStrategy {
     const entry = this.sent.get(observation.seq);
     if (!entry || this.responses.has(observation.seq)) return;
     this.responses.set(observation.seq, observation);
-    this.sortedObservations = null;
+    let i = this.sortedObservations.length;
+    while (i > 0 && bySendTime(this.sortedObservations[i - 1] as Observation, observation) > 0) i--;
+    this.sortedObservations.splice(i, 0, observation);
     if (entry.trial !== null) {
       const trial = this.trials[entry.trial];
       if (trial && entry.purpose === 'batch') trial.responses.push(observation);
@@ -340,12 +357,26 @@ export class ProbeStrategy {
     return n;
   }
 
+  /** The rate part's answers and what follows from them, memoised per response count. */
+  private rateView(): RateView {
+    if (this.view?.size !== this.responses.size) {
+      const raw = this.observations().filter((o) => isRatePurpose(this.sent.get(o.seq)?.purpose));
+      const obs = attributeRefusals(raw);
+      this.view = { size: this.responses.size, raw, obs, mode: headerModeOf(obs), cycles: namedCycles(rateRuns(obs)), resetBinds: null, floor: new Map() };
+    }
+    return this.view;
+  }
+
   /** The earliest instant the latest rate-phase refusals allow (see retryFloor), or null. */
   private retryFloor(): number | null {
-    const raw = this.observations().filter((o) => isRatePurpose(this.sent.get(o.seq)?.purpose));
-    // A token bucket's reset is the time until full: it binds nothing once the bucket is known.
-    const resetBinds = this.cycleKind !== 'bucket' && policyResetBinds(attributeRefusals(raw), this.intervalMs);
-    return retryFloor(raw, resetBinds);
+    const view = this.rateView();
+    const key = this.cycleKind ?? 'unknown';
+    if (!view.floor.has(key)) {
+      // A token bucket's reset is the time until full: it binds nothing once the bucket is known.
+      view.resetBinds ??= policyResetBinds(view.obs, this.intervalMs);
+      view.floor.set(key, retryFloor(view.raw, this.cycleKind !== 'bucket' && view.resetBinds));
+    }
+    return view.floor.get(key) as number | null;
   }
 
   private gridSlot(index: number): number {
@@ -358,15 +389,13 @@ export class ProbeStrategy {
   }
 
   private rateStep(now: number): RateStep {
-    const raw = this.observations().filter((o) => isRatePurpose(this.sent.get(o.seq)?.purpose));
+    const { raw, obs, mode, cycles } = this.rateView();
     if (this.errorStop(raw)) return this.finishWhenSettled('errors');
-    const obs = attributeRefusals(raw);
     // Limit and window in the headers (IETF `w`): nothing left to measure, whatever the status.
-    if (headerModeOf(obs).kind === 'exact') return this.finishWhenSettled(null);
+    if (mode.kind === 'exact') return this.finishWhenSettled(null);
 
-    const cycles = namedCycles(rateRuns(obs));
     if (!cycles.limited1) {
-      const headerStep = this.headerStep(obs, now);
+      const headerStep = this.headerStep(obs, mode, now);
       if (headerStep !== null) return headerStep;
       // Not limited yet: leave the concurrency test its share of the budget. Once limited, the rate
       // estimate comes first and may use all of it.
@@ -399,8 +428,7 @@ export class ProbeStrategy {
   }
 
   /** Before the first 429: headers may answer the rate question without reaching the limit. Null: keep bursting. */
-  private headerStep(obs: readonly Observation[], now: number): RateStep | null {
-    const mode = headerModeOf(obs);
+  private headerStep(obs: readonly Observation[], mode: ReturnType<typeof headerModeOf>, now: number): RateStep | null {
     if (mode.kind !== 'series') return null;
     const points = headerPoints(obs, mode.policy);
     const clock = resetClockOf(points);
@@ -449,7 +477,7 @@ export class ProbeStrategy {
     }
     const limited2 = firstAfter(recovery1.sentAt, false);
     if (!limited2) return this.burstSend(now);
-    const cycles = namedCycles(rateRuns(obs));
+    const cycles = this.rateView().cycles;
     if (this.cycleKind === null) {
       if (!settled) return { kind: 'await', until: null };
       this.cycleKind = cyclesSayWindow(obs, cycles, this.intervalMs) ? 'window' : 'bucket';
@@ -542,7 +570,7 @@ export class ProbeStrategy {
       return 'finished';
     }
     const rate = this.result().rate;
-    const model = allowanceModel(rate, attributeRefusals(this.observations().filter((o) => isRatePurpose(this.sent.get(o.seq)?.purpose))));
+    const model = allowanceModel(rate, this.rateView().obs);
     if (model.kind === 'unknown') {
       const reason = this.trials.length === 0 ? `the rate limit is not known well enough to keep a batch of ${size} clear of it` : `the rate allowance for a batch of ${size} is unknown`;
       this.finishConcurrency(reason, this.trials.length === 0);
