@@ -611,13 +611,17 @@ export class ProbeStrategy {
  * (b1 − s1 > lastFail1 − s1), so b2 = b1 + W > 2·lastFail1 − s1. Retests before that are certain 429s,
  * and in a sliding log a success there would only be one more old request expiring, not the recovery.
  * If burst 1 straddled a boundary it got more than a window's worth (n1 > n2): by one request, the floor
- * can be late by one interval at most (so it is lowered by one); by more, there is no floor.
+ * can be late by one interval at most (so it is lowered by one); by more, the window still holds the
+ * first 429 (f1) and the last (lastFail1), so W > lastFail1 − f1 and the floor is 2·lastFail1 − f1.
  */
 function secondRecoveryFloor(cycles: ReturnType<typeof namedCycles>, intervalMs: number): number {
   const burst1 = cycles.burst1;
+  const firstFail1 = cycles.limited1?.[0];
   const lastFail1 = cycles.limited1?.at(-1);
-  if (!burst1 || !lastFail1 || burst1.length > (cycles.burst2?.length ?? 0) + 1) return -Infinity;
-  return lastFail1.sentAt + (lastFail1.sentAt - (burst1[0] as Observation).sentAt) - intervalMs;
+  if (!firstFail1 || !lastFail1) return -Infinity;
+  const straddled = !burst1 || burst1.length > (cycles.burst2?.length ?? 0) + 1;
+  const first = straddled ? firstFail1 : (burst1[0] as Observation);
+  return lastFail1.sentAt + (lastFail1.sentAt - first.sentAt) - intervalMs;
 }
 
 /** The feasible refill-rate interval, from the first 429 on, is narrow enough to stop. */
