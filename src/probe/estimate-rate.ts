@@ -256,6 +256,12 @@ export function classifyHeaderSeries(points: readonly HeaderPoint[], limit: numb
   // Whole-second resets: a window's instants stay within one quantum; a bucket's drift beyond it.
   const drift = resetInstant(last, clock) - resetInstant(first, clock);
   if (drift > clock.quantumMs + tol) return 'token-bucket';
+  // A bucket whose `remaining` fell by exactly one at every request refilled less than one token over the
+  // span (ρ·span < 1), so its full instant moved more than (n − 1)·span later, and the rounded instants
+  // more than that less a quantum. A window's instants move at most `span` (the reset value never grows).
+  const oneByOne = accepted.every((p, i) => i === 0 || (accepted[i - 1] as HeaderPoint).remaining - p.remaining === 1);
+  const bucketDriftFloor = (accepted.length - 1) * Math.max(0, span - tol) - clock.quantumMs - tol;
+  if (oneByOne && drift <= bucketDriftFloor) return 'window';
   return 'undecided';
 }
 
@@ -619,9 +625,68 @@ export function tokenRateInterval(observations: readonly Observation[]): RateInt
   return { lo, hi };
 }
 
+/**
+ * Bounds on a token bucket's refill rate from reset values read as "time until full", whole seconds
+ * included. The instant F at which the bucket is full stays put while nothing is spent (429s too) and
+ * moves 1/ρ later per accepted request, so with k accepted so far F = F₁ + (k − 1)/ρ, and each answer
+ * puts F in (instant − quantum, instant + tol]. Eliminating F₁ pair by pair gives the exact feasible 1/ρ.
+ * A bucket that may have filled up restarts F, so pairs are taken only within a stretch where it cannot
+ * have. Null unless the header series before the first 429 read as a bucket (its reset then is "until full").
+ */
+export function resetRateInterval(observations: readonly Observation[], intervalMs: number): RateInterval | null {
+  const mode = headerModeOf(observations);
+  if (mode.kind !== 'series') return null;
+  const points = headerPoints(observations, mode.policy);
+  const clock = resetClockOf(points);
+  if (classifyHeaderSeries(pointsBeforeFirstLimit(points), mode.limit, clock, intervalMs) !== 'token-bucket') return null;
+  const tol = jitterToleranceMs(intervalMs);
+  const marks: Array<{ k: number; stretch: number; lo: number; hi: number }> = [];
+  let k = 0;
+  let stretch = 0;
+  let fullNotBefore = -Infinity;
+  for (const p of points) {
+    const instant = resetInstant(p, clock);
+    if (p.accepted) {
+      // Not full before this request only if the previous answer's full instant was surely later.
+      if (!(fullNotBefore > p.sentAt)) stretch++;
+      k++;
+    }
+    if (p.resetSeconds <= 0) {
+      fullNotBefore = -Infinity;
+      continue;
+    }
+    marks.push({ k, stretch, lo: instant - clock.quantumMs, hi: instant + tol });
+    fullNotBefore = instant - clock.quantumMs;
+  }
+  let lo = 0;
+  let hi = Infinity;
+  for (const a of marks) {
+    for (const b of marks) {
+      const dk = b.k - a.k;
+      if (dk <= 0 || a.stretch !== b.stretch) continue;
+      lo = Math.max(lo, (b.lo - a.hi) / dk);
+      hi = Math.min(hi, (b.hi - a.lo) / dk);
+    }
+  }
+  // lo, hi bound the ms per token; as a rate, tokens per second.
+  if (!(lo > 0) || !Number.isFinite(hi) || hi < lo) return null;
+  return { lo: 1000 / hi, hi: 1000 / lo };
+}
+
+/** The refill-rate bounds of tokenRateInterval (from the first 429 on), narrowed by resetRateInterval when they agree. */
+export function refillRateInterval(observations: readonly Observation[], intervalMs: number): RateInterval | null {
+  const firstLimited = [...observations].sort(bySendTime).find(isRateLimited);
+  const behaviour = firstLimited ? tokenRateInterval(observations.filter((o) => o.sentAt >= firstLimited.sentAt)) : null;
+  const headers = resetRateInterval(observations, intervalMs);
+  if (!headers) return behaviour;
+  if (!behaviour || !(behaviour.hi >= behaviour.lo)) return headers;
+  const both = { lo: Math.max(behaviour.lo, headers.lo), hi: Math.min(behaviour.hi, headers.hi) };
+  return both.hi >= both.lo ? both : behaviour;
+}
+
 /** The refill rate: the middle of the feasible interval, or the long-span average when noise makes it empty. */
-export function tokenRate(observations: readonly Observation[]): { ratePerSecond: number; interval: RateInterval; consistent: boolean } | null {
-  const interval = tokenRateInterval(observations);
+export function tokenRate(observations: readonly Observation[], narrowed: RateInterval | null = null): { ratePerSecond: number; interval: RateInterval; consistent: boolean } | null {
+  const interval = narrowed ?? tokenRateInterval(observations);
   if (!interval) return null;
   if (interval.hi >= interval.lo) return { ratePerSecond: (interval.lo + interval.hi) / 2, interval, consistent: true };
   // Inconsistent bounds (jitter, or the bucket filled up during a gap): use first-to-last 429.
@@ -1061,7 +1126,8 @@ function estimateBucketFromCycles(
 ): RateEstimate {
   const firstLimited = (cycles.limited1 as Observation[])[0] as Observation;
   const after = observations.filter((o) => o.sentAt >= firstLimited.sentAt);
-  const rate = tokenRate(after);
+  const narrowed = resetRateInterval(observations, ctx.intervalMs) ? refillRateInterval(observations, ctx.intervalMs) : null;
+  const rate = tokenRate(after, narrowed);
   if (!rate || !(rate.ratePerSecond > 0)) {
     return {
       limit: headerLimit,
@@ -1076,7 +1142,8 @@ function estimateBucketFromCycles(
       requests,
     };
   }
-  const complete = tail.limited3 !== null;
+  // Reset values that pin the refill to ±10 % make the third burst unnecessary.
+  const complete = tail.limited3 !== null || (narrowed !== null && rate.consistent && (rate.interval.hi - rate.interval.lo) / rate.ratePerSecond <= 0.2);
   const capacity = cycles.burst1 ? bucketCapacity(cycles.burst1, firstLimited, rate.ratePerSecond) : null;
   const perMinute = round(rate.ratePerSecond * 60, 1);
   const limit = headerLimit ?? capacity;

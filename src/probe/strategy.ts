@@ -37,6 +37,7 @@ import {
   nextRetestAt,
   policyResetBinds,
   rateRuns,
+  refillRateInterval,
   resetClockOf,
   resetCheckTime,
   retryFloor,
@@ -121,6 +122,7 @@ interface RateView {
   mode: ReturnType<typeof headerModeOf>;
   cycles: ReturnType<typeof namedCycles>;
   resetBinds: boolean | null;
+  tight: boolean | null;
   /** retryFloor per cycle kind (it decides whether an exhausted policy's reset binds). */
   floor: Map<string, number | null>;
 }
@@ -362,9 +364,16 @@ export class ProbeStrategy {
     if (this.view?.size !== this.responses.size) {
       const raw = this.observations().filter((o) => isRatePurpose(this.sent.get(o.seq)?.purpose));
       const obs = attributeRefusals(raw);
-      this.view = { size: this.responses.size, raw, obs, mode: headerModeOf(obs), cycles: namedCycles(rateRuns(obs)), resetBinds: null, floor: new Map() };
+      this.view = { size: this.responses.size, raw, obs, mode: headerModeOf(obs), cycles: namedCycles(rateRuns(obs)), resetBinds: null, tight: null, floor: new Map() };
     }
     return this.view;
+  }
+
+  /** refillRateIsTight on the current answers, once per response (its reset-pair bounds are quadratic). */
+  private refillTight(): boolean {
+    const view = this.rateView();
+    view.tight ??= refillRateIsTight(view.obs, this.intervalMs);
+    return view.tight;
   }
 
   /** The earliest instant the latest rate-phase refusals allow (see retryFloor), or null. */
@@ -487,14 +496,18 @@ export class ProbeStrategy {
       const ladder = nextRetestAt(recovery1.sentAt, lastSlot, this.intervalMs);
       return this.rateSend(Math.max(ladder, secondRecoveryFloor(cycles, this.intervalMs), now), 'retest');
     }
-    if (this.gaps.length === 0) this.gaps.push(this.bucketGap(obs, lastSlot));
+    if (this.gaps.length === 0) {
+      // Reset values read as the time until full may already time the refill closely enough.
+      if (this.refillTight()) return this.finishWhenSettled(null);
+      this.gaps.push(this.bucketGap(obs, lastSlot));
+    }
     const gap = this.gaps.at(-1) as { from: number; until: number };
     if (lastSlot < gap.until) return this.rateSend(Math.max(gap.until, now), 'burst');
     // Each burst after a gap runs until its first 429; then the refill rate is known well enough, or
     // another gap sized from the better estimate follows (a slow bucket makes the first guess poor).
     if (!obs.some((o) => o.sentAt >= gap.until - 1 && isRateLimited(o))) return this.burstSend(now);
     if (!settled) return { kind: 'await', until: null };
-    if (this.gaps.length >= MAX_BUCKET_GAPS || refillRateIsTight(obs)) return this.finishWhenSettled(null);
+    if (this.gaps.length >= MAX_BUCKET_GAPS || this.refillTight()) return this.finishWhenSettled(null);
     this.gaps.push(this.bucketGap(obs, lastSlot));
     return this.rateSend(Math.max((this.gaps.at(-1) as { until: number }).until, now), 'burst');
   }
@@ -624,11 +637,9 @@ function secondRecoveryFloor(cycles: ReturnType<typeof namedCycles>, intervalMs:
   return lastFail1.sentAt + (lastFail1.sentAt - first.sentAt) - intervalMs;
 }
 
-/** The feasible refill-rate interval, from the first 429 on, is narrow enough to stop. */
-function refillRateIsTight(obs: readonly Observation[]): boolean {
-  const firstLimited = obs.find(isRateLimited);
-  if (!firstLimited) return false;
-  const interval = tokenRateInterval(obs.filter((o) => o.sentAt >= firstLimited.sentAt));
+/** The feasible refill-rate interval (from the first 429 on, narrowed by reset values) is narrow enough to stop. */
+function refillRateIsTight(obs: readonly Observation[], intervalMs: number): boolean {
+  const interval = refillRateInterval(obs, intervalMs);
   if (!interval || !(interval.hi >= interval.lo) || interval.hi <= 0) return false;
   return (interval.hi - interval.lo) / ((interval.hi + interval.lo) / 2) <= TIGHT_RATE_WIDTH;
 }

@@ -17,6 +17,7 @@ import {
   rateRuns,
   recoveryBracket,
   resetClockOf,
+  resetRateInterval,
   retryFloor,
   selectRatePolicy,
   tokenRateInterval,
@@ -105,6 +106,28 @@ describe('headers: limit, remaining, reset as a series', () => {
     const steps = Array.from({ length: 8 }, (_, i) => [9 - i, 2]);
     const points = headerPoints(series(steps), policy(10, 9, 2));
     assert.equal(classifyHeaderSeries(points, 10, resetClockOf(points), 100), 'window');
+  });
+
+  it('whole-second resets: five falls in a row whose instant did not drift as a bucket must → window', () => {
+    // A bucket that lost a token per request refilled < 1 in 0.4 s, so its full instant moved > 4 × 0.4 s.
+    const steps = Array.from({ length: 5 }, (_, i) => [9 - i, 5]);
+    const points = headerPoints(series(steps), policy(10, 9, 5));
+    assert.equal(classifyHeaderSeries(points, 10, resetClockOf(points), 100), 'window');
+    assert.equal(classifyHeaderSeries(points.slice(0, 4), 10, resetClockOf(points), 100), 'undecided');
+  });
+
+  it('whole-second "time until full" resets time a token bucket, 429s included (30/min, burst 5)', () => {
+    // 0.5 tokens/s: the full instant F moves 2 s per accepted request and stays put across 429s.
+    const at = (seq, t, outcome, remaining, reset) => obs(seq, t, outcome, { policies: [policy(30, remaining, reset)] });
+    const list = [at(1, 0, 'ok', 4, 2), at(2, 100, 'ok', 3, 4), at(3, 200, 'ok', 2, 6), at(4, 300, 'ok', 1, 8), at(5, 400, 'ok', 0, 10),
+      at(6, 500, 'rate_limited', 0, 10), at(7, 2500, 'ok', 0, 10), at(8, 2600, 'rate_limited', 0, 10)];
+    const interval = resetRateInterval(list, 100);
+    assert.ok(interval && interval.lo * 60 <= 30 && interval.hi * 60 >= 30, JSON.stringify(interval));
+    assert.ok((interval.hi - interval.lo) / ((interval.hi + interval.lo) / 2) <= 0.2);
+    const estimate = estimateRateLimit(list, ctx);
+    assert.equal(estimate.algorithm, 'token-bucket');
+    assert.ok(Math.abs(estimate.perMinute - 30) <= 3, `${estimate.perMinute}/min`);
+    assert.equal(estimate.burst, 5);
   });
 
   it('a check just after a fixed window reset finds the allowance back and times the window', () => {
