@@ -41,6 +41,7 @@ import {
   resetClockOf,
   resetCheckTime,
   retryFloor,
+  selectRatePolicy,
   tokenRateInterval,
   windowResetBounds,
   type Observation,
@@ -590,7 +591,10 @@ export class ProbeStrategy {
       return 'finished';
     }
     const own = this.observations().filter(isAccepted).map((o) => o.sentAt);
-    const clearAt = allowanceTime(model, own, now, size);
+    const modelled = allowanceTime(model, own, now, size);
+    // The headers' own count comes first when they have one: nothing of ours is in flight, so the latest
+    // answer's `remaining` is current. Too few left for the batch: wait for that policy's reset.
+    const clearAt = modelled === null ? null : Math.max(modelled, headerAllowanceTime(this.observations(), size) ?? modelled);
     if (clearAt === null) {
       const reason = `a batch of ${size} is larger than the rate limit allows at once`;
       this.finishConcurrency(reason, this.trials.length === 0);
@@ -665,6 +669,20 @@ function allowanceModel(rate: RateEstimate, rateObs: readonly Observation[]): Al
   }
   if (rate.limit !== null && rate.windowSeconds !== null) return { kind: 'window', limit: rate.limit, windowMs: rate.windowSeconds * 1000 * 1.1 };
   return { kind: 'unknown' };
+}
+
+/**
+ * When the latest answer's rate policy says fewer than `size` requests are left: the instant of its reset
+ * (a window's or a bucket's "until full"), when the allowance is back. Null without such a count.
+ */
+function headerAllowanceTime(observations: readonly Observation[], size: number): number | null {
+  let latest: Observation | null = null;
+  for (const o of observations) {
+    if ((isAccepted(o) || isRateLimited(o)) && (latest === null || o.receivedAt > latest.receivedAt)) latest = o;
+  }
+  const policy = latest ? selectRatePolicy(latest.policies) : null;
+  if (!latest || !policy || policy.remaining === null || policy.resetSeconds === null || policy.remaining >= size) return null;
+  return latest.receivedAt + policy.resetSeconds * 1000;
 }
 
 /** The earliest time ≥ now at which `size` requests at once fit the allowance; null if they never can. */

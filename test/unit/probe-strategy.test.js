@@ -440,6 +440,13 @@ describe('concurrency', () => {
     });
   }
 
+  it('a batch waits until the headers\' remaining covers it (IETF bucket 30/min with room for 5, after one rate request)', async () => {
+    const run = await simulate({ concurrency: 'auto', server: { algorithm: 'token-bucket', headers: 'ietf', limit: 30, windowMs: 60_000, burst: 5, concurrency: 3, latency: () => 200 } });
+    assert.equal(run.result.rate.requests, 1);
+    assert.deepEqual([run.result.concurrency.limit, run.result.concurrency.bound], [3, 'exact'], run.result.concurrency.explanation);
+    assertGuarantees(run);
+  });
+
   it('no gate up to the cap: at-least the cap', async () => {
     const run = await simulate({ concurrency: 'auto', maxConcurrency: 4, server: { headers: 'ietf', limit: 20, windowMs: 2000, latency: () => 250 } });
     assert.deepEqual([run.result.concurrency.limit, run.result.concurrency.bound, run.result.concurrency.testedUpTo], [4, 'at-least', 4]);
