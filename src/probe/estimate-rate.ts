@@ -328,7 +328,8 @@ export interface ResetCheck {
  * The check: the first accepted point (before any 429) that got allowance back after the window's reset.
  * Either `remaining` rose (a fixed window rolled over, even mid-burst), or it did not fall although the
  * request came after a pause and after the earliest possible reset (a sliding log let an old request go).
- * A token bucket also gives allowance back; a series already read as a bucket has no check.
+ * A token bucket also gives allowance back; a series already read as a bucket has no check, and after a
+ * single answer nothing can tell the two apart yet.
  */
 export function findResetCheck(points: readonly HeaderPoint[], clock: ResetClock, intervalMs: number): ResetCheck | null {
   const tol = jitterToleranceMs(intervalMs);
@@ -337,6 +338,9 @@ export function findResetCheck(points: readonly HeaderPoint[], clock: ResetClock
     const check = points[i] as HeaderPoint;
     if (!check.accepted || !before.accepted) return null;
     if (check.remaining < before.remaining) continue;
+    // After a single answer, allowance back is as much a bucket that refilled (the pre-flight's answer
+    // can take longer than a token) as a window that reset: a check needs two answers before it.
+    if (i < 2) continue;
     const head = points.slice(0, i);
     if (classifyHeaderSeries(head, check.limit, clock, intervalMs) === 'token-bucket') return null;
     if (check.remaining > before.remaining) return { before, check, index: i };
@@ -492,6 +496,42 @@ export function recoveryBracket(
     if (after !== undefined && after > lastFail && after < ok.sentAt) lastFail = after;
   }
   return { lastFail, firstOk: ok.sentAt, mid: (lastFail + ok.sentAt) / 2 };
+}
+
+/** Reset values to time the recoveries with: the chosen policy's points and how their resets are written. */
+export interface ResetReading {
+  points: HeaderPoint[];
+  clock: ResetClock;
+}
+
+/**
+ * A recovery bracket narrowed by the reset values of the burst and the 429s before it. In a window the
+ * reset is the instant a request is allowed again (a fixed window's end, a sliding log's oldest entry
+ * leaving), the same for every answer since the last rollover (remaining rose, or an earlier reset came),
+ * so each of those says the recovery is in (instant − quantum, instant]. Retests win when they disagree.
+ */
+export function narrowRecovery(
+  bracket: { lastFail: number; firstOk: number; mid: number },
+  before: readonly Observation[],
+  resets: ResetReading | null,
+): { lastFail: number; firstOk: number; mid: number } {
+  if (!resets) return bracket;
+  const seqs = new Set(before.map((o) => o.seq));
+  const points = resets.points.filter((p) => seqs.has(p.seq) && p.resetSeconds > 0);
+  let start = 0;
+  for (let i = 1; i < points.length; i++) {
+    const p = points[i - 1] as HeaderPoint;
+    const c = points[i] as HeaderPoint;
+    if (c.remaining > p.remaining || c.sentAt >= resetInstant(p, resets.clock)) start = i;
+  }
+  let lo = bracket.lastFail;
+  let hi = bracket.firstOk;
+  for (const p of points.slice(start)) {
+    const instant = resetInstant(p, resets.clock);
+    lo = Math.max(lo, instant - resets.clock.quantumMs);
+    hi = Math.min(hi, instant);
+  }
+  return hi >= lo ? { lastFail: lo, firstOk: hi, mid: (lo + hi) / 2 } : bracket;
 }
 
 export interface RetryHint {
@@ -994,7 +1034,9 @@ function estimateFromCycles(observations: readonly Observation[], mode: HeaderMo
     };
   }
   const resetBinds = policyResetBinds(observations, ctx.intervalMs);
-  const recovery1 = recoveryBracket(limited1, burst2, resetBinds) as NonNullable<ReturnType<typeof recoveryBracket>>;
+  const points = mode.kind === 'series' ? headerPoints(observations, mode.policy) : [];
+  const resets = points.length > 0 ? { points, clock: resetClockOf(points) } : null;
+  const recovery1 = narrowRecovery(recoveryBracket(limited1, burst2, resetBinds) as NonNullable<ReturnType<typeof recoveryBracket>>, [...(burst1 ?? []), ...limited1], resets);
   if (!limited2) {
     return {
       limit: headerLimit ?? Math.max(n1, burst2.length),
@@ -1011,7 +1053,7 @@ function estimateFromCycles(observations: readonly Observation[], mode: HeaderMo
       requests,
     };
   }
-  if (cyclesSayWindow(observations, cycles, ctx.intervalMs)) return estimateWindowFromCycles(cycles, recovery1, resetBinds, headerLimit, sayHeader, source, ctx, requests);
+  if (cyclesSayWindow(observations, cycles, ctx.intervalMs)) return estimateWindowFromCycles(cycles, recovery1, resetBinds, resets, headerLimit, sayHeader, source, ctx, requests);
   return estimateBucketFromCycles(observations, cycles, headerLimit, sayHeader, source, ctx, requests, { burst3, limited3 });
 }
 
@@ -1019,6 +1061,7 @@ function estimateWindowFromCycles(
   cycles: Cycles,
   recovery1: { lastFail: number; firstOk: number; mid: number },
   resetBinds: boolean,
+  resets: ResetReading | null,
   headerLimit: number | null,
   sayHeader: string,
   source: EstimateSource,
@@ -1035,7 +1078,8 @@ function estimateWindowFromCycles(
   const straddled = headerLimit !== null && observedLimit > headerLimit + 1;
   const limit = headerLimit !== null && (Math.abs(headerLimit - observedLimit) <= 1 || straddled) ? headerLimit : observedLimit;
   const disagree = headerLimit !== null && headerLimit - observedLimit > 1 ? `; the header says ${headerLimit}, so other traffic may share the limit` : '';
-  const recovery2 = recoveryBracket(cycles.limited2, cycles.burst3, resetBinds);
+  const bracket2 = recoveryBracket(cycles.limited2, cycles.burst3, resetBinds);
+  const recovery2 = bracket2 && narrowRecovery(bracket2, [...(cycles.burst2 ?? []), ...(cycles.limited2 ?? [])], resets);
   const earlier = straddled
     ? ` (the second burst got ${n2}, more than the header's ${headerLimit}: it straddled a window boundary)`
     : n1 < n2
@@ -1056,7 +1100,13 @@ function estimateWindowFromCycles(
       requests,
     };
   }
-  const timing = windowTiming(cycles, recovery1, recovery2);
+  // A burst 2 that ran through a boundary (more than the stated limit, no 429 between) exhausted
+  // ceil(n2 / limit) windows, so its recovery came that many boundaries after the first.
+  const spanned = straddled && headerLimit !== null ? Math.ceil(n2 / headerLimit) : 1;
+  const raw = windowTiming(cycles, recovery1, recovery2);
+  const timing = raw.algorithm === 'fixed-window' && spanned > 1
+    ? { ...raw, windowMs: raw.windowMs / spanned, loMs: raw.loMs / spanned, hiMs: raw.hiMs / spanned }
+    : raw;
   const windowMs = timing.windowMs;
   const algorithm = timing.algorithm;
   const sliding = algorithm === 'sliding-window';

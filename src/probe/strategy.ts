@@ -489,8 +489,12 @@ export class ProbeStrategy {
     if (!limited2) return this.burstSend(now);
     const cycles = this.rateView().cycles;
     if (this.cycleKind === null) {
-      if (!settled) return { kind: 'await', until: null };
-      this.cycleKind = cyclesSayWindow(obs, cycles, this.intervalMs) ? 'window' : 'bucket';
+      // A window is certain once burst 2's answered head is long enough with nothing of it still in flight
+      // (later answers can only lengthen it): then its second recovery's retests need not wait for slow
+      // answers, which would leave that recovery timed only to within the wait.
+      const early = this.burst2HeadSettled(cycles) && cyclesSayWindow(obs, cycles, this.intervalMs);
+      if (!settled && !early) return { kind: 'await', until: null };
+      this.cycleKind = early || cyclesSayWindow(obs, cycles, this.intervalMs) ? 'window' : 'bucket';
     }
     if (this.cycleKind === 'window') {
       if (firstAfter(limited2.sentAt, true)) return this.finishWhenSettled(null);
@@ -511,6 +515,20 @@ export class ProbeStrategy {
     if (this.gaps.length >= MAX_BUCKET_GAPS || this.refillTight()) return this.finishWhenSettled(null);
     this.gaps.push(this.bucketGap(obs, lastSlot));
     return this.rateSend(Math.max((this.gaps.at(-1) as { until: number }).until, now), 'burst');
+  }
+
+  /** Burst 2's first accepted answers, as many as burstsSayWindow asks for, with no send among them unanswered. */
+  private burst2HeadSettled(cycles: ReturnType<typeof namedCycles>): boolean {
+    const burst2 = cycles.burst2;
+    const n1 = cycles.burst1?.length ?? 0;
+    const need = Math.ceil(n1 === 0 ? 3 : Math.max(2, n1 / 2));
+    if (!burst2 || burst2.length < need) return false;
+    const from = (burst2[0] as Observation).seq;
+    const upTo = (burst2[need - 1] as Observation).seq;
+    for (const entry of this.sent.values()) {
+      if (entry.seq > from && entry.seq < upTo && isRatePurpose(entry.purpose) && !this.responses.has(entry.seq)) return false;
+    }
+    return true;
   }
 
   /**

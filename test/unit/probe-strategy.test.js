@@ -326,6 +326,28 @@ describe('rate-limit headers', () => {
       assertGuarantees(run);
     });
 
+    // Found by a sweep of every dialect × algorithm × latency (1–700 ms) × phase on simulated time.
+    for (const [what, cfg, check] of [
+      ['a bucket whose token came back before the second request is not read as a 0.25-s window (OpenAI, 250 ms)',
+        { server: { algorithm: 'token-bucket', headers: 'openai', limit: 10, windowMs: 2000, latency: () => 250 } },
+        (r) => { assert.equal(r.algorithm, 'token-bucket'); near(r.perMinute, 300, 30, 'perMinute'); }],
+      ['whole-second Retry-After leaves wide recovery brackets: the reset values narrow them (X-RateLimit sliding, 700 ms)',
+        { phase: 100, maxRequests: 80, server: { algorithm: 'sliding-window', headers: 'x-ratelimit', limit: 10, windowMs: 2000, latency: () => 700 } },
+        (r) => near(r.windowSeconds, 2, 0.2, 'window')],
+      ['a second burst that ran through a boundary spans two windows (Anthropic fixed, 700 ms)',
+        { phase: 3700, maxRequests: 80, server: { algorithm: 'fixed-window', headers: 'anthropic', limit: 10, windowMs: 2000, latency: () => 700 } },
+        (r) => near(r.windowSeconds, 2, 0.2, 'window')],
+      ['slow answers do not hold the second recovery\'s retests back (no headers, fixed, 700 ms)',
+        { phase: 3700, maxRequests: 80, server: { algorithm: 'fixed-window', limit: 10, windowMs: 2000, latency: () => 700 } },
+        (r) => near(r.windowSeconds, 2, 0.2, 'window')],
+    ]) {
+      it(what, async () => {
+        const run = await simulate(cfg);
+        check(run.result.rate);
+        assertGuarantees(run, { maxRequests: cfg.maxRequests ?? 150 });
+      });
+    }
+
     it('a fast answer keeps the original grid', async () => {
       const run = await simulate({ server: { algorithm: 'fixed-window', limit: 10, windowMs: 2000, latency: () => 20 } });
       assert.deepEqual(run.sends.slice(0, 4).map((s) => s.scheduledAt - run.start), [0, 100, 200, 300]);
