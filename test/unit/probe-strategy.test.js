@@ -374,6 +374,36 @@ describe('rate-limit headers', () => {
   });
 });
 
+describe('sweep: every dialect × algorithm × answer latency × phase', () => {
+  // 6 dialects × 3 limiters × latencies from instant to a third of the window × 3 phases, 10 per 2 s,
+  // 10 per 5 s, and a bucket of 30/min with room for 5: each estimate within the issue's tolerances
+  // (perMinute ±10 %, limit ±1, a stated burst ±1) and every run within its guarantees.
+  it('504 probes on simulated time, none off target', async () => {
+    const off = [];
+    for (const headers of ['x-ratelimit', 'openai', 'anthropic', 'ietf', 'chutes', 'none']) {
+      for (const algorithm of ['fixed-window', 'sliding-window', 'token-bucket']) {
+        for (const lat of [1, 60, 250, 700]) {
+          for (const [limit, windowMs, burst] of [[10, 2000, undefined], [10, 5000, undefined], [30, 60000, 5]]) {
+            if (algorithm !== 'token-bucket' && burst) continue;
+            for (const phase of [100, 1300, 3700]) {
+              const run = await simulate({ phase, maxRequests: 80, maxDurationMs: 120_000, server: { algorithm, headers, limit, windowMs, burst, latency: () => lat } });
+              assertGuarantees(run, { maxRequests: 80, maxDurationMs: 120_000 });
+              const r = run.result.rate;
+              const perMinute = (limit * 60_000) / windowMs;
+              const bad = [];
+              if (r.perMinute === null || Math.abs(r.perMinute - perMinute) > perMinute * 0.1) bad.push(`perMinute ${r.perMinute}`);
+              if (algorithm === 'token-bucket' && r.burst !== null && Math.abs(r.burst - burst) > 1) bad.push(`burst ${r.burst}`);
+              if (algorithm !== 'token-bucket' && (r.limit === null || Math.abs(r.limit - limit) > 1)) bad.push(`limit ${r.limit}`);
+              if (bad.length > 0) off.push(`${headers} ${algorithm} ${limit}/${windowMs} ${lat} ms phase ${phase}: ${bad.join(', ')}`);
+            }
+          }
+        }
+      }
+    }
+    assert.deepEqual(off, []);
+  });
+});
+
 describe('Retry-After and exhausted resets', () => {
   it('Retry-After: 3 at --rpm 60: no retest before it, one 429 per cycle, the same estimate', async () => {
     // A sliding log of 5 per 8 s: the 6th request (t = 5 s) is refused with Retry-After: 3. Retests every
