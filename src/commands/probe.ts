@@ -2,7 +2,7 @@
 // concurrency limit. The plan goes out first; the strategy (probe/strategy.ts) decides every send, the
 // runner (probe/runner.ts) times them; this file wires the real clock and HTTP, and renders.
 import { createInterface } from 'node:readline/promises';
-import { request } from 'undici';
+import type { Redactor } from '../http/redact.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { closeDispatcher, getDispatcher, preciseNow, send } from '../http/client.js';
 import type { ConcurrencyEstimate } from '../probe/estimate-concurrency.js';
@@ -88,22 +88,24 @@ async function confirmOnTty(question: string, io: Io): Promise<boolean> {
 }
 
 /**
- * Opens the connection (a HEAD to the origin, no key, no body) so the first probe request is as punctual
- * as the rest. The runner bounds it (WARM_UP_MAX_MS, inside --max-duration) and aborts it through `signal`.
+ * Opens the connection and runs the whole send-and-record path once, so the first probe request is as
+ * punctual as the rest (cold code costs milliseconds): a POST of `{}` to the origin's root, without the key.
+ * The runner bounds it (WARM_UP_MAX_MS, inside --max-duration) and aborts it through `signal`.
  */
-async function preconnect(target: Target, signal: AbortSignal): Promise<void> {
-  try {
-    const response = await request(new URL('/', target.url.origin), {
-      method: 'HEAD',
-      dispatcher: getDispatcher(),
-      signal,
-      headersTimeout: Math.min(target.timeoutMs, WARM_UP_MAX_MS),
-      bodyTimeout: Math.min(target.timeoutMs, WARM_UP_MAX_MS),
-    });
-    await response.body.dump();
-  } catch {
-    // Whatever went wrong, the first real request will say it better.
-  }
+async function preconnect(target: Target, redactor: Redactor, signal: AbortSignal): Promise<void> {
+  const warm: Target = {
+    ...target,
+    url: new URL('/', target.url.origin),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+    auth: 'none',
+    keyFingerprint: null,
+    timeoutMs: Math.min(target.timeoutMs, WARM_UP_MAX_MS),
+  };
+  // send() never throws; whatever went wrong, the first real request will say it better.
+  const raw = await send(warm, { signal });
+  buildRecord(raw, { seq: 0, target: warm, redactor, scheduledAt: null, inFlight: 1 });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -412,7 +414,7 @@ async function probeLive(opts: ProbeOptions, ctx: CommandContext, plan: ProbePla
       now: preciseNow,
       sleep: sleepUnlessAborted,
       sendOne,
-      warmUp: (stop) => preconnect(target, stop),
+      warmUp: (stop) => preconnect(target, io.redactor, stop),
       startLeadMs: START_LEAD_MS,
       signal,
       drainTimeoutMs: DRAIN_MS,
