@@ -88,17 +88,18 @@ async function confirmOnTty(question: string, io: Io): Promise<boolean> {
 }
 
 /**
- * Opens the connection and runs the whole send-and-record path once, so the first probe request is as
- * punctual as the rest (cold code costs milliseconds): a POST of `{}` to the origin's root, without the key.
- * The runner bounds it (WARM_UP_MAX_MS, inside --max-duration) and aborts it through `signal`.
+ * Opens the connection and runs the send-and-record path once, so the first probe request is as punctual
+ * as the rest (cold code costs milliseconds): a HEAD to the origin's root, without the key or a body — a
+ * HEAD never starts an inference, whatever the server does with paths. The runner bounds it
+ * (WARM_UP_MAX_MS, inside --max-duration) and aborts it through `signal`.
  */
 async function preconnect(target: Target, redactor: Redactor, signal: AbortSignal): Promise<void> {
   const warm: Target = {
     ...target,
     url: new URL('/', target.url.origin),
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: '{}',
+    method: 'HEAD',
+    headers: {},
+    body: null,
     auth: 'none',
     keyFingerprint: null,
     timeoutMs: Math.min(target.timeoutMs, WARM_UP_MAX_MS),

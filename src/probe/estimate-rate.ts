@@ -1103,7 +1103,7 @@ function estimateWindowFromCycles(
   // A burst 2 that ran through a boundary (more than the stated limit, no 429 between) exhausted
   // ceil(n2 / limit) windows, so its recovery came that many boundaries after the first.
   const spanned = straddled && headerLimit !== null ? Math.ceil(n2 / headerLimit) : 1;
-  const raw = windowTiming(cycles, recovery1, recovery2);
+  const raw = windowTiming(cycles, recovery1, recovery2, ctx.intervalMs);
   const timing = raw.algorithm === 'fixed-window' && spanned > 1
     ? { ...raw, windowMs: raw.windowMs / spanned, loMs: raw.loMs / spanned, hiMs: raw.hiMs / spanned }
     : raw;
@@ -1111,8 +1111,12 @@ function estimateWindowFromCycles(
   const algorithm = timing.algorithm;
   const sliding = algorithm === 'sliding-window';
   const why = sliding
-    ? 'allowance first came back one window after the first accepted request (a sliding window, or a fixed one that began with the probe)'
-    : 'allowance came back all at once at window boundaries';
+    ? timing.settled
+      ? 'allowance came back one request at a time, one window after each accepted request (a sliding window: a request right after the second recovery was refused)'
+      : 'allowance first came back one window after the first accepted request (a sliding window, or a fixed one that began with the probe)'
+    : timing.settled
+      ? 'allowance came back all at once at window boundaries (a request right after the second recovery was accepted too)'
+      : 'allowance came back all at once at window boundaries';
   // Retests wait for the server's Retry-After, so a whole-second hint can leave a recovery timed only
   // to within a second: said, and the confidence lowered, when that is a large part of the window.
   const loose = timing.hiMs - timing.loMs > 0.3 * windowMs;
@@ -1137,31 +1141,55 @@ function estimateWindowFromCycles(
 /**
  * Fixed or sliding, and the window, from the two recoveries. A sliding log recovers one window after its
  * oldest entry: the first accepted request of burst 1, then the first of burst 2 (the one that recovered),
- * so each bracket bounds W on its own; the log is sliding when the two bounds genuinely overlap (the retest
- * ladders repeat, so a fixed window lands on neighbouring rungs that merely touch). A fixed window
- * recovers at boundaries one window apart, somewhere in each bracket.
+ * so each bracket bounds W on its own. A fixed window recovers at boundaries one window apart, somewhere
+ * in each bracket. The request sent just after the second recovery settles which: refused, the allowance
+ * came back one request at a time (a fixed window never refuses right after its boundary); accepted after
+ * a pause in burst 2 longer than the recovery's bracket, it came back all at once. Without that answer the
+ * log is taken as sliding when the two bounds genuinely overlap (the retest ladders repeat, so a fixed
+ * window lands on neighbouring rungs that merely touch) — a fixed window that began with the probe looks
+ * the same.
  */
 export function windowTiming(
   cycles: Cycles,
   recovery1: { lastFail: number; firstOk: number; mid: number },
   recovery2: { lastFail: number; firstOk: number; mid: number },
-): { algorithm: 'fixed-window' | 'sliding-window' | 'unknown'; windowMs: number; loMs: number; hiMs: number } {
+  intervalMs = 0,
+): { algorithm: 'fixed-window' | 'sliding-window' | 'unknown'; windowMs: number; loMs: number; hiMs: number; settled: boolean } {
   const fixedMs = recovery2.mid - recovery1.mid;
   // A fixed window's boundaries lie somewhere in each bracket.
   const fixed = { windowMs: fixedMs, loMs: recovery2.lastFail - recovery1.firstOk, hiMs: recovery2.firstOk - recovery1.lastFail };
+  const evidence = afterSecondRecovery(cycles, recovery2, intervalMs);
+  if (evidence === 'fixed') return { algorithm: 'fixed-window', ...fixed, settled: true };
   const s1 = first(cycles.burst1);
-  if (!s1) return { algorithm: 'unknown', ...fixed };
-  const lo1 = recovery1.lastFail - s1.sentAt;
-  const hi1 = recovery1.firstOk - s1.sentAt;
-  const lo2 = recovery2.lastFail - recovery1.firstOk;
-  const hi2 = recovery2.firstOk - recovery1.firstOk;
+  // The recovering request itself (a bracket narrowed by reset values may end before it was sent).
+  const x1 = first(cycles.burst2)?.sentAt ?? recovery1.firstOk;
+  const lo2 = recovery2.lastFail - x1;
+  const hi2 = recovery2.firstOk - x1;
+  const lo1 = s1 ? recovery1.lastFail - s1.sentAt : -Infinity;
+  const hi1 = s1 ? recovery1.firstOk - s1.sentAt : Infinity;
   const overlap = Math.min(hi1, hi2) - Math.max(lo1, lo2);
+  if (evidence === 'sliding') {
+    // Burst 2's own first request dates the log exactly; burst 1's only without older entries.
+    const [loMs, hiMs] = overlap >= 0 ? [Math.max(lo1, lo2), Math.min(hi1, hi2)] : [lo2, hi2];
+    return { algorithm: 'sliding-window', windowMs: (hiMs + loMs) / 2, loMs, hiMs, settled: true };
+  }
+  if (!s1) return { algorithm: 'unknown', ...fixed, settled: false };
   if (overlap >= 0.25 * Math.min(hi1 - lo1, hi2 - lo2)) {
     const loMs = Math.max(lo1, lo2);
     const hiMs = Math.min(hi1, hi2);
-    return { algorithm: 'sliding-window', windowMs: (hiMs + loMs) / 2, loMs, hiMs };
+    return { algorithm: 'sliding-window', windowMs: (hiMs + loMs) / 2, loMs, hiMs, settled: false };
   }
-  return { algorithm: 'fixed-window', ...fixed };
+  return { algorithm: 'fixed-window', ...fixed, settled: false };
+}
+
+/** What the request right after the second recovery said about fixed or sliding (see windowTiming). */
+function afterSecondRecovery(cycles: Cycles, recovery2: { lastFail: number }, intervalMs: number): 'fixed' | 'sliding' | null {
+  const x2 = first(cycles.burst3);
+  if (!x2) return null;
+  const [x1, next] = cycles.burst2 ?? [];
+  if ((cycles.burst3 as Observation[]).length === 1 && cycles.limited3) return 'sliding';
+  const pauseTells = Boolean(x1 && next) && (next as Observation).sentAt - (x1 as Observation).sentAt > x2.sentAt - recovery2.lastFail + intervalMs;
+  return (cycles.burst3 as Observation[]).length >= 2 && pauseTells ? 'fixed' : null;
 }
 
 function estimateBucketFromCycles(

@@ -104,6 +104,8 @@ const GAP_TOKENS_MAX = 12;
 const MAX_BUCKET_GAPS = 3;
 /** Relative width of the refill-rate interval that ends the token-bucket stage (±10 % at worst, the middle is used). */
 const TIGHT_RATE_WIDTH = 0.2;
+/** Burst 2's pause after its recovering request, as a share of the time burst 1 took to recover. */
+const BURST2_PAUSE = 0.15;
 /**
  * The first request goes alone: its headers may answer the rate question (IETF `w`) before a second one is
  * spent. The rest of burst 1 waits for its answer, but never longer than this many pace intervals (and
@@ -486,7 +488,13 @@ export class ProbeStrategy {
       return this.rateSend(Math.max(nextRetestAt(anchor, lastSlot, this.intervalMs), now), 'retest');
     }
     const limited2 = firstAfter(recovery1.sentAt, false);
-    if (!limited2) return this.burstSend(now);
+    if (!limited2) {
+      // A pause right after the recovering request: a sliding log then frees its next entry that much
+      // after the second recovery, so one request just after that recovery tells fixed from sliding.
+      const pause = this.burst2Pause(recovery1);
+      if (pause !== null) return this.rateSend(Math.max(pause, now), 'burst');
+      return this.burstSend(now);
+    }
     const cycles = this.rateView().cycles;
     if (this.cycleKind === null) {
       // A window is certain once burst 2's answered head is long enough with nothing of it still in flight
@@ -497,7 +505,15 @@ export class ProbeStrategy {
       this.cycleKind = early || cyclesSayWindow(obs, cycles, this.intervalMs) ? 'window' : 'bucket';
     }
     if (this.cycleKind === 'window') {
-      if (firstAfter(limited2.sentAt, true)) return this.finishWhenSettled(null);
+      const recovery2 = firstAfter(limited2.sentAt, true);
+      if (recovery2) {
+        // One request right after the second recovery: refused, the allowance came back one request at a
+        // time (sliding); accepted, all at once (fixed), if burst 2's pause outlasted this recovery's bracket.
+        if (!this.sentAfter(recovery2.seq) && burst2PauseTells(cycles, this.intervalMs)) {
+          return this.rateSend(Math.max(recovery2.sentAt + this.intervalMs, now), 'retest');
+        }
+        return this.finishWhenSettled(null);
+      }
       const ladder = nextRetestAt(recovery1.sentAt, lastSlot, this.intervalMs);
       return this.rateSend(Math.max(ladder, secondRecoveryFloor(cycles, this.intervalMs), now), 'retest');
     }
@@ -515,6 +531,29 @@ export class ProbeStrategy {
     if (this.gaps.length >= MAX_BUCKET_GAPS || this.refillTight()) return this.finishWhenSettled(null);
     this.gaps.push(this.bucketGap(obs, lastSlot));
     return this.rateSend(Math.max((this.gaps.at(-1) as { until: number }).until, now), 'burst');
+  }
+
+  /** Whether any rate-phase request went out after the one with this seq. */
+  private sentAfter(seq: number): boolean {
+    for (const entry of this.sent.values()) if (entry.seq > seq && isRatePurpose(entry.purpose)) return true;
+    return false;
+  }
+
+  /**
+   * When burst 2 goes on after its first (recovering) request: BURST2_PAUSE of the recovery time later
+   * (plus two intervals), or null when it needs no pause (requests already went out after the recovery,
+   * as open-loop retests do with slow answers). Kept short enough that burst 2 still ends well within the
+   * window burst 1 suggests, so a fixed window's burst 2 does not run into its next boundary.
+   */
+  private burst2Pause(recovery1: Observation): number | null {
+    if (this.sentAfter(recovery1.seq)) return null;
+    const cycles = this.rateView().cycles;
+    const burst1 = cycles.burst1 ?? [];
+    const s1 = (burst1[0] ?? (cycles.limited1 as Observation[])[0]) as Observation;
+    const recoveryMs = recovery1.sentAt - s1.sentAt;
+    const room = 0.7 * recoveryMs - Math.max(0, burst1.length - 1) * this.intervalMs;
+    const pause = Math.min(BURST2_PAUSE * recoveryMs + 2 * this.intervalMs, room);
+    return pause > this.intervalMs ? recovery1.sentAt + pause : null;
   }
 
   /** Burst 2's first accepted answers, as many as burstsSayWindow asks for, with no send among them unanswered. */
@@ -657,6 +696,19 @@ function secondRecoveryFloor(cycles: ReturnType<typeof namedCycles>, intervalMs:
   const straddled = !burst1 || burst1.length > (cycles.burst2?.length ?? 0) + 1;
   const first = straddled ? firstFail1 : (burst1[0] as Observation);
   return lastFail1.sentAt + (lastFail1.sentAt - first.sentAt) - intervalMs;
+}
+
+/**
+ * Whether burst 2's pause after its first request outlasts the second recovery's bracket by an interval:
+ * then a sliding log still holds burst 2's second request one interval after the second recovery (a
+ * refusal there), while a fixed window has its whole allowance back (an acceptance).
+ */
+function burst2PauseTells(cycles: ReturnType<typeof namedCycles>, intervalMs: number): boolean {
+  const [x1, next] = cycles.burst2 ?? [];
+  const lastFail2 = cycles.limited2?.at(-1);
+  const x2 = cycles.burst3?.[0];
+  if (!x1 || !next || !lastFail2 || !x2) return false;
+  return next.sentAt - x1.sentAt > x2.sentAt - lastFail2.sentAt + intervalMs;
 }
 
 /** The feasible refill-rate interval (from the first 429 on, narrowed by reset values) is narrow enough to stop. */
