@@ -224,11 +224,26 @@ describe('header-less limiters (behaviour only)', () => {
         near(rate.windowSeconds, 2, 0.2, 'window');
         assert.equal(rate.source, 'observed');
         assert.equal(rate.bound, 'approx');
-        if (algorithm === 'sliding-window') assert.equal(rate.algorithm, 'sliding-window');
+        assert.equal(rate.algorithm, algorithm);
         assertGuarantees(run);
       });
     }
   }
+
+  it('fixed or sliding is told apart at every phase (10 per 5 s, 20 phases): a pause in burst 2, a request after the second recovery', async () => {
+    for (const algorithm of ['fixed-window', 'sliding-window']) {
+      for (let phase = 0; phase < 5000; phase += 250) {
+        const run = await simulate({ phase, maxRequests: 80, server: { algorithm, limit: 10, windowMs: 5000, latency: () => 5 } });
+        const { rate } = run.result;
+        assert.equal(rate.algorithm, algorithm, `phase ${phase}: ${rate.explanation}`);
+        near(rate.windowSeconds, 5, 0.5, `window at phase ${phase}`);
+        // Where the two recoveries' brackets alone cannot tell (a fixed window that began just before the
+        // probe looks sliding), the request after the second recovery did.
+        if (phase <= 750) assert.match(rate.explanation, /a request right after the second recovery was (refused|accepted)/, `phase ${phase}`);
+        assertGuarantees(run, { maxRequests: 80 });
+      }
+    }
+  });
 
   it('token bucket, 10 per 2 s (5/s), burst 10: perMinute ±10 %, burst ±1', async () => {
     const run = await simulate({ server: { algorithm: 'token-bucket', limit: 10, windowMs: 2000 } });
