@@ -41,6 +41,7 @@ import {
   resetClockOf,
   resetCheckTime,
   retryFloor,
+  RETEST_GROWTH,
   selectRatePolicy,
   tokenRateInterval,
   windowResetBounds,
@@ -514,7 +515,7 @@ export class ProbeStrategy {
         }
         return this.finishWhenSettled(null);
       }
-      const ladder = nextRetestAt(recovery1.sentAt, lastSlot, this.intervalMs);
+      const ladder = nextRetestAt(recovery1.sentAt, lastSlot, this.intervalMs, secondLadderGrowth(cycles, recovery1, lastSlot));
       return this.rateSend(Math.max(ladder, secondRecoveryFloor(cycles, this.intervalMs), now), 'retest');
     }
     if (this.gaps.length === 0) {
@@ -696,6 +697,21 @@ function secondRecoveryFloor(cycles: ReturnType<typeof namedCycles>, intervalMs:
   const straddled = !burst1 || burst1.length > (cycles.burst2?.length ?? 0) + 1;
   const first = straddled ? firstFail1 : (burst1[0] as Observation);
   return lastFail1.sentAt + (lastFail1.sentAt - first.sentAt) - intervalMs;
+}
+
+/**
+ * The growth of the second recovery's retest ladder. A fixed window's estimate is off by at most half of
+ * each recovery bracket, so ±10 % leaves the second bracket 20 % of the window less the first bracket's
+ * width: when the first recovery was timed closely, the second ladder may take longer steps (fewer
+ * requests), from RETEST_GROWTH up to 1.2 (with a tenth kept in reserve).
+ */
+function secondLadderGrowth(cycles: ReturnType<typeof namedCycles>, recovery1: Observation, lastSlot: number): number {
+  const lastFail1 = cycles.limited1?.at(-1);
+  const tau = lastSlot - recovery1.sentAt;
+  if (!lastFail1 || !(tau > 0)) return RETEST_GROWTH;
+  const firstBracket = recovery1.sentAt - lastFail1.sentAt;
+  const room = (0.9 * (0.2 * tau - firstBracket)) / tau;
+  return 1 + Math.min(0.2, Math.max(RETEST_GROWTH - 1, room));
 }
 
 /**
