@@ -71,11 +71,14 @@ export function buildProgram(base: MainIo, signal: AbortSignal): Program {
     .configureOutput({
       writeOut: (text) => base.stdout.write(text),
       writeErr: (text) => base.stderr.write(scrub.redact(text)),
+      // The streams we were given, not process.stdout: the build-time help snapshot renders for a pipe.
+      getOutHelpWidth: () => (base.stdout.isTTY && base.stdout.columns ? base.stdout.columns : 80),
+      getErrHelpWidth: () => (base.stderr.isTTY && base.stderr.columns ? base.stderr.columns : 80),
     })
     .addHelpText('after', `
-Exit codes: 0 ok, 1 assertion or doctor check failed, 2 usage error, 3 rate limited or quota
-exhausted, 4 auth error, 5 other HTTP error, 6 network error, 70 a bug in chutes-diag,
-130 interrupted (Ctrl-C or SIGTERM).
+Exit codes: 0 ok, 1 assertion or doctor check failed, 2 usage error,
+3 rate limited or quota exhausted, 4 auth error, 5 other HTTP error,
+6 network error, 70 a bug in chutes-diag, 130 interrupted (Ctrl-C or SIGTERM).
 ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'chutes-diag headers --json --min-remaining 50', 'chutes-diag probe --rpm 20 --max-requests 40'])}`);
 
   const run = (load: (ctx: CommandContext, opts: Record<string, unknown>) => Promise<number>) =>

@@ -514,6 +514,7 @@ export function narrowRecovery(
   bracket: { lastFail: number; firstOk: number; mid: number },
   before: readonly Observation[],
   resets: ResetReading | null,
+  intervalMs: number,
 ): { lastFail: number; firstOk: number; mid: number } {
   if (!resets) return bracket;
   const seqs = new Set(before.map((o) => o.seq));
@@ -526,10 +527,12 @@ export function narrowRecovery(
   }
   let lo = bracket.lastFail;
   let hi = bracket.firstOk;
+  // Counted from our send, the instant may be early by however long the request took to reach the server.
+  const tol = jitterToleranceMs(intervalMs);
   for (const p of points.slice(start)) {
     const instant = resetInstant(p, resets.clock);
     lo = Math.max(lo, instant - resets.clock.quantumMs);
-    hi = Math.min(hi, instant);
+    hi = Math.min(hi, instant + tol);
   }
   return hi >= lo ? { lastFail: lo, firstOk: hi, mid: (lo + hi) / 2 } : bracket;
 }
@@ -1036,7 +1039,7 @@ function estimateFromCycles(observations: readonly Observation[], mode: HeaderMo
   const resetBinds = policyResetBinds(observations, ctx.intervalMs);
   const points = mode.kind === 'series' ? headerPoints(observations, mode.policy) : [];
   const resets = points.length > 0 ? { points, clock: resetClockOf(points) } : null;
-  const recovery1 = narrowRecovery(recoveryBracket(limited1, burst2, resetBinds) as NonNullable<ReturnType<typeof recoveryBracket>>, [...(burst1 ?? []), ...limited1], resets);
+  const recovery1 = narrowRecovery(recoveryBracket(limited1, burst2, resetBinds) as NonNullable<ReturnType<typeof recoveryBracket>>, [...(burst1 ?? []), ...limited1], resets, ctx.intervalMs);
   if (!limited2) {
     return {
       limit: headerLimit ?? Math.max(n1, burst2.length),
@@ -1079,7 +1082,7 @@ function estimateWindowFromCycles(
   const limit = headerLimit !== null && (Math.abs(headerLimit - observedLimit) <= 1 || straddled) ? headerLimit : observedLimit;
   const disagree = headerLimit !== null && headerLimit - observedLimit > 1 ? `; the header says ${headerLimit}, so other traffic may share the limit` : '';
   const bracket2 = recoveryBracket(cycles.limited2, cycles.burst3, resetBinds);
-  const recovery2 = bracket2 && narrowRecovery(bracket2, [...(cycles.burst2 ?? []), ...(cycles.limited2 ?? [])], resets);
+  const recovery2 = bracket2 && narrowRecovery(bracket2, [...(cycles.burst2 ?? []), ...(cycles.limited2 ?? [])], resets, ctx.intervalMs);
   const earlier = straddled
     ? ` (the second burst got ${n2}, more than the header's ${headerLimit}: it straddled a window boundary)`
     : n1 < n2
@@ -1158,7 +1161,7 @@ export function windowTiming(
   const fixedMs = recovery2.mid - recovery1.mid;
   // A fixed window's boundaries lie somewhere in each bracket.
   const fixed = { windowMs: fixedMs, loMs: recovery2.lastFail - recovery1.firstOk, hiMs: recovery2.firstOk - recovery1.lastFail };
-  const evidence = afterSecondRecovery(cycles, recovery2, intervalMs);
+  const evidence = afterSecondRecovery(cycles, intervalMs);
   if (evidence === 'fixed') return { algorithm: 'fixed-window', ...fixed, settled: true };
   const s1 = first(cycles.burst1);
   // The recovering request itself (a bracket narrowed by reset values may end before it was sent).
@@ -1182,14 +1185,28 @@ export function windowTiming(
   return { algorithm: 'fixed-window', ...fixed, settled: false };
 }
 
-/** What the request right after the second recovery said about fixed or sliding (see windowTiming). */
-function afterSecondRecovery(cycles: Cycles, recovery2: { lastFail: number }, intervalMs: number): 'fixed' | 'sliding' | null {
-  const x2 = first(cycles.burst3);
-  if (!x2) return null;
+/**
+ * The latest send time at which a sliding log must still refuse a request made after the second recovery:
+ * burst 2's second request stays in the log until it + W, and W > lastFail2 − x1 (the log still held x1
+ * when lastFail2 was refused), less a tolerance for when the server decided. A fixed window accepts
+ * anything then (its whole allowance is back). Null without a pause in burst 2 to make that gap.
+ */
+export function slidingRefusalDeadline(cycles: Cycles, intervalMs: number): number | null {
   const [x1, next] = cycles.burst2 ?? [];
-  if ((cycles.burst3 as Observation[]).length === 1 && cycles.limited3) return 'sliding';
-  const pauseTells = Boolean(x1 && next) && (next as Observation).sentAt - (x1 as Observation).sentAt > x2.sentAt - recovery2.lastFail + intervalMs;
-  return (cycles.burst3 as Observation[]).length >= 2 && pauseTells ? 'fixed' : null;
+  const lastFail2 = cycles.limited2?.at(-1);
+  if (!x1 || !next || !lastFail2) return null;
+  return next.sentAt + (lastFail2.sentAt - x1.sentAt) - jitterToleranceMs(intervalMs);
+}
+
+/** What the request right after the second recovery said about fixed or sliding (see windowTiming). */
+function afterSecondRecovery(cycles: Cycles, intervalMs: number): 'fixed' | 'sliding' | null {
+  const burst3 = cycles.burst3;
+  if (!burst3) return null;
+  // A fixed window never refuses right after its boundary: the whole allowance is back.
+  if (burst3.length === 1 && cycles.limited3) return 'sliding';
+  const deadline = slidingRefusalDeadline(cycles, intervalMs);
+  const after = burst3[1];
+  return after && deadline !== null && after.sentAt < deadline ? 'fixed' : null;
 }
 
 function estimateBucketFromCycles(

@@ -43,6 +43,7 @@ import {
   retryFloor,
   RETEST_GROWTH,
   selectRatePolicy,
+  slidingRefusalDeadline,
   tokenRateInterval,
   windowResetBounds,
   type Observation,
@@ -510,9 +511,9 @@ export class ProbeStrategy {
       if (recovery2) {
         // One request right after the second recovery: refused, the allowance came back one request at a
         // time (sliding); accepted, all at once (fixed), if burst 2's pause outlasted this recovery's bracket.
-        if (!this.sentAfter(recovery2.seq) && burst2PauseTells(cycles, this.intervalMs)) {
-          return this.rateSend(Math.max(recovery2.sentAt + this.intervalMs, now), 'retest');
-        }
+        const at = Math.max(recovery2.sentAt + this.intervalMs, now);
+        const deadline = slidingRefusalDeadline(cycles, this.intervalMs);
+        if (!this.sentAfter(recovery2.seq) && deadline !== null && at < deadline) return this.rateSend(at, 'retest');
         return this.finishWhenSettled(null);
       }
       const ladder = nextRetestAt(recovery1.sentAt, lastSlot, this.intervalMs, secondLadderGrowth(cycles, recovery1, lastSlot));
@@ -542,7 +543,7 @@ export class ProbeStrategy {
 
   /**
    * When burst 2 goes on after its first (recovering) request: BURST2_PAUSE of the recovery time later
-   * (plus two intervals), or null when it needs no pause (requests already went out after the recovery,
+   * (plus two intervals and the slowest answer so far), or null when it needs no pause (requests already went out after the recovery,
    * as open-loop retests do with slow answers). Kept short enough that burst 2 still ends well within the
    * window burst 1 suggests, so a fixed window's burst 2 does not run into its next boundary.
    */
@@ -553,7 +554,11 @@ export class ProbeStrategy {
     const s1 = (burst1[0] ?? (cycles.limited1 as Observation[])[0]) as Observation;
     const recoveryMs = recovery1.sentAt - s1.sentAt;
     const room = 0.7 * recoveryMs - Math.max(0, burst1.length - 1) * this.intervalMs;
-    const pause = Math.min(BURST2_PAUSE * recoveryMs + 2 * this.intervalMs, room);
+    // The request after the second recovery can only go once that recovery's answer is back: the pause
+    // covers the slowest answer so far too.
+    let latency = 0;
+    for (const o of this.rateView().raw) if (isAccepted(o)) latency = Math.max(latency, o.receivedAt - o.sentAt);
+    const pause = Math.min(BURST2_PAUSE * recoveryMs + 2 * this.intervalMs + latency, room);
     return pause > this.intervalMs ? recovery1.sentAt + pause : null;
   }
 
@@ -712,19 +717,6 @@ function secondLadderGrowth(cycles: ReturnType<typeof namedCycles>, recovery1: O
   const firstBracket = recovery1.sentAt - lastFail1.sentAt;
   const room = (0.9 * (0.2 * tau - firstBracket)) / tau;
   return 1 + Math.min(0.2, Math.max(RETEST_GROWTH - 1, room));
-}
-
-/**
- * Whether burst 2's pause after its first request outlasts the second recovery's bracket by an interval:
- * then a sliding log still holds burst 2's second request one interval after the second recovery (a
- * refusal there), while a fixed window has its whole allowance back (an acceptance).
- */
-function burst2PauseTells(cycles: ReturnType<typeof namedCycles>, intervalMs: number): boolean {
-  const [x1, next] = cycles.burst2 ?? [];
-  const lastFail2 = cycles.limited2?.at(-1);
-  const x2 = cycles.burst3?.[0];
-  if (!x1 || !next || !lastFail2 || !x2) return false;
-  return next.sentAt - x1.sentAt > x2.sentAt - lastFail2.sentAt + intervalMs;
 }
 
 /** The feasible refill-rate interval (from the first 429 on, narrowed by reset values) is narrow enough to stop. */

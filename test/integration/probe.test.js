@@ -220,7 +220,9 @@ describe('Retry-After, a limit never reached, GitHub Actions', () => {
     writeFileSync(summary, '');
     const ghEnv = { ...ENV, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary };
 
-    const limited = await emulator({ limit: 5, windowMs: 1000, headers: 'x-ratelimit' });
+    // 3 per second: fewer than the five answers a header series needs before it can read a window, so the
+    // burst always meets a 429 first.
+    const limited = await emulator({ limit: 3, windowMs: 1000, headers: 'x-ratelimit' });
     const res = await probe(limited.url, ['--rpm', '1200', '--max-requests', '20', '--concurrency', 'off'], { env: ghEnv });
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /^::warning title=chutes-diag probe::\d+ of \d+ requests were rate limited \(429\)/m);
