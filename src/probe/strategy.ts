@@ -103,9 +103,9 @@ const ERROR_STOP_AFTER_SUCCESS = 5;
 const MAX_RESET_CHECKS = 3;
 /** Tokens a token bucket may refill during the silent gap, at most: enough for ±10 % on the rate. */
 const GAP_TOKENS_MAX = 12;
-const MAX_BUCKET_GAPS = 3;
-/** Relative width of the refill-rate interval that ends the token-bucket stage (±10 % at worst, the middle is used). */
-const TIGHT_RATE_WIDTH = 0.2;
+const MAX_BUCKET_GAPS = 4;
+/** Relative width of the refill-rate interval that ends the token-bucket stage (±7.5 % at worst, the middle is used: margin within the ±10 % target). */
+const TIGHT_RATE_WIDTH = 0.15;
 /** Burst 2's pause after its recovering request, as a share of the time burst 1 took to recover. */
 const BURST2_PAUSE = 0.15;
 /**
