@@ -68,8 +68,9 @@ export function bySendTime(a: Observation, b: Observation): number {
  * 429s that the rate limiter did not send, relabelled `capacity` so the rate estimate ignores them. A
  * concurrency gate answers 429 too (Chutes and the emulator with the same body), and an open-loop burst
  * with slow answers has several requests in flight. Not a rate refusal: a 429 whose rate policy still
- * shows allowance; or one sent with more requests in flight than any accepted request had, when the very
- * next request was accepted (a gate frees up at once, an exhausted window does not).
+ * shows allowance; or, without a policy at remaining 0, one sent with more requests in flight than any
+ * accepted request had, when the very next request was accepted (a gate frees up at once, an exhausted
+ * window does not).
  * Dropping a real refusal only loses information; counting a gate's refusal would mislead.
  */
 export function attributeRefusals(observations: readonly Observation[]): Observation[] {
@@ -81,7 +82,9 @@ export function attributeRefusals(observations: readonly Observation[]): Observa
     const policy = selectRatePolicy(o.policies);
     const roomLeft = policy !== null && policy.remaining !== null && policy.remaining > 0;
     const next = sorted[i + 1];
-    const crowded = maxAcceptedInFlight > 0 && o.inFlight >= 2 && o.inFlight > maxAcceptedInFlight && next !== undefined && isAccepted(next);
+    // A policy at remaining 0 says the rate limit refused it, however crowded the line was.
+    const exhausted = policy !== null && policy.remaining === 0;
+    const crowded = !exhausted && maxAcceptedInFlight > 0 && o.inFlight >= 2 && o.inFlight > maxAcceptedInFlight && next !== undefined && isAccepted(next);
     if (roomLeft || crowded) relabel.add(o.seq);
   });
   return observations.map((o) => (relabel.has(o.seq) ? { ...o, outcome: 'capacity' as const } : o));
@@ -529,12 +532,17 @@ export function narrowRecovery(
   let hi = bracket.firstOk;
   // Counted from our send, the instant may be early by however long the request took to reach the server.
   const tol = jitterToleranceMs(intervalMs);
-  for (const p of points.slice(start)) {
+  // Latest first, and only as far back as the answers agree: a rollover that whole seconds hid (a reset
+  // of "1" just before a boundary) would otherwise empty the intersection.
+  for (const p of points.slice(start).reverse()) {
     const instant = resetInstant(p, resets.clock);
-    lo = Math.max(lo, instant - resets.clock.quantumMs);
-    hi = Math.min(hi, instant + tol);
+    const nextLo = Math.max(lo, instant - resets.clock.quantumMs);
+    const nextHi = Math.min(hi, instant + tol);
+    if (nextHi < nextLo) break;
+    lo = nextLo;
+    hi = nextHi;
   }
-  return hi >= lo ? { lastFail: lo, firstOk: hi, mid: (lo + hi) / 2 } : bracket;
+  return { lastFail: lo, firstOk: hi, mid: (lo + hi) / 2 };
 }
 
 export interface RetryHint {
@@ -1106,17 +1114,20 @@ function estimateWindowFromCycles(
   // A burst 2 that ran through a boundary (more than the stated limit, no 429 between) exhausted
   // ceil(n2 / limit) windows, so its recovery came that many boundaries after the first.
   const spanned = straddled && headerLimit !== null ? Math.ceil(n2 / headerLimit) : 1;
+  // (More than the stated limit without a 429 between is itself a fixed window's doing: a sliding log
+  // never gives one burst more than the limit at an even pace.)
   const raw = windowTiming(cycles, recovery1, recovery2, ctx.intervalMs);
-  const timing = raw.algorithm === 'fixed-window' && spanned > 1
-    ? { ...raw, windowMs: raw.windowMs / spanned, loMs: raw.loMs / spanned, hiMs: raw.hiMs / spanned }
+  const fixedMs = recovery2.mid - recovery1.mid;
+  const timing = spanned > 1 && raw.algorithm !== 'sliding-window'
+    ? { algorithm: 'fixed-window' as const, windowMs: fixedMs / spanned, loMs: (recovery2.lastFail - recovery1.firstOk) / spanned, hiMs: (recovery2.firstOk - recovery1.lastFail) / spanned, settled: raw.settled }
     : raw;
   const windowMs = timing.windowMs;
   const algorithm = timing.algorithm;
   const sliding = algorithm === 'sliding-window';
-  const why = sliding
-    ? timing.settled
-      ? 'allowance came back one request at a time, one window after each accepted request (a sliding window: a request right after the second recovery was refused)'
-      : 'allowance first came back one window after the first accepted request (a sliding window, or a fixed one that began with the probe)'
+  const why = algorithm === 'unknown'
+    ? 'allowance first came back one window after the first accepted request: a sliding window, or a fixed one that began with the probe (the request after the second recovery could not go out soon enough to tell)'
+    : sliding
+    ? 'allowance came back one request at a time, one window after each accepted request (a sliding window: a request right after the second recovery was refused)'
     : timing.settled
       ? 'allowance came back all at once at window boundaries (a request right after the second recovery was accepted too)'
       : 'allowance came back all at once at window boundaries';
@@ -1135,7 +1146,7 @@ function estimateWindowFromCycles(
     algorithm,
     bound: 'approx',
     source,
-    confidence: disagree || loose ? 'low' : 'medium',
+    confidence: disagree || loose || algorithm === 'unknown' ? 'low' : 'medium',
     explanation: `${limit} requests were accepted per window of about ${seconds(windowMs)} s${sayHeader}${earlier}; ${why}${range}${disagree}.`,
     requests,
   };
@@ -1178,9 +1189,11 @@ export function windowTiming(
   }
   if (!s1) return { algorithm: 'unknown', ...fixed, settled: false };
   if (overlap >= 0.25 * Math.min(hi1 - lo1, hi2 - lo2)) {
+    // Both readings fit: a sliding window, or a fixed one that began with the probe. Not guessed: unknown,
+    // and the window between the two readings, with a range that holds both.
     const loMs = Math.max(lo1, lo2);
     const hiMs = Math.min(hi1, hi2);
-    return { algorithm: 'sliding-window', windowMs: (hiMs + loMs) / 2, loMs, hiMs, settled: false };
+    return { algorithm: 'unknown', windowMs: ((hiMs + loMs) / 2 + fixed.windowMs) / 2, loMs: Math.min(loMs, fixed.loMs), hiMs: Math.max(hiMs, fixed.hiMs), settled: false };
   }
   return { algorithm: 'fixed-window', ...fixed, settled: false };
 }

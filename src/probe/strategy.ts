@@ -553,7 +553,13 @@ export class ProbeStrategy {
     const burst1 = cycles.burst1 ?? [];
     const s1 = (burst1[0] ?? (cycles.limited1 as Observation[])[0]) as Observation;
     const recoveryMs = recovery1.sentAt - s1.sentAt;
-    const room = 0.7 * recoveryMs - Math.max(0, burst1.length - 1) * this.intervalMs;
+    // Burst 2 must end before a fixed window's next boundary could come: not after 70 % of the recovery
+    // time, nor after the second recovery's floor (a retest held back by a whole-second Retry-After may
+    // have recovered long after the boundary, leaving less of that window).
+    const lastFail1 = (cycles.limited1 as Observation[]).at(-1) as Observation;
+    const burstMs = Math.max(0, burst1.length - 1) * this.intervalMs;
+    const floor2 = 2 * lastFail1.sentAt - s1.sentAt - this.intervalMs;
+    const room = Math.min(0.7 * recoveryMs - burstMs, floor2 - recovery1.sentAt - burstMs);
     // The request after the second recovery can only go once that recovery's answer is back: the pause
     // covers the slowest answer so far too.
     let latency = 0;

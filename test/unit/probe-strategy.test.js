@@ -426,6 +426,27 @@ describe('sweep: every dialect × algorithm × answer latency × phase', () => {
   });
 });
 
+describe('sweep: a 1-s window against whole-second Retry-After and resets (5 per 1 s, --rpm 1200)', () => {
+  // Retests obey a Retry-After of 1 s, so a recovery inside a 1-s window is timed only to within about a
+  // second: then the estimate must say so (the range, low confidence) and the true window must lie in it.
+  it('200 probes: every window within ±15 %, or a stated range that holds it', async () => {
+    const off = [];
+    for (const headers of ['anthropic', 'x-ratelimit', 'openai', 'none', 'chutes']) {
+      for (const algorithm of ['fixed-window', 'sliding-window']) {
+        for (let phase = 0; phase < 1000; phase += 50) {
+          const run = await simulate({ phase, rpm: 1200, maxRequests: 80, maxDurationMs: 20_000, server: { algorithm, headers, limit: 5, windowMs: 1000, latency: () => 3, uplink: () => 1 } });
+          assertGuarantees(run, { rpm: 1200, maxRequests: 80, maxDurationMs: 20_000 });
+          const r = run.result.rate;
+          const held = /timed only to within ([\d.]+)–([\d.]+) s/.exec(r.explanation);
+          const ok = held ? Number(held[1]) <= 1.05 && Number(held[2]) >= 0.95 && r.confidence === 'low' : Math.abs(r.windowSeconds - 1) <= 0.15;
+          if (!ok || Math.abs(r.limit - 5) > 1) off.push(`${headers} ${algorithm} phase ${phase}: ${r.limit} per ${r.windowSeconds} s, ${r.algorithm}${held ? `, ${held[0]}` : ''}`);
+        }
+      }
+    }
+    assert.deepEqual(off, []);
+  });
+});
+
 describe('Retry-After and exhausted resets', () => {
   it('Retry-After: 3 at --rpm 60: no retest before it, one 429 per cycle, the same estimate', async () => {
     // A sliding log of 5 per 8 s: the 6th request (t = 5 s) is refused with Retry-After: 3. Retests every
