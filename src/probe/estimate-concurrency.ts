@@ -59,6 +59,17 @@ function overlapDoubt(trial: ConcurrencyTrial): string {
   return slowest < 20 ? ` (responses took at most ${Math.round(slowest)} ms, so the requests may not have overlapped on the server)` : '';
 }
 
+/** The test stopped at a batch of `size` for a reason other than the gate: what fully passed is a lower bound. */
+function atLeast(fullyAccepted: number, size: number, why: string, requests: number): ConcurrencyEstimate {
+  return {
+    limit: fullyAccepted > 0 ? fullyAccepted : null,
+    bound: fullyAccepted > 0 ? 'at-least' : 'unknown',
+    testedUpTo: size,
+    explanation: `${why}${fullyAccepted > 0 ? `; ${fullyAccepted} at once were fine` : ''}.`,
+    requests,
+  };
+}
+
 function requestsOf(trials: readonly ConcurrencyTrial[]): number {
   return trials.reduce((n, t) => n + t.responses.length + (t.lone ? 1 : 0), 0);
 }
@@ -90,13 +101,7 @@ export function estimateConcurrency(trials: readonly ConcurrencyTrial[], cap: nu
           requests,
         };
       case 'rate':
-        return {
-          limit: fullyAccepted > 0 ? fullyAccepted : null,
-          bound: fullyAccepted > 0 ? 'at-least' : 'unknown',
-          testedUpTo: trial.size,
-          explanation: `A batch of ${trial.size} was refused by the rate limit, not the concurrency limit (${judgement.why})${fullyAccepted > 0 ? `; ${fullyAccepted} at once were fine` : ''}.`,
-          requests,
-        };
+        return atLeast(fullyAccepted, trial.size, `A batch of ${trial.size} was refused by the rate limit, not the concurrency limit (${judgement.why})`, requests);
       case 'needs-lone':
         return {
           limit: judgement.accepted,
@@ -106,13 +111,7 @@ export function estimateConcurrency(trials: readonly ConcurrencyTrial[], cap: nu
           requests,
         };
       case 'errors':
-        return {
-          limit: fullyAccepted > 0 ? fullyAccepted : null,
-          bound: fullyAccepted > 0 ? 'at-least' : 'unknown',
-          testedUpTo: trial.size,
-          explanation: `A batch of ${trial.size} failed with errors other than 429 (${judgement.accepted} succeeded), so the test stopped${fullyAccepted > 0 ? `; ${fullyAccepted} at once were fine` : ''}.`,
-          requests,
-        };
+        return atLeast(fullyAccepted, trial.size, `A batch of ${trial.size} failed with errors other than 429 (${judgement.accepted} succeeded), so the test stopped`, requests);
     }
   }
   const lastTrial = trials.at(-1) as ConcurrencyTrial;

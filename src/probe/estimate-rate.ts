@@ -274,13 +274,18 @@ export function classifyHeaderSeries(points: readonly HeaderPoint[], limit: numb
  * request looks the same by `remaining`).
  */
 function currentWindowPoints(points: readonly HeaderPoint[], clock: ResetClock, uptoIndex: number): HeaderPoint[] {
+  return points.slice(windowStart(points, clock, uptoIndex), uptoIndex).filter((p) => p.accepted);
+}
+
+/** Where the last window before `uptoIndex` began: the last point whose `remaining` rose, or that came after the previous point's reset. */
+function windowStart(points: readonly HeaderPoint[], clock: ResetClock, uptoIndex: number): number {
   let start = 0;
   for (let i = 1; i < uptoIndex; i++) {
     const p = points[i - 1] as HeaderPoint;
     const c = points[i] as HeaderPoint;
     if (c.remaining > p.remaining || c.sentAt >= resetInstant(p, clock)) start = i;
   }
-  return points.slice(start, uptoIndex).filter((p) => p.accepted);
+  return start;
 }
 
 export interface ResetBounds {
@@ -522,12 +527,7 @@ export function narrowRecovery(
   if (!resets) return bracket;
   const seqs = new Set(before.map((o) => o.seq));
   const points = resets.points.filter((p) => seqs.has(p.seq) && p.resetSeconds > 0);
-  let start = 0;
-  for (let i = 1; i < points.length; i++) {
-    const p = points[i - 1] as HeaderPoint;
-    const c = points[i] as HeaderPoint;
-    if (c.remaining > p.remaining || c.sentAt >= resetInstant(p, resets.clock)) start = i;
-  }
+  const start = windowStart(points, resets.clock, points.length);
   let lo = bracket.lastFail;
   let hi = bracket.firstOk;
   // Counted from our send, the instant may be early by however long the request took to reach the server.
@@ -808,6 +808,11 @@ function perMinuteOf(limit: number, windowMs: number): number {
   return round((limit * 60_000) / windowMs, 1);
 }
 
+/** A limit known per window, the window itself not timed: no per-minute figure, and nothing exact about it. */
+function untimedWindow(limit: number, source: EstimateSource, explanation: string, requests: number): RateEstimate {
+  return { limit, windowSeconds: null, perMinute: null, burst: limit, algorithm: 'unknown', bound: 'approx', source, confidence: 'medium', explanation, requests };
+}
+
 function unknownEstimate(requests: number, explanation: string): RateEstimate {
   return { limit: null, windowSeconds: null, perMinute: null, burst: null, algorithm: 'unknown', bound: 'unknown', source: 'observed', confidence: 'low', explanation, requests };
 }
@@ -924,19 +929,7 @@ function estimateFromHeaderSeries(observations: readonly Observation[], mode: Ex
   }
   if (kind === 'window' && !points.some((p) => !p.accepted)) {
     // Decided, but the check request after the reset never went out (budget or --max-duration).
-    return {
-      limit,
-      windowSeconds: null,
-      perMinute: null,
-      burst: limit,
-      algorithm: 'unknown',
-      // A stated limit without a window: no per-minute figure, and nothing exact about it.
-      bound: 'approx',
-      source: 'headers',
-      confidence: 'medium',
-      explanation: `${header} states ${limit} requests per window, but the window length was not measured: no request could be sent after the reset${stopClause(ctx)}.`,
-      requests,
-    };
+    return untimedWindow(limit, 'headers', `${header} states ${limit} requests per window, but the window length was not measured: no request could be sent after the reset${stopClause(ctx)}.`, requests);
   }
   return null;
 }
@@ -1098,18 +1091,7 @@ function estimateWindowFromCycles(
       : n1 > n2 ? ` (the first burst got ${n1}: it straddled a window boundary)` : '';
   if (!recovery2) {
     const waitedMs = (last(cycles.limited2) as Observation).sentAt - recovery1.mid;
-    return {
-      limit,
-      windowSeconds: null,
-      perMinute: null,
-      burst: limit,
-      algorithm: 'unknown',
-      bound: 'approx',
-      source,
-      confidence: 'medium',
-      explanation: `${limit} requests fit in a window that began at a recovery${sayHeader}${earlier}, but the second recovery did not come within ${seconds(waitedMs)} s${stopClause(ctx)}, so the window is longer than that${disagree}.`,
-      requests,
-    };
+    return untimedWindow(limit, source, `${limit} requests fit in a window that began at a recovery${sayHeader}${earlier}, but the second recovery did not come within ${seconds(waitedMs)} s${stopClause(ctx)}, so the window is longer than that${disagree}.`, requests);
   }
   // A burst 2 that ran through a boundary (more than the stated limit, no 429 between) exhausted
   // ceil(n2 / limit) windows, so its recovery came that many boundaries after the first.

@@ -148,6 +148,9 @@ export class ProbeStrategy {
   private stopReason: StopReason = 'complete';
   /** The slot of the last rate-phase send: bursts continue one pace interval after it. */
   private lastRateSlot: number | null = null;
+  /** Rate-phase requests sent, and the seq of the latest (seqs grow with each send). */
+  private rateSends = 0;
+  private lastRateSeq = 0;
   /** When the last rate-phase send actually went out. */
   private lastRateSentAt: number | null = null;
   /** The current burst's grid: slot i at origin + i·60000/rpm (no rounding drift), `sends` slots used. */
@@ -202,7 +205,11 @@ export class ProbeStrategy {
     const trial = send.purpose === 'batch' || send.purpose === 'lone' ? this.trials.length - 1 : null;
     this.sent.set(seq, { seq, at: send.at, scheduledAt: send.scheduledAt, purpose: send.purpose, trial });
     this.cap.record(send.at);
-    if (isRatePurpose(send.purpose)) this.lastRateSentAt = Math.max(this.lastRateSentAt ?? send.at, send.at);
+    if (isRatePurpose(send.purpose)) {
+      this.lastRateSentAt = Math.max(this.lastRateSentAt ?? send.at, send.at);
+      this.rateSends += 1;
+      this.lastRateSeq = seq;
+    }
     return seq;
   }
 
@@ -262,7 +269,7 @@ export class ProbeStrategy {
     const all = this.observations();
     const rateObs = all.filter((o) => isRatePurpose(this.sent.get(o.seq)?.purpose));
     const rate = estimateRateLimit(rateObs, { intervalMs: this.intervalMs, stoppedBy: this.rateStopped });
-    rate.requests = [...this.sent.values()].filter((e) => isRatePurpose(e.purpose)).length;
+    rate.requests = this.rateSends;
     const cap = this.concurrencyCap();
     const concurrency = this.concurrencySkipped !== null
       ? skippedConcurrency(this.concurrencySkipped, this.trials)
@@ -343,7 +350,7 @@ export class ProbeStrategy {
     // whose answer took its time) begins now.
     // A held pre-flight's answer may come after slot 1: then burst 1 goes on from when it came, not late on
     // its old grid.
-    const heldPreflight = this.grid?.sends === 1 && now > this.gridSlot(1) && this.rateSentCount() === 1;
+    const heldPreflight = this.grid?.sends === 1 && now > this.gridSlot(1) && this.rateSends === 1;
     if (this.grid && !heldPreflight && this.lastRateSlot !== null && this.gridSlot(this.grid.sends - 1) === this.lastRateSlot) {
       return this.rateSend(this.gridSlot(this.grid.sends), 'burst');
     }
@@ -353,15 +360,9 @@ export class ProbeStrategy {
 
   /** While the first (pre-flight) request is unanswered, and not for longer than its bounded wait: wait for it. */
   private preflightWait(answered: number, now: number): RateStep | null {
-    if (answered > 0 || this.lastRateSlot === null || this.rateSentCount() !== 1) return null;
+    if (answered > 0 || this.lastRateSlot === null || this.rateSends !== 1) return null;
     const until = this.lastRateSlot + Math.max(this.intervalMs, Math.min(PREFLIGHT_INTERVALS * this.intervalMs, PREFLIGHT_MAX_MS));
     return now < until ? { kind: 'await', until } : null;
-  }
-
-  private rateSentCount(): number {
-    let n = 0;
-    for (const entry of this.sent.values()) if (isRatePurpose(entry.purpose)) n++;
-    return n;
   }
 
   /** The rate part's answers and what follows from them, memoised per response count. */
@@ -513,7 +514,7 @@ export class ProbeStrategy {
         // time (sliding); accepted, all at once (fixed), if burst 2's pause outlasted this recovery's bracket.
         const at = Math.max(recovery2.sentAt + this.intervalMs, now);
         const deadline = slidingRefusalDeadline(cycles, this.intervalMs);
-        if (!this.sentAfter(recovery2.seq) && deadline !== null && at < deadline) return this.rateSend(at, 'retest');
+        if (this.lastRateSeq <= recovery2.seq && deadline !== null && at < deadline) return this.rateSend(at, 'retest');
         return this.finishWhenSettled(null);
       }
       const ladder = nextRetestAt(recovery1.sentAt, lastSlot, this.intervalMs, secondLadderGrowth(cycles, recovery1, lastSlot));
@@ -535,12 +536,6 @@ export class ProbeStrategy {
     return this.rateSend(Math.max((this.gaps.at(-1) as { until: number }).until, now), 'burst');
   }
 
-  /** Whether any rate-phase request went out after the one with this seq. */
-  private sentAfter(seq: number): boolean {
-    for (const entry of this.sent.values()) if (entry.seq > seq && isRatePurpose(entry.purpose)) return true;
-    return false;
-  }
-
   /**
    * When burst 2 goes on after its first (recovering) request: BURST2_PAUSE of the recovery time later
    * (plus two intervals and the slowest answer so far), or null when it needs no pause (requests already went out after the recovery,
@@ -548,7 +543,7 @@ export class ProbeStrategy {
    * window burst 1 suggests, so a fixed window's burst 2 does not run into its next boundary.
    */
   private burst2Pause(recovery1: Observation): number | null {
-    if (this.sentAfter(recovery1.seq)) return null;
+    if (this.lastRateSeq > recovery1.seq) return null;
     const cycles = this.rateView().cycles;
     const burst1 = cycles.burst1 ?? [];
     const s1 = (burst1[0] ?? (cycles.limited1 as Observation[])[0]) as Observation;
