@@ -1,0 +1,33 @@
+// ESLint flat config. The rules we keep are the ones that catch bugs a CLI like this one ships:
+// promises nobody awaits (a lost exit code, an unhandled rejection after the run "ended"), unused
+// code, loose equality, and type-unsafe `any` flowing out of parsed headers. Style is left to review.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.tmp/**'] },
+  js.configs.recommended,
+  // This tool reads and neutralises terminal control characters on purpose: regexes over \x00-\x1f are its job.
+  { rules: { 'no-control-regex': 'off' } },
+  {
+    files: ['src/**/*.ts'],
+    extends: [tseslint.configs.recommendedTypeChecked],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', caughtErrors: 'none' }],
+      eqeqeq: ['error', 'always', { null: 'ignore' }],
+    },
+  },
+  {
+    files: ['test/**/*.js', 'bench/**/*.js', 'scripts/**/*.js', 'bin/**/*.js', 'eslint.config.js'],
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      'no-unused-vars': ['error', { argsIgnorePattern: '^_', caughtErrors: 'none' }],
+      eqeqeq: ['error', 'always', { null: 'ignore' }],
+    },
+  },
+);
