@@ -12,7 +12,7 @@ export const FAKE_KEY = `cpk_${'0'.repeat(32)}.${'f'.repeat(32)}.FAKEtestKEYdoNO
  * Runs `chutes-diag ...args`. The environment is minimal (no CHUTES_* from the developer's shell),
  * plus `env`. Resolves with {code, signal, stdout, stderr}; kills the child after timeoutMs.
  */
-export function runCli(args, { env = {}, timeoutMs = 30_000, input, onSpawn } = {}) {
+export function runCli(args, { env = {}, timeoutMs = 120_000, input, onSpawn } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...env },
@@ -22,7 +22,11 @@ export function runCli(args, { env = {}, timeoutMs = 30_000, input, onSpawn } = 
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
     child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    // A safety net against hangs, not a speed limit: a killed run says so in its stderr.
+    const timer = setTimeout(() => {
+      stderr += `\n[test harness: killed after ${timeoutMs} ms without exiting]\n`;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);

@@ -3,18 +3,12 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 const STACK_FRAME = /^\s+at .+[:(]/m;
 
 /** A fresh directory for --out files and key files. */
 export function tempDir() {
   return mkdtempSync(join(tmpdir(), 'chutes-diag-hostile-'));
-}
-
-/** The command's built module exists: probe, quota, doctor and wait-reset land separately. */
-export function commandBuilt(name) {
-  return existsSync(fileURLToPath(new URL(`../../dist/commands/${name}.js`, import.meta.url)));
 }
 
 /** Exactly one `error:` line on stderr, matching `pattern`, and no stack trace. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startEmulator } from '../../dist/emulator/server.js';
 import { keyFingerprint } from '../../dist/http/redact.js';
 import { runCli } from '../helpers/cli.js';
-import { commandBuilt, tempDir } from './expect.js';
+import { tempDir } from './expect.js';
 import { closeAll, echoesCredentials, redirectsWithKey, refusedUrl, startHttp } from './servers.js';
 
 /** Valid Chutes format, distinctive tail; its fingerprint is cpk_…T6yH. */
@@ -157,7 +157,7 @@ describe('headers: the key never leaves the process, even when the server echoes
   });
 });
 
-/** The other network commands, against the emulator and against the echoing server; skipped until built. */
+/** The other network commands, against the emulator and against the echoing server. */
 const commands = [
   ['quota', (e) => ['--api-base-url', e.apiUrl], (s) => ['--api-base-url', s.url]],
   ['doctor', (e) => ['--base-url', e.url, '--api-base-url', e.apiUrl], (s) => ['--base-url', s.url, '--api-base-url', s.url]],
@@ -167,12 +167,11 @@ const commands = [
 
 describe('every network command keeps the key out of its output', { concurrency: 4 }, () => {
   for (const [name, emulatorArgs, echoArgs] of commands) {
-    const skip = !commandBuilt(name) && `dist/commands/${name}.js is not built yet`;
-    test(`${name} --verbose against the emulator`, { skip }, async () => {
+    test(`${name} --verbose against the emulator`, async () => {
       const run = await runWithKey([name, ...emulatorArgs(emulator), '--verbose']);
       assert.ok([0, 1, 3].includes(run.code), `exit ${run.code}: ${run.stderr}`);
     });
-    test(`${name} --json --verbose against a server that echoes the key`, { skip }, async () => {
+    test(`${name} --json --verbose against a server that echoes the key`, async () => {
       const run = await runWithKey([name, ...echoArgs(echo401), '--json', '--verbose']);
       assert.notEqual(run.code, 0);
       assert.ok(run.code !== 70, `internal error: ${run.stderr}`);

@@ -530,7 +530,8 @@ describe('bookkeeping and robustness', () => {
     const began = performance.now();
     await emulator.close();
     await pending;
-    assert.ok(performance.now() - began < 1000, 'closed within a second');
+    // Told apart: a close that waits for the 10-s answer; the bound is half of it (the close takes ms).
+    assert.ok(performance.now() - began < 5000, 'closed without waiting for the answer in flight');
     await assert.rejects(fetch(`${emulator.url}/v1/models`));
   });
 });

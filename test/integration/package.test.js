@@ -1,5 +1,9 @@
-// The packed tarball installs into an empty prefix and runs with only Node (dependencies come
-// from npm's local cache: --offline, so this test never touches the network).
+// The packed tarball installs into an empty prefix and runs with only Node.
+// Network: the dependencies' tarballs come from npm's cache (the `npm install` that preceded the
+// tests put them there), but npm also needs each dependency's registry document, which a plain
+// install from the lock file does not cache. So this test asks the npm registry for those
+// documents (--prefer-offline: the cache first, the registry for what it lacks). It is the one
+// test that touches the network; without the registry it fails, it does not skip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -20,7 +24,7 @@ test('npm pack → global install into a temporary prefix → the installed bina
   const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'));
   assert.ok(tarball, 'npm pack produced no tarball');
   const prefix = join(dir, 'prefix');
-  await run(npm, ['install', '-g', '--offline', '--no-audit', '--no-fund', '--prefix', prefix, join(dir, tarball)], { cwd: dir });
+  await run(npm, ['install', '-g', '--prefer-offline', '--no-audit', '--no-fund', '--prefix', prefix, join(dir, tarball)], { cwd: dir });
   const bin = join(prefix, 'bin', 'chutes-diag');
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1' };
   const version = await run(bin, ['--version'], { env });
