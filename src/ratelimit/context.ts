@@ -18,6 +18,7 @@ const PAST_RESET_TOLERANCE_SECONDS = 1;
 
 export class ParseContext {
   readonly warnings: string[] = [];
+  private readonly warned = new Set<string>(); // the warnings, for a constant-time repeat check
   private clockBaseMs: number | undefined;
 
   constructor(
@@ -40,17 +41,19 @@ export class ParseContext {
 
   /** The distinct values of one capture group over the header names matching `pattern`, in header order. */
   distinctNameParts(pattern: RegExp, group: number, exclude: ReadonlySet<string> = new Set()): string[] {
-    const parts: string[] = [];
+    const parts = new Set<string>();
     for (const name of this.names()) {
       const part = pattern.exec(name)?.[group];
-      if (part !== undefined && !exclude.has(part) && !parts.includes(part)) parts.push(part);
+      if (part !== undefined && !exclude.has(part)) parts.add(part);
     }
-    return parts;
+    return [...parts];
   }
 
   warn(header: string, reason: string, raw?: string): void {
     const message = raw === undefined ? `${header}: ${reason}` : `${header}: ${reason} (got ${showRaw(raw)})`;
-    if (!this.warnings.includes(message)) this.warnings.push(message);
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.warnings.push(message);
   }
 
   /** Unwraps a Parsed value, turning a failure into a warning that names the header. */

@@ -29,7 +29,7 @@ export function roundSeconds(seconds: number): number {
  */
 export function collapseRepeats(raw: string): string {
   const trimmed = raw.trim();
-  const parts = trimmed.split(/\s*,\s*/);
+  const parts = trimmed.split(',').map((part) => part.trim()); // not /\s*,\s*/: quadratic on long blank runs
   for (let chunkSize = 1; chunkSize < parts.length; chunkSize++) {
     if (parts.length % chunkSize !== 0) continue;
     const chunk = parts.slice(0, chunkSize);
