@@ -2,7 +2,7 @@
 
 /** "950ms", "12.3s", "4m05s", "3h12m": short and exact enough for a human. */
 export function formatSeconds(seconds: number | null): string {
-  if (seconds === null) return '—';
+  if (seconds === null || !Number.isFinite(seconds)) return '—'; // NaN/Infinity from a library caller
   if (seconds < 1) return `${Math.round(seconds * 1000)}ms`;
   if (seconds < 59.95) return `${Number(seconds.toFixed(1))}s`;
   // Round first, then split, so 299.6 s reads "5m00s", not "4m60s".
@@ -14,6 +14,7 @@ export function formatSeconds(seconds: number | null): string {
 /** Local wall-clock time of an instant, "14:03:27". */
 export function formatLocalTime(epochMs: number): string {
   const d = new Date(epochMs);
+  if (Number.isNaN(d.getTime())) return '—'; // outside the range of a Date
   return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
 }
 

@@ -6,6 +6,7 @@ import {
   interpretResetValue,
   parseDate,
   parseHttpDate,
+  isDateInRange,
   parseNonNegativeNumber,
   roundSeconds,
   showRaw,
@@ -57,15 +58,28 @@ export class ParseContext {
   }
 
   /** Unwraps a Parsed value, turning a failure into a warning that names the header. */
-  accept<T>(header: string, raw: string, parsed: Parsed<T>): T | null {
+  accept<T>(header: string, raw: string | undefined, parsed: Parsed<T>): T | null {
     if (parsed.ok) return parsed.value;
     this.warn(header, parsed.reason, raw);
     return null;
   }
 
-  /** Seconds from arrival until an absolute instant; clamped at 0, null beyond ten years. */
-  secondsUntil(epochMs: number, header: string, raw: string): number | null {
-    const seconds = (epochMs - this.absoluteClockBase()) / 1000;
+  /**
+   * Seconds from arrival until an absolute instant; clamped at 0, null beyond ten years, and null
+   * (with a warning) when either instant lies outside the range of a Date: an out-of-range clock
+   * is the caller's problem to hear about, never a NaN or a made-up 0.
+   */
+  secondsUntil(epochMs: number, header: string, raw?: string): number | null {
+    const base = this.absoluteClockBase();
+    if (!isDateInRange(base)) {
+      this.warn(header, `the arrival time (${base} ms) is outside the range of a Date; the absolute reset time is ignored`, raw);
+      return null;
+    }
+    if (!isDateInRange(epochMs)) {
+      this.warn(header, 'the reset time is outside the range of a Date; ignored', raw);
+      return null;
+    }
+    const seconds = (epochMs - base) / 1000;
     if (seconds < -PAST_RESET_TOLERANCE_SECONDS) {
       this.warn(header, `reset time is ${roundSeconds(-seconds)} s in the past; using 0`, raw);
     }

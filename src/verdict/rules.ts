@@ -447,7 +447,8 @@ function quote(f: ResponseFacts): string {
 }
 
 function waitClause(f: ResponseFacts): string {
-  if (f.rateLimit.retryAfterSeconds !== null) return `; Retry-After says wait ${formatSeconds(f.rateLimit.retryAfterSeconds)}`;
+  const retryAfter = f.rateLimit.retryAfterSeconds;
+  if (retryAfter !== null && Number.isFinite(retryAfter)) return `; Retry-After says wait ${formatSeconds(retryAfter)}`;
   return f.waitSeconds === null ? '' : `; it resets in ${formatSeconds(f.waitSeconds)}`;
 }
 

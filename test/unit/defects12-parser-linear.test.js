@@ -1,4 +1,5 @@
-// Issue #12 item 4: parseRateLimitHeaders runs in linear time on any input.
+// Issue #12 item 4: parseRateLimitHeaders runs in linear time on any input, and random header
+// values never throw nor produce NaN.
 // Linearity is proved without timing anything: each hostile shape is 2 MB, which the parser reads
 // in milliseconds when linear and in tens of minutes when quadratic (40 KB took 3.9 s). It runs in
 // a worker, so a quadratic parse (a synchronous loop the test cannot interrupt) is terminated at the
@@ -7,6 +8,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
+import { parseRateLimitHeaders } from '../../dist/ratelimit/parse.js';
+import { formatSeconds } from '../../dist/format.js';
 
 const PARSE_URL = new URL('../../dist/ratelimit/parse.js', import.meta.url).href;
 const DEADLINE_MS = 60_000;
@@ -79,5 +82,65 @@ describe('item 4: 2 MB hostile values parse within a deadline only linear code m
       assert.ok(outcome.result, 'the worker sent no result');
       assert.equal(typeof outcome.result.policies, 'number', 'the result has a policy count');
     });
+  }
+});
+
+/** Deterministic PRNG (mulberry32), so a failure reproduces from its seed. */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const FUZZ_NAMES = [
+  'ratelimit', 'ratelimit-policy', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset',
+  'ratelimit-resettime', 'ratelimit-observed', 'ratelimit-name',
+  'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'x-ratelimit-reset-after', 'x-ratelimit-used',
+  'x-ratelimit-resource', 'x-rate-limit-reset', 'x-ratelimit-limit-requests', 'x-ratelimit-reset-tokens',
+  'anthropic-ratelimit-requests-reset', 'anthropic-ratelimit-tokens-remaining',
+  'x-chutes-quota-total', 'x-chutes-quota-used', 'x-chutes-quota-remaining', 'x-chutes-rl-user',
+  'retry-after', 'retry-after-ms', 'x-ms-retry-after-ms', 'date',
+];
+const FUZZ_PIECES = [
+  '"', '\\', ';', '=', ',', ' ', '\t', ':', '-', '.', '*', '(', ')', '?', '0', '1', '9', '60', '1e3',
+  'r', 't', 'q', 'w', 'limit', 'remaining', 'reset', 'inf', 'ms', 's', 'm', 'h', 'Z', 'T', 'GMT',
+  'Thu, 01 Jan 2026 00:00:00 GMT', '2026-01-01T00:00:00Z', '1767225600', '1767225600000', '9007199254740993',
+  ':YWJj:', '?1', 'é', '\u202e', '\u0000',
+];
+const FUZZ_CLOCKS = [Date.UTC(2026, 0, 1, 12), 0, -1, 8.64e15, -8.64e15, 8.64e15 - 1, 1e20, -1e20, Number.NaN, Infinity];
+
+test('item 4: fuzz: random header values never throw, never give NaN, never break a reader', () => {
+  const random = prng(12);
+  const pick = (list) => list[Math.floor(random() * list.length)];
+  for (let round = 0; round < 3000; round++) {
+    const headers = {};
+    const count = 1 + Math.floor(random() * 4);
+    for (let h = 0; h < count; h++) {
+      let value = '';
+      const pieces = Math.floor(random() * 12);
+      for (let p = 0; p < pieces; p++) value += pick(FUZZ_PIECES);
+      headers[pick(FUZZ_NAMES)] = value;
+    }
+    const receivedAt = random() < 0.5 ? pick(FUZZ_CLOCKS) : random() * 4e12;
+    const where = `round ${round}: ${JSON.stringify(headers)} at receivedAt ${receivedAt}`;
+    let info;
+    assert.doesNotThrow(() => { info = parseRateLimitHeaders(headers, { receivedAt }); }, where);
+    assert.ok(info && Array.isArray(info.policies) && Array.isArray(info.warnings), `no result for ${where}`);
+    for (const policy of info.policies) {
+      for (const key of ['limit', 'remaining', 'resetSeconds', 'windowSeconds']) {
+        const value = policy[key];
+        assert.ok(value === null || Number.isFinite(value), `${key} is ${value} (not null or finite) for ${where}`);
+      }
+      assert.ok(!formatSeconds(policy.resetSeconds).includes('NaN'), `reset renders with NaN for ${where}`);
+    }
+    const retry = info.retryAfterSeconds;
+    assert.ok(retry === null || Number.isFinite(retry), `retryAfterSeconds is ${retry} for ${where}`);
+    const broken = info.warnings.find((w) => w.includes('internal parser error'));
+    assert.equal(broken, undefined, `a reader threw for ${where}`);
   }
 });
