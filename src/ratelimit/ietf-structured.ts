@@ -53,6 +53,44 @@ function squeeze(unquoted: string): string {
     .join('');
 }
 
+/**
+ * Dictionary keys whose repeated members differ. parseDictionary keeps a key's last member
+ * (RFC 9651 §4.2.2), but in a response a repeat is the header sent twice and joined with ", ", so
+ * different values conflict. Members compare as written, give or take whitespace around ";" and "=".
+ */
+export function conflictingDictionaryKeys(raw: string): Set<string> {
+  const seen = new Map<string, string>();
+  const conflicting = new Set<string>();
+  for (const member of topLevelMembers(raw)) {
+    const text = relaxWhitespace(member.trim());
+    const key = /^[a-z*][a-z0-9_.*-]*/.exec(text)?.[0];
+    if (key === undefined) continue;
+    const previous = seen.get(key);
+    if (previous === undefined) seen.set(key, text);
+    else if (previous !== text) conflicting.add(key);
+  }
+  return conflicting;
+}
+
+/** Splits at the commas outside quoted strings and inner lists, in one pass. */
+function topLevelMembers(raw: string): string[] {
+  const members: string[] = [];
+  let start = 0;
+  let depth = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i];
+    if (c === '"') i = quotedStringEnd(raw, i) - 1;
+    else if (c === '(') depth++;
+    else if (c === ')') depth = Math.max(0, depth - 1);
+    else if (c === ',' && depth === 0) {
+      members.push(raw.slice(start, i));
+      start = i + 1;
+    }
+  }
+  members.push(raw.slice(start));
+  return members;
+}
+
 // express-rate-limit's draft-8 output has a space after each ";" (`"100-in-1min"; r=99; t=60`).
 function parseStrictThenRelaxed<T>(raw: string, parse: (input: string) => T): Parsed<T> {
   try {
