@@ -22,7 +22,19 @@ export function formatNumber(n: number | null): string {
   return n === null ? '—' : String(n);
 }
 
-/** Chutes' daily quota resets at 00:00 UTC (chutes-facts.md, "Limits and quotas"). */
+/**
+ * The instant a reset falls on: arrival + delay, to the whole millisecond. Arrival times carry
+ * sub-millisecond fractions and resetSeconds is rounded to the millisecond, so the raw sum can land
+ * a hair before a whole second and print one second early (23:59:59 for a 00:00 UTC reset).
+ */
+export function resetInstantMs(receivedAtMs: number, resetSeconds: number): number {
+  return Math.round(receivedAtMs + resetSeconds * 1000);
+}
+
+/**
+ * Chutes' daily quota resets at 00:00 UTC (chutes-facts.md, "Limits and quotas"): the one place
+ * that instant is computed (the parser, `quota`, `doctor` and the emulator all call it).
+ */
 export function nextUtcMidnight(nowMs: number): Date {
   const d = new Date(nowMs);
   return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1));
