@@ -63,7 +63,7 @@ function readDailyQuota(ctx: ParseContext): RateLimitPolicy | null {
 /** Seconds until the next 00:00 UTC; null (with a warning) when that lies beyond the range of a Date. */
 function secondsUntilDailyReset(ctx: ParseContext, header: string): number | null {
   const nowMs = ctx.absoluteClockBase();
-  const resetMs = isDateInRange(nowMs) ? nextUtcMidnight(nowMs).getTime() : Number.NaN;
+  const resetMs = nextUtcMidnight(nowMs).getTime(); // NaN when either day is outside the range of a Date
   if (!isDateInRange(resetMs)) {
     ctx.warn(header, `the daily reset (the 00:00 UTC after ${nowMs} ms) is outside the range of a Date; reset unknown`);
     return null;

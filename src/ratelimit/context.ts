@@ -4,9 +4,9 @@
 import {
   checkDelaySeconds,
   interpretResetValue,
+  isDateInRange,
   parseDate,
   parseHttpDate,
-  isDateInRange,
   parseNonNegativeNumber,
   roundSeconds,
   showRaw,
