@@ -1,6 +1,7 @@
 // `chutes-diag quota`: the account's daily quota, usage and subscription caps from the Chutes
 // management API. Three free GETs; no inference request is spent.
 import { ExitCode } from '../errors.js';
+import { nextUtcMidnight as nextUtcMidnightDate } from '../format.js';
 import { closeDispatcher, send } from '../http/client.js';
 import { buildRecord } from '../record.js';
 import { emitGithubReport, type CiReport } from '../render/github.js';
@@ -17,7 +18,6 @@ export const QUOTAS_PATH = '/users/me/quotas';
 export const SUBSCRIPTION_USAGE_PATH = '/users/me/subscription_usage';
 export const USER_PATH = '/users/me';
 
-const DAY_MS = 86_400_000;
 /** Below this share of the daily quota left, warn: a busy client runs out within the hour. */
 export const LOW_QUOTA_SHARE = 0.1;
 
@@ -128,9 +128,9 @@ export function parseSubscriptionUsage(json: unknown): SubscriptionSummary | nul
   return { monthlyPrice: count(body.monthly_price), monthly: meter(body.monthly), fourHour: meter(body.four_hour) };
 }
 
-/** The daily counter resets at 00:00 UTC. */
+/** The daily counter resets at 00:00 UTC; computed in one place, format.ts. */
 export function nextUtcMidnight(nowMs: number): number {
-  return (Math.floor(nowMs / DAY_MS) + 1) * DAY_MS;
+  return nextUtcMidnightDate(nowMs).getTime();
 }
 
 /** quota_usage first (it has `used`); the quotas table fills in the daily figure when it is missing. */

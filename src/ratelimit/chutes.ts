@@ -4,7 +4,7 @@
 
 import type { RateLimitPolicy } from '../types.js';
 import { presentHeaders, remainingFromUsed, type ParseContext } from './context.js';
-import { collapseRepeats, parseNonNegativeNumber, roundSeconds } from './values.js';
+import { collapseRepeats, isDateInRange, parseNonNegativeNumber } from './values.js';
 import { nextUtcMidnight } from '../format.js';
 
 const DAY_SECONDS = 86_400;
@@ -53,13 +53,20 @@ function readDailyQuota(ctx: ParseContext): RateLimitPolicy | null {
     unit: 'requests',
     limit,
     remaining: readChutesCount(ctx, QUOTA_REMAINING) ?? remainingFromUsed(limit, used),
-    resetSeconds: secondsUntilUtcMidnight(ctx.absoluteClockBase()),
+    resetSeconds: secondsUntilDailyReset(ctx, sources[0] ?? QUOTA_REMAINING),
     windowSeconds: DAY_SECONDS,
     dialect: 'chutes',
     sources,
   };
 }
 
-function secondsUntilUtcMidnight(nowMs: number): number {
-  return roundSeconds((nextUtcMidnight(nowMs).getTime() - nowMs) / 1000);
+/** Seconds until the next 00:00 UTC; null (with a warning) when that lies beyond the range of a Date. */
+function secondsUntilDailyReset(ctx: ParseContext, header: string): number | null {
+  const nowMs = ctx.absoluteClockBase();
+  const resetMs = nextUtcMidnight(nowMs).getTime(); // NaN when either day is outside the range of a Date
+  if (!isDateInRange(resetMs)) {
+    ctx.warn(header, `the daily reset (the 00:00 UTC after ${nowMs} ms) is outside the range of a Date; reset unknown`);
+    return null;
+  }
+  return ctx.secondsUntil(resetMs, header);
 }

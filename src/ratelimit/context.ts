@@ -4,6 +4,7 @@
 import {
   checkDelaySeconds,
   interpretResetValue,
+  isDateInRange,
   parseDate,
   parseHttpDate,
   parseNonNegativeNumber,
@@ -18,6 +19,7 @@ const PAST_RESET_TOLERANCE_SECONDS = 1;
 
 export class ParseContext {
   readonly warnings: string[] = [];
+  private readonly warned = new Set<string>(); // the warnings, for a constant-time repeat check
   private clockBaseMs: number | undefined;
 
   constructor(
@@ -40,29 +42,44 @@ export class ParseContext {
 
   /** The distinct values of one capture group over the header names matching `pattern`, in header order. */
   distinctNameParts(pattern: RegExp, group: number, exclude: ReadonlySet<string> = new Set()): string[] {
-    const parts: string[] = [];
+    const parts = new Set<string>();
     for (const name of this.names()) {
       const part = pattern.exec(name)?.[group];
-      if (part !== undefined && !exclude.has(part) && !parts.includes(part)) parts.push(part);
+      if (part !== undefined && !exclude.has(part)) parts.add(part);
     }
-    return parts;
+    return [...parts];
   }
 
   warn(header: string, reason: string, raw?: string): void {
     const message = raw === undefined ? `${header}: ${reason}` : `${header}: ${reason} (got ${showRaw(raw)})`;
-    if (!this.warnings.includes(message)) this.warnings.push(message);
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.warnings.push(message);
   }
 
   /** Unwraps a Parsed value, turning a failure into a warning that names the header. */
-  accept<T>(header: string, raw: string, parsed: Parsed<T>): T | null {
+  accept<T>(header: string, raw: string | undefined, parsed: Parsed<T>): T | null {
     if (parsed.ok) return parsed.value;
     this.warn(header, parsed.reason, raw);
     return null;
   }
 
-  /** Seconds from arrival until an absolute instant; clamped at 0, null beyond ten years. */
-  secondsUntil(epochMs: number, header: string, raw: string): number | null {
-    const seconds = (epochMs - this.absoluteClockBase()) / 1000;
+  /**
+   * Seconds from arrival until an absolute instant; clamped at 0, null beyond ten years, and null
+   * (with a warning) when either instant lies outside the range of a Date: an out-of-range clock
+   * is the caller's problem to hear about, never a NaN or a made-up 0.
+   */
+  secondsUntil(epochMs: number, header: string, raw?: string): number | null {
+    const base = this.absoluteClockBase();
+    if (!isDateInRange(base)) {
+      this.warn(header, `the arrival time (${base} ms) is outside the range of a Date; the absolute reset time is ignored`, raw);
+      return null;
+    }
+    if (!isDateInRange(epochMs)) {
+      this.warn(header, 'the reset time is outside the range of a Date; ignored', raw);
+      return null;
+    }
+    const seconds = (epochMs - base) / 1000;
     if (seconds < -PAST_RESET_TOLERANCE_SECONDS) {
       this.warn(header, `reset time is ${roundSeconds(-seconds)} s in the past; using 0`, raw);
     }

@@ -17,6 +17,7 @@ import {
 import { POLICY_HEADER, readNumberedQuota, type NumberedQuota } from './ietf-policy.js';
 import {
   bareNumber,
+  conflictingDictionaryKeys,
   dictionaryItem,
   listItems,
   param,
@@ -103,8 +104,15 @@ function gitlabPolicyName(ctx: ParseContext): string | null {
   return /^[\x21-\x7e]{1,100}$/.test(name) ? name : null;
 }
 
+/** A key sent twice with different values (two RateLimit fields) is unknown, not the last one. */
 function readDraft7(ctx: ParseContext, dictionary: Dictionary): ActiveLimit {
-  const member = (key: string) => dictionaryItem(dictionary, key)?.[0];
+  const raw = ctx.get(COMBINED) ?? '';
+  const conflicts = conflictingDictionaryKeys(raw);
+  const member = (key: string): BareItem | undefined => {
+    if (!conflicts.has(key)) return dictionaryItem(dictionary, key)?.[0];
+    ctx.warn(COMBINED, `${key}: conflicting duplicate values`, raw);
+    return undefined;
+  };
   return {
     name: 'default',
     limit: structuredCount(ctx, COMBINED, 'limit', member('limit')),

@@ -17,12 +17,10 @@ interface NamedReading {
 }
 
 export function readNamedIetf(ctx: ParseContext, quotas: NamedQuota[], list: List | null): RateLimitPolicy[] {
-  const readings = list === null ? [] : readRateLimitList(ctx, list);
-  const fromPolicies = quotas.map((quota) => {
-    const reading = readings.find((candidate) => candidate.name === quota.name);
-    return namedPolicy(quota, reading);
-  });
-  const unmatched = readings.filter((reading) => !quotas.some((quota) => quota.name === reading.name));
+  const readings = list === null ? new Map<string, NamedReading>() : readRateLimitList(ctx, list);
+  const fromPolicies = quotas.map((quota) => namedPolicy(quota, readings.get(quota.name)));
+  const quotaNames = new Set(quotas.map((quota) => quota.name));
+  const unmatched = [...readings.values()].filter((reading) => !quotaNames.has(reading.name));
   return [...fromPolicies, ...unmatched.map((reading) => namedPolicy(undefined, reading))];
 }
 
@@ -40,8 +38,9 @@ function namedPolicy(quota: NamedQuota | undefined, reading: NamedReading | unde
   };
 }
 
-function readRateLimitList(ctx: ParseContext, list: List): NamedReading[] {
-  const readings: NamedReading[] = [];
+/** The readings by name, in header order (a Map, so matching stays linear in the item count). */
+function readRateLimitList(ctx: ParseContext, list: List): Map<string, NamedReading> {
+  const readings = new Map<string, NamedReading>();
   for (const item of listItems(list)) {
     const name = bareText(item[0]);
     if (name === null) {
@@ -59,10 +58,10 @@ function readRateLimitList(ctx: ParseContext, list: List): NamedReading[] {
 }
 
 /** Keeps the first reading of a name; a differing repeat is reported, an identical one is not. */
-function addReading(ctx: ParseContext, readings: NamedReading[], reading: NamedReading): void {
-  const existing = readings.find((other) => other.name === reading.name);
+function addReading(ctx: ParseContext, readings: Map<string, NamedReading>, reading: NamedReading): void {
+  const existing = readings.get(reading.name);
   if (existing === undefined) {
-    readings.push(reading);
+    readings.set(reading.name, reading);
   } else if (existing.remaining !== reading.remaining || existing.resetSeconds !== reading.resetSeconds) {
     ctx.warn(COMBINED, `policy "${reading.name}" appears twice with different values; the first is used`);
   }

@@ -44,11 +44,13 @@ export function readPolicyHeader(ctx: ParseContext): PolicyHeader {
   const list = ctx.accept(POLICY_HEADER, raw, parseStructuredList(raw));
   if (list === null) return result;
   if (list.length === 0) ctx.warn(POLICY_HEADER, 'empty value', raw);
+  const named = new Map<string, NamedQuota>(); // by name, in header order
   for (const item of listItems(list)) {
     if (bareNumber(item[0]) !== null) result.numbered.push(readNumberedQuota(ctx, POLICY_HEADER, item));
-    else if (bareText(item[0]) !== null) addNamedQuota(ctx, result.named, readNamedQuota(ctx, item));
+    else if (bareText(item[0]) !== null) addNamedQuota(ctx, named, readNamedQuota(ctx, item));
     else ctx.warn(POLICY_HEADER, 'an item is neither a quota number nor a policy name');
   }
+  result.named = [...named.values()];
   return result;
 }
 
@@ -73,10 +75,10 @@ function readNamedQuota(ctx: ParseContext, item: Item): NamedQuota {
 }
 
 /** Keeps the first policy of a name; a differing repeat is reported, an identical one is not. */
-function addNamedQuota(ctx: ParseContext, named: NamedQuota[], quota: NamedQuota): void {
-  const existing = named.find((other) => other.name === quota.name);
+function addNamedQuota(ctx: ParseContext, named: Map<string, NamedQuota>, quota: NamedQuota): void {
+  const existing = named.get(quota.name);
   if (existing === undefined) {
-    named.push(quota);
+    named.set(quota.name, quota);
   } else if (JSON.stringify(existing) !== JSON.stringify(quota)) {
     ctx.warn(POLICY_HEADER, `policy "${quota.name}" appears twice with different values; the first is used`);
   }

@@ -16,21 +16,79 @@ import {
 import type { ParseContext } from './context.js';
 import { checkDelaySeconds, checkNonNegativeNumber, fail, ok, roundSeconds, type Parsed } from './values.js';
 
-const QUOTED_STRING = /"(?:[^"\\]|\\.)*"/g;
-
-/** Removes whitespace around ";" and "=" outside quoted strings. */
+/**
+ * Removes whitespace around ";" and "=" outside quoted strings. One pass, linear in the input:
+ * an unterminated string runs to the end (a regex that retries from every later quote, and
+ * `\s*[;=]\s*` on a long run of spaces, are quadratic: 40 KB took seconds).
+ */
 export function relaxWhitespace(raw: string): string {
   let result = '';
   let last = 0;
-  for (const match of raw.matchAll(QUOTED_STRING)) {
-    result += squeeze(raw.slice(last, match.index)) + match[0];
-    last = (match.index ?? 0) + match[0].length;
+  for (let open = raw.indexOf('"'); open !== -1; open = raw.indexOf('"', last)) {
+    const end = quotedStringEnd(raw, open);
+    result += squeeze(raw.slice(last, open)) + raw.slice(open, end);
+    last = end;
   }
   return result + squeeze(raw.slice(last));
 }
 
+/** Index just past the string that opens at `open`: after its closing quote, or the end if unterminated. */
+function quotedStringEnd(raw: string, open: number): number {
+  for (let i = open + 1; i < raw.length; i++) {
+    if (raw[i] === '\\') i++;
+    else if (raw[i] === '"') return i + 1;
+  }
+  return raw.length;
+}
+
+/** Trims the text on either side of each ";" and "=". */
 function squeeze(unquoted: string): string {
-  return unquoted.replace(/\s*([;=])\s*/g, '$1');
+  const pieces = unquoted.split(/([;=])/); // text, separator, text, …: separators at odd indexes
+  return pieces
+    .map((piece, index) => {
+      if (index % 2 === 1) return piece;
+      const afterSeparator = index > 0 ? piece.trimStart() : piece;
+      return index < pieces.length - 1 ? afterSeparator.trimEnd() : afterSeparator;
+    })
+    .join('');
+}
+
+/**
+ * Dictionary keys whose repeated members differ. parseDictionary keeps a key's last member
+ * (RFC 9651 §4.2.2), but in a response a repeat is the header sent twice and joined with ", ", so
+ * different values conflict. Members compare as written, give or take whitespace around ";" and "=".
+ */
+export function conflictingDictionaryKeys(raw: string): Set<string> {
+  const seen = new Map<string, string>();
+  const conflicting = new Set<string>();
+  for (const member of topLevelMembers(raw)) {
+    const text = relaxWhitespace(member.trim());
+    const key = /^[a-z*][a-z0-9_.*-]*/.exec(text)?.[0];
+    if (key === undefined) continue;
+    const previous = seen.get(key);
+    if (previous === undefined) seen.set(key, text);
+    else if (previous !== text) conflicting.add(key);
+  }
+  return conflicting;
+}
+
+/** Splits at the commas outside quoted strings and inner lists, in one pass. */
+function topLevelMembers(raw: string): string[] {
+  const members: string[] = [];
+  let start = 0;
+  let depth = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i];
+    if (c === '"') i = quotedStringEnd(raw, i) - 1;
+    else if (c === '(') depth++;
+    else if (c === ')') depth = Math.max(0, depth - 1);
+    else if (c === ',' && depth === 0) {
+      members.push(raw.slice(start, i));
+      start = i + 1;
+    }
+  }
+  members.push(raw.slice(start));
+  return members;
 }
 
 // express-rate-limit's draft-8 output has a space after each ";" (`"100-in-1min"; r=99; t=60`).

@@ -35,13 +35,25 @@ export function isRateLimitHeader(name: string): boolean {
   return RATE_LIMIT_NAME.test(lower) || RETRY_AFTER_NAMES.has(lower);
 }
 
-export function parseRateLimitHeaders(headers: Record<string, string>, options?: ParseOptions): RateLimitInfo {
+/** Header names in any case; a header sent twice may be an array or one value joined with ", ". */
+export type HeaderInput = Readonly<Record<string, string | readonly string[] | undefined>>;
+
+export function parseRateLimitHeaders(headers: HeaderInput, options?: ParseOptions): RateLimitInfo {
   const receivedAt = options?.receivedAt;
   const arrival = typeof receivedAt === 'number' && Number.isFinite(receivedAt) ? receivedAt : Date.now();
   const ctx = new ParseContext(normaliseHeaders(headers), arrival);
   const policies = DIALECT_READERS.flatMap(([label, read]) => readSafely(ctx, label, read, []));
+  warnRemainingAboveLimit(ctx, policies);
   const retryAfterSeconds = readSafely(ctx, 'retry-after', readRetryAfter, null);
   return { policies, retryAfterSeconds, warnings: ctx.warnings };
+}
+
+/** More left than the limit: the headers contradict each other (one is stale, or they describe different limits). */
+function warnRemainingAboveLimit(ctx: ParseContext, policies: readonly RateLimitPolicy[]): void {
+  for (const p of policies) {
+    if (p.limit === null || p.remaining === null || p.remaining <= p.limit) continue;
+    ctx.warn(p.sources.join(', '), `policy "${p.name}" reports remaining ${p.remaining}, above its limit ${p.limit}`);
+  }
 }
 
 /** A reader bug must cost one dialect, never the whole response. */

@@ -4,6 +4,8 @@
 export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 export const TEN_YEARS_SECONDS = 10 * 365.25 * 86_400;
+/** The largest |epoch ms| a JavaScript Date holds (ECMA-262 §21.4.1.1); beyond it dates are NaN. */
+export const MAX_DATE_MS = 8.64e15;
 
 const EPOCH_SECONDS_MIN = 1_000_000_000;
 const EPOCH_MILLISECONDS_MIN = 1e12;
@@ -15,6 +17,11 @@ export function ok<T>(value: T): Parsed<T> {
 
 export function fail<T>(reason: string): Parsed<T> {
   return { ok: false, reason };
+}
+
+/** Whether an epoch-ms instant is one a Date can hold (so date arithmetic on it gives no NaN). */
+export function isDateInRange(epochMs: number): boolean {
+  return Number.isFinite(epochMs) && Math.abs(epochMs) <= MAX_DATE_MS;
 }
 
 /** Rounds to millisecond precision; keeps -0 out of the output. */
@@ -29,7 +36,7 @@ export function roundSeconds(seconds: number): number {
  */
 export function collapseRepeats(raw: string): string {
   const trimmed = raw.trim();
-  const parts = trimmed.split(/\s*,\s*/);
+  const parts = trimmed.split(',').map((part) => part.trim()); // not /\s*,\s*/: quadratic on long blank runs
   for (let chunkSize = 1; chunkSize < parts.length; chunkSize++) {
     if (parts.length % chunkSize !== 0) continue;
     const chunk = parts.slice(0, chunkSize);

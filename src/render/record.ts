@@ -1,6 +1,7 @@
 // Human rendering of one response record: status line, headers, parsed policies, verdict.
 import type { ChalkInstance } from 'chalk';
 import type { Outcome, ResponseRecord } from '../types.js';
+import { resetInstantMs } from '../format.js';
 import { formatLocalTime, formatNumber, formatSeconds, makeTable } from './table.js';
 
 export function outcomeColor(color: ChalkInstance, outcome: Outcome): (text: string) => string {
@@ -40,14 +41,14 @@ export function renderPolicyTable(record: ResponseRecord, color: ChalkInstance, 
       const remaining = p.remaining === 0 ? color.red('0') : formatNumber(p.remaining);
       table.push([
         p.name, p.unit, formatNumber(p.limit), remaining, formatSeconds(p.resetSeconds),
-        p.resetSeconds === null ? '—' : formatLocalTime(receivedAtMs + p.resetSeconds * 1000),
+        p.resetSeconds === null ? '—' : formatLocalTime(resetInstantMs(receivedAtMs, p.resetSeconds)),
         formatSeconds(p.windowSeconds), p.dialect,
       ]);
     }
     lines.push(table.toString());
   }
   if (retryAfterSeconds !== null) {
-    lines.push(`Retry-After: ${formatSeconds(retryAfterSeconds)} (at ${formatLocalTime(receivedAtMs + retryAfterSeconds * 1000)})`);
+    lines.push(`Retry-After: ${formatSeconds(retryAfterSeconds)} (at ${formatLocalTime(resetInstantMs(receivedAtMs, retryAfterSeconds))})`);
   }
   return lines.join('\n');
 }

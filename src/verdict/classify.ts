@@ -136,7 +136,7 @@ function readFacts(input: ClassifyInput, ctx: ClassifyContext): ResponseFacts {
     onLlmHost: host.startsWith('llm.'),
     rateLimit: input.rateLimit,
     tightest,
-    waitSeconds: input.rateLimit.retryAfterSeconds ?? tightest?.resetSeconds ?? null,
+    waitSeconds: finiteOrNull(input.rateLimit.retryAfterSeconds) ?? finiteOrNull(tightest?.resetSeconds) ?? null,
   };
 }
 
@@ -155,6 +155,11 @@ export function tightestPolicy(policies: readonly RateLimitPolicy[]): RateLimitP
     });
   }
   return policies[0] ?? null;
+}
+
+/** Library callers build RateLimitInfo themselves: a NaN or infinite reset counts as unknown. */
+function finiteOrNull(seconds: number | null | undefined): number | null {
+  return typeof seconds === 'number' && Number.isFinite(seconds) ? seconds : null;
 }
 
 /** The element with the lowest score; the first one on ties. */

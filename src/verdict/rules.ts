@@ -316,10 +316,13 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     outcome: 'rate_limited',
     source: 'generic: 429 with rate-limit headers or Retry-After',
     when: (f) => f.status === 429 && (f.tightest !== null || f.rateLimit.retryAfterSeconds !== null),
+    // The status wins over headers that claim room (stale, conflicting, or another limit's): never "N left".
     message: (f) =>
       f.tightest === null
         ? `429 Too Many Requests${waitClause(f)}.`
-        : `429 Too Many Requests: ${describePolicy(f.tightest)}${waitClause(f)}.`,
+        : hasRoomLeft(f.tightest)
+          ? `429 Too Many Requests, although no policy in the rate-limit headers is exhausted: the refusal is what counts; the headers are stale, conflicting or describe another limit${retryAfterClause(f)}.`
+          : `429 Too Many Requests: ${describePolicy(f.tightest)}${waitClause(f)}.`,
     hint: (f) =>
       f.waitSeconds === null
         ? 'Run `chutes-diag wait-reset` to retest until the window resets.'
@@ -446,9 +449,19 @@ function quote(f: ResponseFacts): string {
   return f.summary === null ? '' : ` ("${clip(f.summary)}")`;
 }
 
+function retryAfterClause(f: ResponseFacts): string {
+  const retryAfter = f.rateLimit.retryAfterSeconds;
+  return retryAfter !== null && Number.isFinite(retryAfter) ? `; Retry-After says wait ${formatSeconds(retryAfter)}` : '';
+}
+
 function waitClause(f: ResponseFacts): string {
-  if (f.rateLimit.retryAfterSeconds !== null) return `; Retry-After says wait ${formatSeconds(f.rateLimit.retryAfterSeconds)}`;
+  const retryAfter = retryAfterClause(f);
+  if (retryAfter !== '') return retryAfter;
   return f.waitSeconds === null ? '' : `; it resets in ${formatSeconds(f.waitSeconds)}`;
+}
+
+function hasRoomLeft(p: RateLimitPolicy): boolean {
+  return p.remaining !== null && p.remaining > 0;
 }
 
 function describePolicy(p: RateLimitPolicy | null): string {
