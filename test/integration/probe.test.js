@@ -281,7 +281,7 @@ describe('exit codes', () => {
     const port = await new Promise((resolve) => {
       const s = createServer();
       s.listen(0, '127.0.0.1', () => {
-        const { port: p } = s.address();
+        const { port: p } = /** @type {import('node:net').AddressInfo} */ (s.address());
         s.close(() => resolve(p));
       });
     });
@@ -295,6 +295,7 @@ describe('exit codes', () => {
   it('Ctrl-C with nothing in flight exits at once, not after the 3-s drain timeout', async () => {
     // One send every 3 s, answered at once: between sends nothing is in flight.
     const e = await emulator({ limit: 5, windowMs: 60_000 });
+    /** @type {import('node:child_process').ChildProcess} */
     let child;
     const pending = probe(e.url, ['--json', '--rpm', '20', '--max-requests', '10', '--concurrency', 'off'], { onSpawn: (c) => { child = c; } });
     const deadline = Date.now() + 10_000;
@@ -312,6 +313,7 @@ describe('exit codes', () => {
 
   it('Ctrl-C: stops, prints the partial result, exits 130', async () => {
     const e = await emulator({ limit: 5, windowMs: 60_000, latencyMs: 100 });
+    /** @type {import('node:child_process').ChildProcess} */
     let child;
     const pending = probe(e.url, ['--json', '--rpm', '600', '--max-requests', '50', '--concurrency', 'off'], { onSpawn: (c) => { child = c; } });
     await new Promise((r) => setTimeout(r, 1500));

@@ -35,9 +35,9 @@ async function lyingServer(resetMs = 6000) {
       res.end(limited ? '{"detail":"Too many requests"}' : '{"choices":[{"message":{"content":"hi"}}]}');
     });
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await /** @type {Promise<void>} */ (new Promise((resolve) => server.listen(0, '127.0.0.1', resolve)));
   running.push({ close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }) });
-  return { url: `http://127.0.0.1:${server.address().port}`, arrivals, truth: () => arrivals[0] + resetMs };
+  return { url: `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`, arrivals, truth: () => arrivals[0] + resetMs };
 }
 
 async function start(options) {
