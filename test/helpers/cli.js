@@ -11,6 +11,9 @@ export const FAKE_KEY = `cpk_${'0'.repeat(32)}.${'f'.repeat(32)}.FAKEtestKEYdoNO
 /**
  * Runs `chutes-diag ...args`. The environment is minimal (no CHUTES_* from the developer's shell),
  * plus `env`. Resolves with {code, signal, stdout, stderr}; kills the child after timeoutMs.
+ * @param {string[]} args
+ * @param {{ env?: Record<string, string>, timeoutMs?: number, input?: string, onSpawn?: (child: import('node:child_process').ChildProcess) => void }} [options]
+ * @returns {Promise<{ code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }>}
  */
 export function runCli(args, { env = {}, timeoutMs = 120_000, input, onSpawn } = {}) {
   return new Promise((resolve, reject) => {
@@ -61,8 +64,8 @@ export function emulatorPool(defaults = {}) {
 export async function closedPortUrl() {
   const { createServer } = await import('node:net');
   const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
+  await /** @type {Promise<void>} */ (new Promise((resolve) => server.listen(0, '127.0.0.1', resolve)));
+  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
   await new Promise((resolve) => server.close(resolve));
   return `http://127.0.0.1:${port}`;
 }

@@ -24,7 +24,10 @@ after(closeAll);
 // Functions: the servers' URLs are known only after before().
 const base = () => ['--base-url', quiet.url];
 
-/** args (a function, for the URL), stderr pattern naming the flag and the accepted form */
+/**
+ * args (a function, for the URL), stderr pattern naming the flag and the accepted form
+ * @type {Array<[string, () => string[], RegExp]>}
+ */
 const usageErrors = [
   ['probe --rpm 0', () => ['probe', ...base(), '--rpm', '0'], /--rpm <n>.*'0' is invalid.*whole number from 1 to/],
   ['probe --rpm -1', () => ['probe', ...base(), '--rpm', '-1'], /--rpm <n>.*'-1' is invalid.*whole number from 1 to/],
@@ -83,6 +86,7 @@ describe('a pasted key with a newline or quotes is trimmed, with a warning, and 
   for (const [name, value, where] of pasted) {
     test(name, async () => {
       let args = ['headers', '--base-url', server.url, '--json'];
+      /** @type {Record<string, string>} */
       let runEnv = { CHUTES_API_KEY: value };
       if (where === 'file') {
         const file = join(dir, `key-${name.replace(/\W+/g, '-')}`);

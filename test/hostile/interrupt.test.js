@@ -25,7 +25,12 @@ after(closeAll);
 
 let counter = 0;
 
-/** Starts the CLI, sends `signal` once the --out file holds `afterLines` records, and collects the run. */
+/**
+ * Starts the CLI, sends `signal` once the --out file holds `afterLines` records, and collects the run.
+ * @param {string[]} args
+ * @param {NodeJS.Signals} signal
+ * @param {{ afterLines?: number, json?: boolean }} [options]
+ */
 async function interrupt(args, signal, { afterLines = 2, json = false } = {}) {
   const out = join(dir, `interrupted-${++counter}.jsonl`);
   let signalled = false;
@@ -47,7 +52,7 @@ async function interrupt(args, signal, { afterLines = 2, json = false } = {}) {
 
 // One suite, run concurrently: every case mostly waits on a slow server.
 describe('interrupted runs keep their partial results', { concurrency: true }, () => {
-  for (const signal of ['SIGINT', 'SIGTERM']) {
+  for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
     test(`headers -n 50 against a 300 ms server, ${signal}: partial result printed, --out valid, exit 130`, async () => {
       const { code, stdout, stderr, lines } = await interrupt(['headers', '--base-url', slow.url, '-n', '50'], signal);
       assert.equal(code, 130, stderr);
@@ -71,12 +76,13 @@ describe('interrupted runs keep their partial results', { concurrency: true }, (
   }
 
   // probe and wait-reset, the same way.
+  /** @type {Array<[string, () => string[], number?]>} */
   const runs = [
     ['probe', () => ['probe', '--base-url', slow.url, '--rpm', '600', '--max-requests', '50', '--concurrency', 'off', '--yes']],
     ['wait-reset', () => ['wait-reset', '--base-url', limited.url, '--max-wait', '60s'], 1],
   ];
   for (const [name, args, afterLines = 2] of runs) {
-    for (const signal of ['SIGINT', 'SIGTERM']) {
+    for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
       test(`${name}, ${signal}: partial result printed, --out valid JSONL, exit 130`, async () => {
         const { code, stdout, stderr, lines } = await interrupt(args(), signal, { afterLines });
         assert.equal(code, 130, stderr);

@@ -8,6 +8,7 @@ import { neutraliseControls } from '../../dist/record.js';
 import { readApiKey } from '../../dist/target.js';
 
 test('neutraliseControls: terminal controls become visible escapes', () => {
+  /** @type {Array<[string, string, boolean]>} */
   const cases = [
     ['plain text', 'plain text', false],
     ['\x1b[2J', '\\x1b[2J', false],
@@ -23,6 +24,7 @@ test('neutraliseControls: terminal controls become visible escapes', () => {
 });
 
 test('parseHttpUrl: a missing scheme gets a suggestion', () => {
+  /** @type {Array<[string, RegExp]>} */
   const cases = [
     ['llm.chutes.ai', /did you mean https:\/\/llm\.chutes\.ai\?/],
     ['localhost:8787', /did you mean https:\/\/localhost:8787\?/],

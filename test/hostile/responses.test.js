@@ -14,6 +14,7 @@ after(closeAll);
 describe('HTML error pages from proxies and CDNs', { concurrency: 4 }, () => {
   // The 403 page with `via: 1.1 google` is the Chutes edge blocking the request before the API saw
   // it: exit 5 (HTTP error), not 4, because the key was never checked (see verdict/rules.ts).
+  /** @type {Array<[number, string, Record<string, string>, string, number]>} */
   const pages = [
     [502, '502 Bad Gateway', {}, 'server-error', 5],
     [503, '503 Service Temporarily Unavailable', {}, 'server-error', 5],
@@ -43,7 +44,10 @@ describe('HTML error pages from proxies and CDNs', { concurrency: 4 }, () => {
   }
 });
 
-/** name, status, raw header lines, the exit code the status calls for, warnings that must appear */
+/**
+ * name, status, raw header lines, the exit code the status calls for, warnings that must appear
+ * @type {Array<[string, number, Array<string | Buffer>, number, RegExp[]]>}
+ */
 const garbage = [
   ['Retry-After: soon', 429, ['Retry-After: soon'], 3, [/retry-after: .*"soon"/]],
   ['negative values', 429, ['Retry-After: -5', 'X-RateLimit-Limit: -10', 'X-RateLimit-Remaining: -1', 'X-RateLimit-Reset: -30'], 3,

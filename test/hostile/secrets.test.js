@@ -79,6 +79,7 @@ after(async () => {
 });
 
 describe('headers: the key never leaves the process, even when the server echoes it', { concurrency: 4 }, () => {
+  /** @type {Array<[string, string[]]>} */
   const variants = [
     ['bearer', ['--verbose', '--all']],
     ['bearer', ['--json', '--all']],
@@ -157,7 +158,10 @@ describe('headers: the key never leaves the process, even when the server echoes
   });
 });
 
-/** The other network commands, against the emulator and against the echoing server. */
+/**
+ * The other network commands, against the emulator and against the echoing server.
+ * @type {Array<[string, (e: import('../../dist/emulator/server.js').Emulator) => string[], (s: { url: string }) => string[]]>}
+ */
 const commands = [
   ['quota', (e) => ['--api-base-url', e.apiUrl], (s) => ['--api-base-url', s.url]],
   ['doctor', (e) => ['--base-url', e.url, '--api-base-url', e.apiUrl], (s) => ['--base-url', s.url, '--api-base-url', s.url]],

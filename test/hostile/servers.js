@@ -147,6 +147,7 @@ export function htmlPage(status, title, extraHeaders = {}) {
  */
 export function rawResponse(status, headerLines, body = '{"error":{"message":"slow down"}}') {
   return startRaw((socket) => {
+    /** @type {Buffer[]} */
     const parts = [Buffer.from(`HTTP/1.1 ${status} Whatever\r\n`, 'latin1')];
     for (const line of headerLines) {
       parts.push(Buffer.isBuffer(line) ? line : Buffer.from(line, 'latin1'), Buffer.from('\r\n'));
@@ -230,7 +231,7 @@ export async function refusedUrl() {
   const server = createNetServer();
   const port = await new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.3.4.5', () => resolve(server.address().port));
+    server.listen(0, '127.3.4.5', () => resolve(/** @type {import('node:net').AddressInfo} */ (server.address()).port));
   });
   await new Promise((resolve) => server.close(resolve));
   return `http://127.3.4.5:${port}`;

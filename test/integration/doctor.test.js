@@ -184,9 +184,9 @@ async function recordingServer() {
     seen.push({ method: 'CONNECT', url: req.url, authorization: null });
     socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await /** @type {Promise<void>} */ (new Promise((resolve) => server.listen(0, '127.0.0.1', resolve)));
   servers.push(server);
-  return { url: `http://127.0.0.1:${server.address().port}`, seen };
+  return { url: `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`, seen };
 }
 
 const MANAGEMENT_CHECKS = ['management-reachable', 'key-valid', 'quota'];

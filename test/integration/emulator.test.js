@@ -25,6 +25,11 @@ async function start(options = {}) {
   return { emulator, clock };
 }
 
+/**
+ * @param {string} base
+ * @param {string} path
+ * @param {{ method?: string, headers?: Record<string, string>, body?: string }} [options]
+ */
 async function call(base, path, { method = 'POST', headers = BEARER, body = method === 'POST' ? CHAT_BODY : undefined } = {}) {
   const response = await fetch(base + path, {
     method,
@@ -78,7 +83,7 @@ describe('inference listener: auth as Chutes reads it', () => {
     const { emulator } = await start({ dailyQuota: 1 });
     const anonymous = await chat(emulator, { headers: {} });
     const apiKeyOnly = await chat(emulator, { headers: { 'x-api-key': KEY } });
-    const withoutDate = ({ date, ...rest }) => rest;
+    const withoutDate = (/** @type {Record<string, string>} */ { date: _date, ...rest }) => rest;
     assert.deepEqual(
       { status: apiKeyOnly.status, text: apiKeyOnly.text, headers: withoutDate(apiKeyOnly.headers) },
       { status: anonymous.status, text: anonymous.text, headers: withoutDate(anonymous.headers) },
@@ -338,6 +343,7 @@ describe('daily quota (402, not 429)', () => {
 });
 
 describe('faults', () => {
+  /** @type {Array<[string, number, string, RegExp]>} */
   const cases = [
     ['capacity', 429, 'application/json', /^Infrastructure is at maximum capacity, try again later$/],
     ['no-instances', 503, 'application/json', /^No instances available \(yet\) for chute_id=[0-9a-f-]{36}$/],
@@ -391,11 +397,11 @@ describe('management listener', () => {
     assert.deepEqual(res.json, { detail: 'No matching chute found!' });
   });
 
-  for (const [label, headers, detail] of [
+  for (const [label, headers, detail] of /** @type {Array<[string, Record<string, string>, string]>} */ ([
     ['X-API-Key only', { 'x-api-key': KEY }, "Can't find a user with that api key in our db :("],
     ['an invalid token', { authorization: 'Bearer nope' }, 'Invalid token or user not found'],
     ['no auth', {}, 'Missing or invalid authorization header(s)'],
-  ]) {
+  ])) {
     it(`answers ${label} with 401`, async () => {
       const { emulator } = await start();
       const res = await call(emulator.apiUrl, '/users/me', { method: 'GET', headers });
@@ -503,6 +509,7 @@ describe('bookkeeping and robustness', () => {
   });
 
   it('rejects bad options', async () => {
+    /** @type {any[]} deliberately invalid options */
     const bad = [
       { limit: -1 },
       { limit: 1.5 },

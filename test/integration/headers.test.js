@@ -172,7 +172,7 @@ test('a dead server exits 6 with a one-line error', async () => {
   assert.equal(stdout, '');
 });
 
-for (const [args, pattern] of [
+for (const [args, pattern] of /** @type {Array<[string[], RegExp]>} */ ([
   [['headers', '--count', '0'], /--count <n>.*whole number from 1/],
   [['headers', '--count', 'abc'], /--count <n>.*whole number/],
   [['headers', '--base-url', 'llm.chutes.ai'], /--base-url <url>.*did you mean https:\/\/llm\.chutes\.ai/],
@@ -183,7 +183,7 @@ for (const [args, pattern] of [
   [['headers', '--body', '{bad'], /--body: not valid JSON/],
   [['headers', '--body', '@/nonexistent/body.json'], /--body: cannot read/],
   [['heders'], /Did you mean headers/],
-]) {
+])) {
   test(`usage error exits 2: ${args.join(' ')}`, async () => {
     const { code, stderr } = await runCli(args, { env });
     assert.equal(code, 2, stderr);

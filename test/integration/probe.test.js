@@ -261,7 +261,7 @@ describe('exit codes', () => {
     const port = await new Promise((resolve) => {
       const s = createServer();
       s.listen(0, '127.0.0.1', () => {
-        const { port: p } = s.address();
+        const { port: p } = /** @type {import('node:net').AddressInfo} */ (s.address());
         s.close(() => resolve(p));
       });
     });
@@ -275,6 +275,7 @@ describe('exit codes', () => {
   it('Ctrl-C with nothing in flight exits at once, not after the 3-s drain timeout', async () => {
     // One send every 3 s, answered at once: between sends nothing is in flight.
     const e = await emulator({ limit: 5, windowMs: 60_000 });
+    /** @type {import('node:child_process').ChildProcess} */
     let child;
     const pending = probe(e.url, ['--json', '--rpm', '20', '--max-requests', '10', '--concurrency', 'off'], { onSpawn: (c) => { child = c; } });
     await waitFor(() => inferenceArrivals(e).length > 0, 60_000, 'a request at the emulator');
@@ -292,6 +293,7 @@ describe('exit codes', () => {
 
   it('Ctrl-C: stops, prints the partial result, exits 130', async () => {
     const e = await emulator({ limit: 5, windowMs: 60_000, latencyMs: 100 });
+    /** @type {import('node:child_process').ChildProcess} */
     let child;
     const pending = probe(e.url, ['--json', '--rpm', '600', '--max-requests', '50', '--concurrency', 'off'], { onSpawn: (c) => { child = c; } });
     // Interrupt once the probe is under way (however long the CLI takes to start on a busy machine).

@@ -29,6 +29,11 @@ function assertNoInference(emulator) {
 }
 
 
+/**
+ * @param {import('../../dist/emulator/server.js').Emulator} emulator
+ * @param {string[]} [args]
+ * @param {Record<string, string>} [env]
+ */
 async function quota(emulator, args = [], env = ENV) {
   const result = await runCli(['quota', '--api-base-url', emulator.apiUrl, '--base-url', emulator.url, ...args], { env });
   assertNoKey(result);

@@ -37,7 +37,7 @@ async function lyingServer(resetMs = 6000) {
       res.end(limited ? '{"detail":"Too many requests"}' : '{"choices":[{"message":{"content":"hi"}}]}');
     });
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await /** @type {Promise<void>} */ (new Promise((resolve) => server.listen(0, '127.0.0.1', resolve)));
   running.push({ close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }) });
   const truth = () => arrivals[0] + resetMs;
   const okArrival = () => {
@@ -45,7 +45,7 @@ async function lyingServer(resetMs = 6000) {
     assert.ok(ok !== undefined, 'a retest reached the server after the reset');
     return ok;
   };
-  return { url: `http://127.0.0.1:${server.address().port}`, arrivals, truth, okArrival };
+  return { url: `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`, arrivals, truth, okArrival };
 }
 
 async function start(options) {
@@ -74,11 +74,12 @@ async function exhaustedEmulator(options) {
     await res.arrayBuffer();
     assert.equal(res.status, 200, 'the test exhausts the window itself');
   }
-  emulator.toReal = (t) => {
+  /** @param {number} t the emulator's time */
+  const toReal = (t) => {
     assert.ok(startedAt !== null, 'the CLI sent a request');
     return startedAt + (t - held);
   };
-  return emulator;
+  return Object.assign(emulator, { toReal });
 }
 
 /** The CLI's requests in the emulator's log (the first LIMIT arrivals were the test's own). */

@@ -13,6 +13,7 @@ const KEY = `cpk_${HEX}.${HEX}.${ALNUM}`;
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 
 describe('checkKeyFormat', () => {
+  /** @type {Array<[string, string | null, string | null, boolean, string, string]>} */
   const rows = [
     // [name, raw, source, expectChutes, status, message fragment]
     ['well-formed cpk_ key', KEY, 'CHUTES_API_KEY', true, 'pass', 'well-formed'],
@@ -96,6 +97,7 @@ describe('checkBaseUrl', () => {
 });
 
 describe('checkAuthScheme', () => {
+  /** @type {Array<[import('../../dist/types.js').AuthScheme, boolean, string]>} */
   const rows = [
     ['bearer', true, 'pass'],
     ['raw', true, 'pass'],
@@ -144,14 +146,19 @@ describe('checkKeyValid, checkQuota, checkInference', () => {
 });
 
 describe('chooseVerdict and doctorExitCode', () => {
+  /** @type {(id: string) => import('../../dist/commands/doctor.js').Check} */
   const pass = (id) => ({ id, status: 'pass', message: `${id} ok`, hint: null });
   const ids = ['key-present', 'key-format', 'base-url', 'auth-scheme', 'inference-reachable', 'management-reachable', 'key-valid', 'quota', 'inference'];
-  /** All checks passing except the overrides {id: status}. */
+  /**
+   * All checks passing except the overrides {id: status}.
+   * @returns {import('../../dist/commands/doctor.js').DoctorFindings}
+   */
   const findings = (overrides = {}, extra = {}) => ({
     checks: ids.map((id) => (overrides[id] ? { ...pass(id), status: overrides[id], message: `${id} ${overrides[id]}`, hint: `fix ${id}` } : pass(id))),
     auth: 'bearer', inference: record({}), keyValidOutcome: 'ok', quota: null, nowMs: NOW, ...extra,
   });
   const verdictFor = (label) => ({ code: label, message: label, hint: label });
+  /** @type {Array<[string, import('../../dist/commands/doctor.js').DoctorFindings, string, number]>} */
   const rows = [
     ['everything passes', findings(), 'no-problem-found', 0],
     ['no key', findings({ 'key-present': 'fail', inference: 'fail' }, { inference: record({ status: 429, outcome: 'rate_limited', verdict: verdictFor('anonymous-edge-limit') }) }), 'missing-api-key', 1],
@@ -183,6 +190,7 @@ describe('chooseVerdict and doctorExitCode', () => {
 
 describe('managementSkipReason: the key goes to the management host only in a Chutes context or when named', () => {
   const api = new URL('https://api.chutes.ai');
+  /** @type {Array<[string, string, boolean, boolean, boolean]>} */
   const rows = [
     // [name, --base-url, explicit --base-url, explicit --api-base-url, checked]
     ['defaults (Chutes)', 'https://llm.chutes.ai', false, false, true],
@@ -217,6 +225,7 @@ describe('managementSkipReason: the key goes to the management host only in a Ch
 
 describe('doctorCiReport', () => {
   it('the verdict as the headline, a row per check, warn checks as warnings, fail checks as errors', () => {
+    /** @type {import('../../dist/commands/doctor.js').Check[]} */
     const checks = [
       { id: 'key-present', status: 'pass', message: 'Key from CHUTES_API_KEY.', hint: null },
       { id: 'auth-scheme', status: 'fail', message: 'X-API-Key is ignored.', hint: 'Use Bearer.' },

@@ -10,9 +10,13 @@ import {
 } from '../../dist/emulator/limiters.js';
 import { formatGoDuration, formatRfc3339, rateLimitHeaders, retryAfterHeader } from '../../dist/emulator/chutes.js';
 
+/** @typedef {[number, Partial<import('../../dist/emulator/limiters.js').LimitDecision>, { peek?: boolean }?]} Step */
+
 /**
  * Play a timeline of [now, expected] steps against one limiter. `expected` lists only the fields
  * that step checks; `peek: true` looks without spending.
+ * @param {import('../../dist/emulator/limiters.js').RateLimiter} limiter
+ * @param {Step[]} steps
  */
 function playTimeline(limiter, steps) {
   steps.forEach(([now, expected, options = {}], index) => {
@@ -62,6 +66,7 @@ describe('fixed-window limiter (10 per 5000 ms, windows aligned to the epoch)', 
 describe('sliding-window limiter (sliding log, 10 per 5000 ms)', () => {
   it('frees one slot each time the oldest logged request leaves the window', () => {
     const limiter = new SlidingWindowLimiter(10, 5000);
+    /** @type {Step[]} */
     const tenPaced = Array.from({ length: 10 }, (_, i) => [
       i * 100,
       // resetMs = until the oldest (t=0) leaves the window.
@@ -134,11 +139,11 @@ describe('token-bucket limiter (burst 5, 10 per 5000 ms → one token per 500 ms
 });
 
 describe('createRateLimiter and argument checks', () => {
-  for (const [algorithm, type] of [
+  for (const [algorithm, type] of /** @type {Array<[import('../../dist/emulator/limiters.js').RateAlgorithm, Function]>} */ ([
     ['fixed-window', FixedWindowLimiter],
     ['sliding-window', SlidingWindowLimiter],
     ['token-bucket', TokenBucketLimiter],
-  ]) {
+  ])) {
     it(`builds a ${algorithm} limiter`, () => {
       const limiter = createRateLimiter({ algorithm, limit: 4, windowMs: 1000 });
       assert.ok(limiter instanceof type);
@@ -177,7 +182,7 @@ describe('concurrency gate', () => {
 });
 
 describe('header value formats', () => {
-  for (const [ms, text] of [
+  for (const [ms, text] of /** @type {Array<[number, string]>} */ ([
     [0, '0s'],
     [20, '20ms'],
     [999, '999ms'],
@@ -187,7 +192,7 @@ describe('header value formats', () => {
     [60_000, '1m0s'],
     [360_000, '6m0s'],
     [3_723_500, '1h2m3.5s'],
-  ]) {
+  ])) {
     it(`Go duration ${ms} ms → ${text}`, () => assert.equal(formatGoDuration(ms), text));
   }
 
@@ -206,7 +211,9 @@ describe('header value formats', () => {
   const state = { allowed: true, limit: 10, remaining: 3, resetMs: 12_500, retryAfterMs: 0, windowMs: 60_000 };
   const now = Date.UTC(2026, 0, 1);
   const nowSec = now / 1000;
-  for (const [dialect, format, expected] of [
+  /** @typedef {import('../../dist/emulator/chutes.js').HeaderDialect} HeaderDialect */
+  /** @typedef {import('../../dist/emulator/chutes.js').ResetFormat} ResetFormat */
+  for (const [dialect, format, expected] of /** @type {Array<[HeaderDialect, ResetFormat, Record<string, string>]>} */ ([
     ['chutes', 'delta', { 'x-chutes-rl-user': '10' }],
     ['x-ratelimit', 'delta', { 'x-ratelimit-limit': '10', 'x-ratelimit-remaining': '3', 'x-ratelimit-reset': '13' }],
     ['x-ratelimit', 'epoch', { 'x-ratelimit-limit': '10', 'x-ratelimit-remaining': '3', 'x-ratelimit-reset': String(nowSec + 13) }],
@@ -227,7 +234,7 @@ describe('header value formats', () => {
       },
     ],
     ['none', 'delta', {}],
-  ]) {
+  ])) {
     it(`${dialect} (${format}) headers`, () => assert.deepEqual(rateLimitHeaders(dialect, state, now, format), expected));
   }
 

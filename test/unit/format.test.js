@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatSeconds, nextUtcMidnight } from '../../dist/format.js';
 
+/** @type {Array<[number | null, string]>} */
 const cases = [
   [null, '—'], [0.25, '250ms'], [1, '1s'], [12.34, '12.3s'], [59.96, '1m00s'], [59.9, '59.9s'], [60, '1m00s'],
   [299.6, '5m00s'], [3599.6, '1h00m'], [3725, '1h02m'], [86400, '24h00m'],

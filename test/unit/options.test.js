@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseDurationMs, integerParser, parseHttpUrl, collectHeader, parseConcurrency, parseRequestPath } from '../../dist/options.js';
 
+/** @type {Array<[string, number]>} */
 const durations = [
   ['250ms', 250], ['10s', 10_000], ['2m', 120_000], ['1h', 3_600_000], ['1.5s', 1500], ['30', 30_000], ['0', 0], [' 5s ', 5000],
 ];
@@ -15,7 +16,7 @@ for (const bad of ['', 'abc', '-1s', '5 sec', '1d', '10h10m', 'NaN', 'Infinity',
 }
 
 const rpm = integerParser(1, 60_000);
-for (const [input, expected] of [['20', 20], ['1', 1], ['60000', 60000]]) {
+for (const [input, expected] of /** @type {Array<[string, number]>} */ ([['20', 20], ['1', 1], ['60000', 60000]])) {
   test(`integer ${input}`, () => assert.equal(rpm(input), expected));
 }
 for (const bad of ['0', '-1', 'abc', '1e12', '1.5', '', '60001', '0x10']) {

@@ -14,6 +14,7 @@ describe('buildTimeline', () => {
   });
 
   it('counts each request in the bucket it was sent in, with its outcome', () => {
+    /** @type {import('../../dist/render/chart.js').TimelineEvent[]} */
     const events = [
       { sentAt: T0, outcome: 'ok' },
       { sentAt: T0 + 50, outcome: 'ok' },
@@ -33,6 +34,7 @@ describe('buildTimeline', () => {
 
 describe('renderTimelineChart', () => {
   it('draws ok and 429 rows on one scale, an axis and a legend, without escape codes', () => {
+    /** @type {import('../../dist/render/chart.js').TimelineEvent[]} */
     const events = [];
     for (let i = 0; i < 40; i++) events.push({ sentAt: T0 + i * 100, outcome: i % 20 < 10 ? 'ok' : 'rate_limited' });
     const chart = renderTimelineChart(buildTimeline(events, T0, T0 + 4000), plain);

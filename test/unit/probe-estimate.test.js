@@ -33,6 +33,13 @@ function obs(seq, sentAt, outcome, extra = {}) {
   return { seq, sentAt: T0 + sentAt, receivedAt: T0 + sentAt + 2, status: STATUS[outcome], outcome, policies: [], retryAfterSeconds: null, inFlight: 1, ...extra };
 }
 
+/**
+ * @param {number | null} limit
+ * @param {number | null} remaining
+ * @param {number | null} resetSeconds
+ * @param {{ windowSeconds?: number | null, dialect?: import('../../dist/types.js').Dialect, name?: string, unit?: string }} [options]
+ * @returns {import('../../dist/types.js').RateLimitPolicy}
+ */
 function policy(limit, remaining, resetSeconds, { windowSeconds = null, dialect = 'x-ratelimit', name = 'requests', unit = 'requests' } = {}) {
   return { name, unit, limit, remaining, resetSeconds, windowSeconds, dialect, sources: [`${dialect}-limit`] };
 }
@@ -79,9 +86,9 @@ describe('headers: limit and window stated', () => {
 describe('headers: limit, remaining, reset as a series', () => {
   it('reads the reset format from the values and the dialect', () => {
     assert.equal(resetClockOf(headerPoints(series([[9, 2], [8, 2]]), policy(10, 9, 2))).format, 'delta-seconds');
-    const anthropic = { dialect: 'anthropic' };
+    const anthropic = /** @type {const} */ ({ dialect: 'anthropic' });
     assert.equal(resetClockOf(headerPoints(series([[9, 1.998, anthropic], [8, 1.898, anthropic]]), policy(10, 9, 1, anthropic))).format, 'absolute-seconds');
-    const openai = { dialect: 'openai' };
+    const openai = /** @type {const} */ ({ dialect: 'openai' });
     assert.equal(resetClockOf(headerPoints(series([[9, 1.95, openai], [8, 1.85, openai]]), policy(10, 9, 1, openai))).quantumMs, 0);
   });
 
@@ -186,7 +193,7 @@ describe('cycles: recoveries and refills', () => {
       for (let i = 0; i < n1; i++) list.push(obs(list.length + 1, (t += 100), 'ok'));
       list.push(obs(list.length + 1, (t += 100), 'rate_limited'));
       for (let i = 0; i < n2; i++) list.push(obs(list.length + 1, (t += 100), 'ok'));
-      list.push(obs(list.length + 1, (t += 100), 'rate_limited'));
+      list.push(obs(list.length + 1, t + 100, 'rate_limited'));
       return namedCycles(rateRuns(list));
     };
     assert.equal(burstsSayWindow(run(10, 10)), true);
@@ -195,7 +202,7 @@ describe('cycles: recoveries and refills', () => {
   });
 
   it('sliding log: both recoveries one window after the oldest request; fixed: boundaries a window apart', () => {
-    const cycles = { burst1: [obs(1, 0, 'ok')] };
+    const cycles = /** @type {import('../../dist/probe/estimate-rate.js').Cycles} */ ({ burst1: [obs(1, 0, 'ok')] }); // only the run windowTiming reads
     // Sliding, W = 2 s: recoveries at 2.0 s after #1 and 2.0 s after the recovering request.
     const sliding = windowTiming(cycles, { lastFail: T0 + 1950, firstOk: T0 + 2050, mid: T0 + 2000 }, { lastFail: T0 + 3950 + 100, firstOk: T0 + 4050 + 100, mid: T0 + 4100 });
     // Without the request after the second recovery, a fixed window that began with the probe fits too.

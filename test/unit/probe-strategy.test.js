@@ -51,8 +51,14 @@ class SimClock {
       signal?.addEventListener('abort', onAbort, { once: true });
     });
 
+  /**
+   * @template T
+   * @param {Promise<T>} promise
+   * @returns {Promise<T>}
+   */
   async run(promise) {
     let done = false;
+    /** @type {T} */
     let result;
     let error;
     promise.then((r) => { done = true; result = r; }, (e) => { done = true; error = e; });
@@ -84,11 +90,21 @@ function random(seed) {
 const OUTCOME = { 200: 'ok', 429: 'rate_limited', 401: 'auth_error', 500: 'http_error' };
 
 /**
+ * algorithm and headers are plain strings: the tests loop over lists of names; simServer casts them where the emulator's functions take them.
+ * @typedef {{
+ *   algorithm?: string, limit?: number, windowMs?: number, burst?: number, headers?: string, retryAfter?: boolean,
+ *   latency?: () => number, uplink?: () => number, concurrency?: number | null, prior?: number, fault?: string | null,
+ * }} SimServerOptions
+ */
+
+/**
  * A server: concurrency gate → rate limiter, headers in one dialect, rejected requests answered at once
  * (as the emulator does), accepted ones after `latency()`. `prior` requests spend allowance before the probe.
+ * @param {SimClock} clock
+ * @param {SimServerOptions} [options]
  */
 function simServer(clock, { algorithm = 'fixed-window', limit = 10, windowMs = 2000, burst, headers = 'none', retryAfter: withRetryAfter, latency = () => 1, uplink = () => 0, concurrency = null, prior = 0, fault = null } = {}) {
-  const limiter = limit ? createRateLimiter({ algorithm, limit, windowMs, burst }) : null;
+  const limiter = limit ? createRateLimiter({ algorithm: /** @type {import('../../dist/emulator/limiters.js').RateAlgorithm} */ (algorithm), limit, windowMs, burst }) : null;
   const gate = concurrency ? new ConcurrencyGate(concurrency) : null;
   const arrivals = [];
   for (let i = 0; i < prior; i++) limiter.tryAcquire(clock.now() - 1);
@@ -100,6 +116,7 @@ function simServer(clock, { algorithm = 'fixed-window', limit = 10, windowMs = 2
         const now = clock.now();
         arrivals.push(now);
         let status = 200;
+        /** @type {Record<string, string>} */
         let hdrs = {};
         let holds = false;
         let delay = latency();
@@ -109,11 +126,11 @@ function simServer(clock, { algorithm = 'fixed-window', limit = 10, windowMs = 2
         else if (fault === 'always-429') status = 429;
         else if (gate && !gate.enter()) {
           status = 429;
-          hdrs = rateLimitHeaders(headers, limiter ? limiter.peek(now) : null, now, 'delta');
+          hdrs = rateLimitHeaders(/** @type {import('../../dist/emulator/chutes.js').HeaderDialect} */ (headers), limiter ? limiter.peek(now) : null, now, 'delta');
         } else {
           holds = Boolean(gate);
           const decision = limiter ? limiter.tryAcquire(now) : null;
-          hdrs = rateLimitHeaders(headers, decision, now, 'delta');
+          hdrs = rateLimitHeaders(/** @type {import('../../dist/emulator/chutes.js').HeaderDialect} */ (headers), decision, now, 'delta');
           if (decision && !decision.allowed) {
             status = 429;
             if (retryAfter) Object.assign(hdrs, retryAfterHeader(decision.retryAfterMs));
@@ -144,6 +161,13 @@ function simServer(clock, { algorithm = 'fixed-window', limit = 10, windowMs = 2
 
 const NOON = Date.UTC(2026, 0, 15, 12, 0, 0);
 
+/**
+ * @param {{
+ *   phase?: number, rpm?: number, maxRequests?: number, maxDurationMs?: number,
+ *   concurrency?: import('../../dist/probe/strategy.js').ConcurrencyMode, maxConcurrency?: number,
+ *   server?: SimServerOptions, abortAfterMs?: number | null,
+ * }} [options]
+ */
 async function simulate({ phase = 700, rpm = 600, maxRequests = 150, maxDurationMs = 600_000, concurrency = 'off', maxConcurrency = 8, server = {}, abortAfterMs = null } = {}) {
   const start = NOON + phase;
   const clock = new SimClock(start);
@@ -282,7 +306,7 @@ describe('header-less limiters (behaviour only)', () => {
   });
 
   it('noisy latencies (20–320 ms, open loop) still find limit and window', async () => {
-    for (const [algorithm, seed] of [['fixed-window', 3], ['sliding-window', 5], ['token-bucket', 9]]) {
+    for (const [algorithm, seed] of /** @type {Array<[string, number]>} */ ([['fixed-window', 3], ['sliding-window', 5], ['token-bucket', 9]])) {
       const rnd = random(seed);
       const run = await simulate({ server: { algorithm, limit: 10, windowMs: 2000, latency: () => 20 + rnd() * 300, uplink: () => rnd() * 4 } });
       const { rate } = run.result;
@@ -349,7 +373,7 @@ describe('rate-limit headers', () => {
     });
 
     // Found by a sweep of every dialect × algorithm × latency (1–700 ms) × phase on simulated time.
-    for (const [what, cfg, check] of [
+    for (const [what, cfg, check] of /** @type {Array<[string, Parameters<typeof simulate>[0], (rate: import('../../dist/probe/strategy.js').ProbeResult['rate']) => void]>} */ ([
       ['a bucket whose token came back before the second request is not read as a 0.25-s window (OpenAI, 250 ms)',
         { server: { algorithm: 'token-bucket', headers: 'openai', limit: 10, windowMs: 2000, latency: () => 250 } },
         (r) => { assert.equal(r.algorithm, 'token-bucket'); near(r.perMinute, 300, 30, 'perMinute'); }],
@@ -362,7 +386,7 @@ describe('rate-limit headers', () => {
       ['slow answers do not hold the second recovery\'s retests back (no headers, fixed, 700 ms)',
         { phase: 3700, maxRequests: 80, server: { algorithm: 'fixed-window', limit: 10, windowMs: 2000, latency: () => 700 } },
         (r) => near(r.windowSeconds, 2, 0.2, 'window')],
-    ]) {
+    ])) {
       it(what, async () => {
         const run = await simulate(cfg);
         check(run.result.rate);
@@ -641,6 +665,7 @@ describe('hard guarantees against misbehaving servers', () => {
     const clock = new SimClock(start);
     const { sendOne } = simServer(clock, { limit: 0 });
     const strategy = new ProbeStrategy({ start, rpm: 60, maxRequests: 3, maxDurationMs: 60_000, concurrency: 'off', maxConcurrency: 8 });
+    /** @type {AbortSignal | null} */
     let warmUpSignal = null;
     const warmUp = (signal) => {
       warmUpSignal = signal;

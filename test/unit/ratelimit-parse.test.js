@@ -659,6 +659,7 @@ test('receivedAt defaults to the current time', () => {
 });
 
 test('hostile inputs from plain JavaScript never throw', () => {
+  /** @type {any[]} wrong value types on purpose */
   const inputs = [
     {},
     { 'x-ratelimit-limit': undefined, 'retry-after': null, ratelimit: 42 },
@@ -673,5 +674,5 @@ test('hostile inputs from plain JavaScript never throw', () => {
     assertSaneNumbers(info);
   }
   assert.deepEqual(parseRateLimitHeaders({ 'X-RateLimit-Limit': '10' }, { receivedAt: T0 }).policies[0].limit, 10);
-  assert.equal(parseRateLimitHeaders({ 'x-ratelimit-limit': ['5', '7'] }, { receivedAt: T0 }).policies[0].limit, null);
+  assert.equal(parseRateLimitHeaders(/** @type {any} an array value on purpose */ ({ 'x-ratelimit-limit': ['5', '7'] }), { receivedAt: T0 }).policies[0].limit, null);
 });

@@ -15,6 +15,7 @@ const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
 const ok = (value) => ({ ok: true, value });
 const fails = (reason) => ({ ok: false, reason });
 
+/** @type {Array<{ label: string, fn: (raw: string) => any, rows: Array<[string, any]> }>} each function returns its own type */
 const TABLES = [
   {
     label: 'parseGoDuration',

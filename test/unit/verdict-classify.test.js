@@ -32,7 +32,15 @@ const policy = (over) => ({
 });
 const limits = (policies, retryAfterSeconds = null) => ({ policies, retryAfterSeconds, warnings: [] });
 
-/** One response and the client context; defaults: Bearer key to llm.chutes.ai. */
+/**
+ * @typedef {Partial<import('../../dist/verdict/classify.js').ClassifyInput>
+ *   & { auth?: import('../../dist/types.js').AuthScheme, url?: string, hasKey?: boolean }} Row
+ */
+
+/**
+ * One response and the client context; defaults: Bearer key to llm.chutes.ai.
+ * @param {Row} row
+ */
 function run(row) {
   return classifyResponse(
     {
@@ -47,6 +55,7 @@ function run(row) {
 }
 
 // [code, outcome, row, text the message (or hint) must contain]
+/** @type {Array<[string, string, Row, RegExp]>} */
 const VERDICTS = [
   // chutes-facts.md, "Error shapes and what they mean"
   ['anonymous-edge-limit', 'rate_limited', { status: 429, headers: HTML, body: NGINX_429, auth: 'none' }, /never reached Chutes/],
@@ -132,6 +141,7 @@ test('the verdict table has one row per code and covers every rule', () => {
 });
 
 // How tolerant the matching is, and the decisions between neighbouring rules.
+/** @type {Array<[string, Row, string]>} */
 const DETAILS = [
   ['edge 429 with no content-type is still recognised by its <title>', { status: 429, body: NGINX_429, auth: 'raw' }, 'edge-rate-limit'],
   ['edge 429 with an X-API-Key header but no key is anonymous', { status: 429, headers: HTML, body: NGINX_429, auth: 'x-api-key', hasKey: false }, 'anonymous-edge-limit'],
@@ -192,6 +202,7 @@ test('commands in hints use the request origin, so they work against a local emu
 
 test('network hints name the option that set the URL (--api-base-url for management lookups)', () => {
   const input = { status: null, headers: {}, body: null, error: { code: 'connect_refused', message: 'refused' }, rateLimit: { policies: [], retryAfterSeconds: null, warnings: [] } };
+  /** @type {import('../../dist/verdict/classify.js').ClassifyContext} */
   const base = { auth: 'bearer', url: new URL('http://127.0.0.1:1/users/me'), hasKey: true };
   assert.match(classifyResponse(input, base).verdict.hint, /`--base-url`/);
   assert.match(classifyResponse(input, { ...base, urlOption: '--api-base-url' }).verdict.hint, /`--api-base-url`/);

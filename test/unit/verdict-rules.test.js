@@ -37,6 +37,7 @@ test('every row of chutes-facts.md "Error shapes" has a rule', () => {
   }
 });
 
+/** @type {Array<[import('../../dist/types.js').Outcome, number]>} */
 const EXIT_CODES = [
   ['ok', 0],
   ['rate_limited', 3],

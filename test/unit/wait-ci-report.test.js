@@ -16,7 +16,8 @@ async function simulate(answer, options = {}) {
     const sentAt = t;
     const [status, headers = {}] = answer(n, t - BASE);
     t += 5;
-    return observeResponse({ status, headers, body: null, sentAt, receivedAt: t }, { status, outcome: status === 200 ? 'ok' : 'rate_limited' });
+    // A partial record on purpose: the fields the report reads.
+    return observeResponse({ status, headers, body: null, sentAt, receivedAt: t }, /** @type {import('../../dist/types.js').ResponseRecord} */ ({ status, outcome: status === 200 ? 'ok' : 'rate_limited' }));
   };
   return waitForReset({ sendOne, now: () => t, sleep: async (ms) => { t += ms; }, marginMs: 250, ...options });
 }

@@ -25,7 +25,7 @@ it('describes every source', () => {
 
 it('the writer redraws with \\r and clears the line on stop', () => {
   const chunks = [];
-  const countdown = startCountdown({ write: (c) => chunks.push(c) }, () => NOW);
+  const countdown = startCountdown({ write: (c) => chunks.push(c) > 0 }, () => NOW);
   countdown.show({ nextAtMs: NOW + 1000, source: 'backoff', origin: null, attempts: 1, startedAt: NOW });
   countdown.stop();
   assert.ok(chunks[0].startsWith('\rnext test in 1s'));

@@ -40,6 +40,7 @@ function fixedWindowServer(clock, { limit = 2, windowMs = 2000, retryAfter = tru
     const allowed = used < limit;
     if (allowed) counts.set(w, used + 1);
     const resetMs = (w + 1) * windowMs - sentAt;
+    /** @type {Record<string, string>} */
     const headers = {};
     if (!allowed && retryAfter) headers['retry-after'] = String(Math.max(1, Math.ceil(resetMs / 1000)));
     if (resetHeader) {
@@ -98,7 +99,7 @@ describe('waitForReset: guided by the server', () => {
     assert.equal(result.window.origin, 'x-ratelimit-reset');
   });
 
-  for (const [label, server] of [['Retry-After', { retryAfter: true }], ['x-ratelimit-reset', { retryAfter: false, resetHeader: true }]]) {
+  for (const [label, server] of /** @type {Array<[string, { retryAfter?: boolean, resetHeader?: boolean }]>} */ ([['Retry-After', { retryAfter: true }], ['x-ratelimit-reset', { retryAfter: false, resetHeader: true }]])) {
     it(`${label}: at most 2 requests for one reset, and the reset estimate within 0.5 s of the truth (every phase)`, async () => {
       let worst = 0;
       for (let phase = 0; phase < 2000; phase += 7) {
@@ -316,6 +317,7 @@ describe('waitForReset: other endings', () => {
 describe('nextTestDelay', () => {
   const opts = { intervalMs: 1000, maxIntervalMs: 8000, marginMs: MARGIN };
   const hint = (over) => ({ source: 'retry-after', origin: 'retry-after', atMs: 10_000, binding: true, resolutionMs: 1000, ...over });
+  /** @type {Array<[string, import('../../dist/wait/wait-for-reset.js').NextTestInput, number, string]>} */
   const rows = [
     ['binding hint: its time plus the margin', { now: 0, hint: hint(), backoffStep: 0, missedHints: 0 }, 10_250, 'retry-after'],
     ['binding hint already past: margin only', { now: 20_000, hint: hint(), backoffStep: 0, missedHints: 0 }, 20_250, 'retry-after'],
