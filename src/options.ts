@@ -1,5 +1,6 @@
 // Parsers for option values. Each throws commander's InvalidArgumentError with the accepted
-// form, so a bad value exits 2 with "option '--rpm <n>' argument 'abc' is invalid. <why>".
+// form, so a bad value exits 2 with "option '--rpm <n>' argument 'abc' is invalid. <why>"
+// (-H throws a UsageError for a header it cannot send, so the value is not echoed).
 import { InvalidArgumentError } from 'commander';
 import { UsageError } from './errors.js';
 

@@ -25,7 +25,8 @@ export function readFileCapped(path: string, limitBytes: number): string | null 
   try {
     const stat = fstatSync(fd);
     if (stat.isFile() && stat.size > limitBytes) return null;
-    const buffer = Buffer.alloc(limitBytes + 1);
+    // Only the bytes read are decoded: no need to zero the rest.
+    const buffer = Buffer.allocUnsafe(limitBytes + 1);
     let length = 0;
     while (length < buffer.length) {
       const read = readSync(fd, buffer, length, buffer.length - length, null);
@@ -38,7 +39,7 @@ export function readFileCapped(path: string, limitBytes: number): string | null 
   }
 }
 
-/** "16 KiB", "10 MiB": how the limits are worded in messages and help. */
+/** "16 KiB", "10 MiB": how the limits are worded in messages. */
 function formatBytes(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${bytes / (1024 * 1024)} MiB` : `${bytes / 1024} KiB`;
 }
