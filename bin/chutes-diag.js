@@ -3,11 +3,14 @@
 // more than node's start). The help text is rendered by the CLI itself at build time (dist/help.txt).
 import { readFileSync } from 'node:fs';
 
-// `chutes-diag --help | head -1`: the reader went away; end quietly, not with an EPIPE stack trace.
-process.stdout.on('error', (error) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
-});
+// `chutes-diag headers | head -1`: the reader went away. No EPIPE stack trace, and no early exit
+// either: the stream is dropped (later writes are discarded) and the command runs to its end, so
+// the exit code is still its own (1 for a failed assertion, 3 for a 429, ...), not a quiet 0.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
+}
 
 const args = process.argv.slice(2);
 const only = args.length === 1 ? args[0] : null;

@@ -35,7 +35,7 @@ function addNetworkOptions(cmd: Command, { management = false } = {}): Command {
     cmd
       .addOption(new Option('--path <path>', 'request path').argParser(parseRequestPath).default(DEFAULT_PATH))
       .addOption(new Option('-m, --model <id>', 'model in the default body').env('CHUTES_MODEL').default(DEFAULT_MODEL))
-      .option('--body <json|@file>', 'custom request body (default: a minimal chat completion, max_tokens 1)');
+      .option('--body <json|@file>', 'custom request body, inline JSON or @file of at most 10 MiB (default: a minimal chat completion, max_tokens 1)');
   }
   return cmd
     .addOption(new Option('--auth <scheme>', 'how the key is sent: bearer (Authorization: Bearer KEY), raw (Authorization: KEY), x-api-key, none').argParser(parseChoice(AUTH_SCHEMES)).default('bearer'))

@@ -1,6 +1,8 @@
 // Parsers for option values. Each throws commander's InvalidArgumentError with the accepted
-// form, so a bad value exits 2 with "option '--rpm <n>' argument 'abc' is invalid. <why>".
+// form, so a bad value exits 2 with "option '--rpm <n>' argument 'abc' is invalid. <why>"
+// (-H throws a UsageError for a header it cannot send, so the value is not echoed).
 import { InvalidArgumentError } from 'commander';
+import { UsageError } from './errors.js';
 
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 /** Longest duration any option accepts: 7 days. Larger values are typos, not plans. */
@@ -81,6 +83,40 @@ export function parseRequestPath(value: string): string {
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/**
+ * Headers undici (the HTTP client) refuses in a request, or that chutes-diag derives from the request
+ * itself (lib/core/request.js processHeader): sent with -H they would fail every request as a
+ * "network error", so they are refused up front, with the reason.
+ */
+const REFUSED_HEADERS: Record<string, string> = {
+  'content-length': 'it is computed from the body',
+  'transfer-encoding': 'the body is sent with a Content-Length',
+  'keep-alive': 'connections are kept alive by the HTTP client',
+  upgrade: 'protocol upgrades are not supported',
+  expect: '"Expect: 100-continue" is not supported by the HTTP client',
+};
+
+/** Value characters undici refuses: controls other than tab, DEL, and anything beyond one byte (U+0100 and up). */
+const UNSENDABLE_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/u;
+
+/** Why a header cannot be sent, or null. Never quotes the value: it may be a credential. */
+export function headerProblem(name: string, value: string): string | null {
+  const lower = name.toLowerCase();
+  const refused = REFUSED_HEADERS[lower];
+  if (refused !== undefined) return `${name} cannot be set with -H: ${refused}.`;
+  const bad = UNSENDABLE_VALUE_CHAR.exec(value)?.[0];
+  if (bad !== undefined) {
+    const code = `U+${bad.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    const what = /[\r\n]/.test(bad) ? 'a line break' : /[\0-\x1f\x7f]/.test(bad) ? 'a control character' : 'a character outside Latin-1';
+    return `the value of ${name} contains ${what} (${code}), which cannot be sent in an HTTP header; use printable ASCII.`;
+  }
+  // undici's rule: Connection lists connection options, each a header-name token (close, keep-alive, ...).
+  if (lower === 'connection' && !value.split(',').every((token) => HEADER_NAME.test(token.trim()))) {
+    return `the value of ${name} must be a comma-separated list of tokens such as "close".`;
+  }
+  return null;
+}
+
 /** "-H 'Name: value'", repeatable: collects into a list of [name, value]. */
 export function collectHeader(value: string, previous: Array<[string, string]> = []): Array<[string, string]> {
   const colon = value.indexOf(':');
@@ -89,7 +125,10 @@ export function collectHeader(value: string, previous: Array<[string, string]> =
     throw new InvalidArgumentError('Expected "Name: value", such as -H "X-Trace: 1".');
   }
   const headerValue = value.slice(colon + 1).trim();
-  if (/[\r\n\0]/.test(headerValue)) throw new InvalidArgumentError('Header values may not contain line breaks.');
+  // A UsageError, not commander's InvalidArgumentError: commander would echo the whole argument,
+  // and the value may be a credential (-H "Authorization: Bearer …").
+  const problem = headerProblem(name, headerValue);
+  if (problem !== null) throw new UsageError(`-H, --header: ${problem}`);
   return [...previous, [name, headerValue]];
 }
 

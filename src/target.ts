@@ -1,5 +1,5 @@
 // Turns the shared network options into a Target. This is the only place the key is read.
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { UsageError } from './errors.js';
 import { keyFingerprint, type Redactor } from './http/redact.js';
 import type { AuthScheme, Target } from './types.js';
@@ -10,6 +10,39 @@ export const DEFAULT_PATH = '/v1/chat/completions';
 /** A small, cheap chat model on Chutes; override with --model or CHUTES_MODEL. */
 export const DEFAULT_MODEL = 'unsloth/gemma-3-4b-it';
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/** A key is about 100 characters: a key file larger than this is the wrong file (or /dev/zero). */
+export const MAX_KEY_FILE_BYTES = 16 * 1024;
+/** The largest --body @file (the --body help states it): far above any chat request, far below a memory problem. */
+export const MAX_BODY_FILE_BYTES = 10 * 1024 * 1024;
+
+/**
+ * A file's text, or null when it holds more than `limitBytes`. A regular file's size is checked
+ * before reading; a device or pipe (/dev/zero, /dev/urandom) is read only up to limitBytes + 1, so
+ * it fails at once instead of filling memory while Ctrl-C waits. Open and read errors are thrown.
+ */
+export function readFileCapped(path: string, limitBytes: number): string | null {
+  const fd = openSync(path, 'r');
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isFile() && stat.size > limitBytes) return null;
+    // Only the bytes read are decoded: no need to zero the rest.
+    const buffer = Buffer.allocUnsafe(limitBytes + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+    }
+    return length > limitBytes ? null : buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** "16 KiB", "10 MiB": how the limits are worded in messages. */
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${bytes / (1024 * 1024)} MiB` : `${bytes / 1024} KiB`;
+}
 
 /** The shared options as commander hands them over (after parsing). */
 export interface NetworkOptions {
@@ -42,12 +75,17 @@ export interface RawKey {
 export function findRawKey(opts: Pick<NetworkOptions, 'apiKey' | 'apiKeyFile'>, env: NodeJS.ProcessEnv): RawKey {
   if (opts.apiKey !== undefined) return { raw: opts.apiKey, source: '--api-key' };
   if (opts.apiKeyFile !== undefined) {
+    let raw: string | null;
     try {
-      return { raw: readFileSync(opts.apiKeyFile, 'utf8'), source: '--api-key-file' };
+      raw = readFileCapped(opts.apiKeyFile, MAX_KEY_FILE_BYTES);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
       throw new UsageError(`--api-key-file: cannot read ${opts.apiKeyFile} (${code}); expected a file containing the key.`);
     }
+    if (raw === null) {
+      throw new UsageError(`--api-key-file: ${opts.apiKeyFile} is larger than ${formatBytes(MAX_KEY_FILE_BYTES)}; expected a file containing only the key.`);
+    }
+    return { raw, source: '--api-key-file' };
   }
   if (env.CHUTES_API_KEY) return { raw: env.CHUTES_API_KEY, source: 'CHUTES_API_KEY' };
   if (env.CHUTES_API_TOKEN) return { raw: env.CHUTES_API_TOKEN, source: 'CHUTES_API_TOKEN' };
@@ -112,12 +150,17 @@ export function readBody(value: string): string {
   let text = value;
   if (value.startsWith('@')) {
     const file = value.slice(1);
+    let read: string | null;
     try {
-      text = readFileSync(file, 'utf8');
+      read = readFileCapped(file, MAX_BODY_FILE_BYTES);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
       throw new UsageError(`--body: cannot read ${file} (${code}); expected --body '<json>' or --body @file.json.`);
     }
+    if (read === null) {
+      throw new UsageError(`--body: ${file} is larger than ${formatBytes(MAX_BODY_FILE_BYTES)}, the most --body @file sends; expected a JSON request body.`);
+    }
+    text = read;
   }
   try {
     JSON.parse(text);

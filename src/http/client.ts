@@ -135,6 +135,35 @@ export interface SendOptions {
   onSend?: (sentAt: number) => void;
 }
 
+/** The user's Ctrl-C (or SIGTERM) ended the request, before or after its headers: not a network failure. */
+function abortedByUser({ midBody = false } = {}): RecordError {
+  return { code: 'aborted', message: `request aborted by the user${midBody ? ' while the body was arriving' : ''}` };
+}
+
+/**
+ * The request's promise, or the signal's reason as soon as the signal aborts. undici does not pass the
+ * request's signal on to a proxy's CONNECT: a proxy that accepts the connection and never answers would
+ * otherwise hold the request past its timeout and past Ctrl-C. A response that still comes later is dropped.
+ */
+function untilAborted(pending: Promise<Dispatcher.ResponseData>, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (response) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) discardBody(response.body);
+        resolve(response);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
 /** Sends the target once. Never throws: failures come back as `error`. */
 export async function send(target: Target, options: SendOptions = {}): Promise<RawResponse> {
   const deadline = new AbortController();
@@ -145,7 +174,7 @@ export async function send(target: Target, options: SendOptions = {}): Promise<R
   options.onSend?.(sentAt);
   const url = target.url;
   try {
-    const response = await request(url, {
+    const response = await untilAborted(request(url, {
       method: target.method as Dispatcher.HttpMethod,
       headers: target.headers,
       body: target.body,
@@ -153,7 +182,7 @@ export async function send(target: Target, options: SendOptions = {}): Promise<R
       signal,
       headersTimeout: target.timeoutMs,
       bodyTimeout: target.timeoutMs,
-    });
+    }), signal);
     const headersAt = performance.now();
     const headers = normaliseHeaders(response.headers);
     const location = headers.location;
@@ -172,7 +201,9 @@ export async function send(target: Target, options: SendOptions = {}): Promise<R
     try {
       body = await readCappedBody(response.body);
     } catch (bodyError) {
-      error = describeNetworkError(bodyError, target);
+      // Ctrl-C mid-body is an interruption like Ctrl-C before the headers, never a completed response.
+      if (options.signal?.aborted && !deadline.signal.aborted) error = abortedByUser({ midBody: true });
+      else error = describeNetworkError(bodyError, target);
       if (error.code === 'timeout') error = describeNetworkError({ code: 'chutes_diag_body_timeout' }, target);
     }
     return { status: response.statusCode, headers, body, sentAt, receivedAt, latencyMs: headersAt - start, error };
@@ -182,7 +213,7 @@ export async function send(target: Target, options: SendOptions = {}): Promise<R
     return {
       status: null, headers: {}, body: null, sentAt, receivedAt: preciseNow(),
       latencyMs: null,
-      error: interrupted ? { code: 'aborted', message: 'request aborted by the user' } : describeNetworkError(reason, target),
+      error: interrupted ? abortedByUser() : describeNetworkError(reason, target),
     };
   } finally {
     clearTimeout(timer);
