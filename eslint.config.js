@@ -22,6 +22,8 @@ export default tseslint.config(
       eqeqeq: ['error', 'always', { null: 'ignore' }],
       // An async function without await is how a throw becomes a rejection the caller's .catch sees.
       '@typescript-eslint/require-await': 'off',
+      // Passing a caught error or an abort reason on, as it came, is fine; inventing a non-Error is not.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingAny: true, allowThrowingUnknown: true }],
     },
   },
   {

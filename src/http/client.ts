@@ -175,7 +175,7 @@ export async function send(target: Target, options: SendOptions = {}): Promise<R
   const url = target.url;
   try {
     const response = await untilAborted(request(url, {
-      method: target.method as Dispatcher.HttpMethod,
+      method: target.method,
       headers: target.headers,
       body: target.body,
       dispatcher: getDispatcher(),
@@ -208,7 +208,7 @@ export async function send(target: Target, options: SendOptions = {}): Promise<R
     }
     return { status: response.statusCode, headers, body, sentAt, receivedAt, latencyMs: headersAt - start, error };
   } catch (error) {
-    const reason = signal.aborted ? signal.reason : error;
+    const reason: unknown = signal.aborted ? signal.reason : error;
     const interrupted = options.signal?.aborted && !deadline.signal.aborted;
     return {
       status: null, headers: {}, body: null, sentAt, receivedAt: preciseNow(),
