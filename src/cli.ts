@@ -96,11 +96,13 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
     .option('-n, --count <n>', 'requests to send, one after another', integerParser(1, 1000), 1)
     .option('--all', 'show every response header, not only rate-limit ones')
     .option('--expect-status <code>', 'CI assertion: every response has this status (else exit 1)', integerParser(100, 599))
-    .option('--min-remaining <n>', 'CI assertion: the last response has at least n requests remaining (else exit 1)', integerParser(0, Number.MAX_SAFE_INTEGER))
+    .option('--min-remaining <n>', 'CI assertion: the last response has at least n requests remaining in the current window (the shortest-window request-count policy stating a remaining count; on Chutes alone, the daily quota), else exit 1', integerParser(0, Number.MAX_SAFE_INTEGER))
+    .option('--policy <name>', 'the policy --min-remaining checks, by the name shown in the policy table (e.g. daily-quota, default, requests)')
     .addHelpText('after', examples([
       'chutes-diag headers',
       'chutes-diag headers --auth x-api-key          # see what Chutes does with X-API-Key',
       'chutes-diag headers --json --expect-status 200 --min-remaining 50',
+      'chutes-diag headers --min-remaining 50 --policy daily-quota   # Chutes: requests left today',
     ]))))
     .action(run(async (ctx, opts) => (await import('./commands/headers.js')).runHeaders(opts, ctx)));
 
