@@ -50,6 +50,44 @@ function examples(lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 }
 
+/** Where exit 70 (a bug in chutes-diag) asks to be reported: package.json's bugs.url. */
+const ISSUES_URL = 'https://github.com/chutes-diag/chutes-diag/issues';
+const DURATIONS = 'Durations: 250ms, 10s, 5m, 1h, or a bare number of seconds.';
+
+// Each command's exit codes in its own terms (the contract's table, cut to what the command can end with).
+type ExitRow = readonly [code: number, meaning: string];
+const EXIT_USAGE: ExitRow = [ExitCode.usage, 'usage error: a bad flag or value, named in the message'];
+const EXIT_BUG: ExitRow = [ExitCode.internal, `a bug in chutes-diag: please report it at\n       ${ISSUES_URL}`];
+const EXIT_INTERRUPTED: ExitRow = [ExitCode.interrupted, 'interrupted (Ctrl-C or SIGTERM); partial results are kept'];
+const EXIT_REFUSED: readonly ExitRow[] = [
+  [ExitCode.rateLimited, 'rate limited or quota exhausted (429 / 402)'],
+  [ExitCode.auth, 'authentication or permission error (401 / 403)'],
+  [ExitCode.http, 'other HTTP error (4xx / 5xx)'],
+  [ExitCode.network, 'network error: DNS, connect, TLS, timeout, reset'],
+];
+const COMMAND_EXIT_CODES = {
+  headers: [[ExitCode.ok, 'the last response was a success (or every CI assertion passed)'], [ExitCode.assertion, 'a CI assertion failed: --expect-status or --min-remaining'], EXIT_USAGE, ...EXIT_REFUSED, EXIT_BUG, EXIT_INTERRUPTED],
+  probe: [
+    [ExitCode.ok, 'the estimate is complete, whatever limits it hit (also --dry-run)'], EXIT_USAGE,
+    [ExitCode.rateLimited, 'nothing got through: quota exhausted (402) or no capacity'],
+    [ExitCode.auth, 'every request was refused: authentication (401 / 403)'],
+    [ExitCode.http, 'nothing got through: other HTTP errors'],
+    [ExitCode.network, 'no answer came back: DNS, connect, TLS, timeout, reset'],
+    EXIT_BUG, EXIT_INTERRUPTED,
+  ],
+  'wait-reset': [[ExitCode.ok, 'the limit reset: a retest got through'], EXIT_USAGE, [ExitCode.rateLimited, 'still limited at --max-wait'], ...EXIT_REFUSED.slice(1), EXIT_BUG, EXIT_INTERRUPTED],
+  quota: [[ExitCode.ok, 'quota left'], EXIT_USAGE, [ExitCode.rateLimited, 'the daily quota or a subscription cap is used up (or 429)'], ...EXIT_REFUSED.slice(1), EXIT_BUG, EXIT_INTERRUPTED],
+  doctor: [[ExitCode.ok, 'no check failed'], [ExitCode.assertion, 'a check failed (the verdict names it)'], EXIT_USAGE, [ExitCode.auth, 'the key is rejected'], [ExitCode.network, 'a host is unreachable'], EXIT_BUG, EXIT_INTERRUPTED],
+  mock: [[ExitCode.ok, 'stopped with Ctrl-C or SIGTERM'], [ExitCode.usage, 'usage error: a bad value, or the port is taken'], EXIT_BUG],
+  demo: [[ExitCode.ok, 'every step ended as expected'], [ExitCode.assertion, 'a step ended with another exit code'], EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED],
+} satisfies Record<string, readonly ExitRow[]>;
+
+/** The text after a command's options: its exit codes, the duration syntax when it takes a duration, examples. */
+function commandHelp(command: keyof typeof COMMAND_EXIT_CODES, lines: string[], { durations = true } = {}): string {
+  const rows = COMMAND_EXIT_CODES[command].map(([code, meaning]) => `  ${String(code).padEnd(5)}${meaning}`);
+  return `\nExit codes:\n${rows.join('\n')}\n${durations ? `\n${DURATIONS}\n` : ''}${examples(lines)}`;
+}
+
 export interface Program {
   program: Command;
   /** The exit code the action chose, set when a command finishes. */
@@ -78,7 +116,10 @@ export function buildProgram(base: MainIo, signal: AbortSignal): Program {
     .addHelpText('after', `
 Exit codes: 0 ok, 1 assertion or doctor check failed, 2 usage error,
 3 rate limited or quota exhausted, 4 auth error, 5 other HTTP error,
-6 network error, 70 a bug in chutes-diag, 130 interrupted (Ctrl-C or SIGTERM).
+6 network error, 70 a bug in chutes-diag (please report it:
+${ISSUES_URL}), 130 interrupted (Ctrl-C or SIGTERM).
+Each command's --help lists its own.
+${DURATIONS}
 ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'chutes-diag headers --json --min-remaining 50', 'chutes-diag probe --rpm 20 --max-requests 40'])}`);
 
   const run = (load: (ctx: CommandContext, opts: Record<string, unknown>) => Promise<number>) =>
@@ -96,11 +137,13 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
     .option('-n, --count <n>', 'requests to send, one after another', integerParser(1, 1000), 1)
     .option('--all', 'show every response header, not only rate-limit ones')
     .option('--expect-status <code>', 'CI assertion: every response has this status (else exit 1)', integerParser(100, 599))
-    .option('--min-remaining <n>', 'CI assertion: the last response has at least n requests remaining (else exit 1)', integerParser(0, Number.MAX_SAFE_INTEGER))
-    .addHelpText('after', examples([
+    .option('--min-remaining <n>', 'CI assertion: the last response has at least n requests remaining in the current window (the shortest-window request-count policy stating a remaining count; on Chutes alone, the daily quota), else exit 1', integerParser(0, Number.MAX_SAFE_INTEGER))
+    .option('--policy <name>', 'the policy --min-remaining checks, by the name shown in the policy table (e.g. daily-quota, default, requests)')
+    .addHelpText('after', commandHelp('headers', [
       'chutes-diag headers',
       'chutes-diag headers --auth x-api-key          # see what Chutes does with X-API-Key',
       'chutes-diag headers --json --expect-status 200 --min-remaining 50',
+      'chutes-diag headers --min-remaining 50 --policy daily-quota',
     ]))))
     .action(run(async (ctx, opts) => (await import('./commands/headers.js')).runHeaders(opts, ctx)));
 
@@ -113,7 +156,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
     .option('--max-concurrency <n>', 'largest simultaneous batch the concurrency test may send', integerParser(1, 1000), 8)
     .option('--dry-run', 'print the plan and send nothing')
     .option('-y, --yes', 'no confirmation for plans over 100 requests')
-    .addHelpText('after', examples([
+    .addHelpText('after', commandHelp('probe', [
       'chutes-diag probe --rpm 20',
       'chutes-diag probe --rpm 120 --max-requests 80 --concurrency off',
       'chutes-diag probe --dry-run --rpm 600 --max-requests 500',
@@ -125,7 +168,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
     .addOption(new Option('--interval <duration>', 'retest interval when the server gives no hint (doubles each time)').argParser(parsePositiveDurationMs).default(5_000, '5s'))
     .addOption(new Option('--max-interval <duration>', 'cap for the doubling interval').argParser(parsePositiveDurationMs).default(60_000, '1m'))
     .addOption(new Option('--max-wait <duration>', 'give up (exit 3) after this long').argParser(parsePositiveDurationMs).default(600_000, '10m'))
-    .addHelpText('after', examples([
+    .addHelpText('after', commandHelp('wait-reset', [
       'chutes-diag wait-reset',
       'chutes-diag wait-reset --max-wait 2m --json',
     ]))))
@@ -133,7 +176,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
 
   addNetworkOptions(addOutputOptions(program.command('quota')
     .description("the account's daily quota and usage from the Chutes management API (spends no inference request)")
-    .addHelpText('after', examples([
+    .addHelpText('after', commandHelp('quota', [
       'chutes-diag quota',
       'chutes-diag quota --json',
     ]))), { management: true })
@@ -142,7 +185,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
   addNetworkOptions(addOutputOptions(program.command('doctor')
     .description('guided diagnosis: key format, auth scheme, host, quota, one inference request, verdict and fix')
     .option('--skip-inference', 'spend nothing: skip the one inference request')
-    .addHelpText('after', examples([
+    .addHelpText('after', commandHelp('doctor', [
       'chutes-diag doctor',
       'chutes-diag doctor --skip-inference',
       'chutes-diag doctor --auth x-api-key     # shows why X-API-Key gets 429s on Chutes',
@@ -164,7 +207,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
     .addOption(new Option('--latency <duration>', 'delay before each inference response').argParser(parseDurationMs).default(0, '0ms'))
     .option('--fault <kind>', 'answer every inference request with this Chutes error: capacity, no-instances, disabled, no-infrastructure, free-limit, spam, edge-403, gateway-timeout')
     .option('--api-key <key>', 'the only key accepted (default: any cpk_/cak_ token)')
-    .addHelpText('after', examples([
+    .addHelpText('after', commandHelp('mock', [
       'chutes-diag mock --limit 10 --window 5s',
       'chutes-diag mock --headers ietf --algorithm token-bucket --limit 30 --window 1m --burst 5',
       'chutes-diag mock --port 0 --json     # prints the URLs as JSON, then serves until Ctrl-C',
@@ -173,7 +216,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
 
   addOutputOptions(program.command('demo')
     .description('run doctor → headers → probe → wait-reset against an in-process emulator; no key or network needed')
-    .addHelpText('after', examples(['chutes-diag demo', 'npm run demo'])))
+    .addHelpText('after', commandHelp('demo', ['chutes-diag demo', 'npm run demo'], { durations: false })))
     .action(run(async (ctx, opts) => (await import('./commands/demo.js')).runDemo(opts, ctx)));
 
   return { program, result };
@@ -221,7 +264,7 @@ function reportError(error: unknown, base: MainIo, io: Io | null, verbose: boole
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
-  base.stderr.write(redact(`error: unexpected failure: ${message}${verbose ? '' : ' (run with --verbose for details)'}\n`));
+  base.stderr.write(redact(`error: unexpected failure: ${message} (a bug in chutes-diag: please report it${verbose ? '' : ', with the --verbose output,'} at ${ISSUES_URL})\n`));
   if (verbose && error instanceof Error && error.stack) base.stderr.write(redact(`${error.stack}\n`));
   return ExitCode.internal;
 }

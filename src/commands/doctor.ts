@@ -254,6 +254,17 @@ export interface DoctorFindings {
   keyValidOutcome: ResponseRecord['outcome'] | null;
   quota: QuotaSummary | null;
   nowMs: number;
+  /** The host that accepted a key whose format check failed (see acceptedKeyFormat); null or absent otherwise. */
+  keyAcceptedBy?: string | null;
+}
+
+/**
+ * A key the server accepted is not the cause of anything, whatever its shape (an emulator's or a
+ * gateway's key, a format Chutes introduced later): a failed key-format check becomes a warning.
+ */
+export function acceptedKeyFormat(format: Check, acceptedBy: string): Check {
+  if (format.status !== 'fail') return format;
+  return check('key-format', 'warn', `Unusual key format, but ${acceptedBy} accepted the key: ${format.message}`, 'Nothing to fix for this server; a key for the real Chutes API looks like cpk_<32 hex>.<32 hex>.<32 letters or digits>.');
 }
 
 const statusOf = (f: DoctorFindings, id: CheckId): CheckStatus | undefined => f.checks.find((c) => c.id === id)?.status;
@@ -321,7 +332,7 @@ const DOCTOR_VERDICTS: readonly VerdictRule[] = [
     },
   },
   {
-    when: (f) => statusOf(f, 'key-format') === 'warn',
+    when: (f) => statusOf(f, 'key-format') === 'warn' && !f.keyAcceptedBy,
     verdict: (f) => ({ code: 'key-has-extra-characters', message: messageOf(f, 'key-format'), hint: hintOf(f, 'key-format') }),
   },
 ];
@@ -539,7 +550,16 @@ export async function runDoctor(opts: DoctorOptions, ctx: CommandContext): Promi
       checks[index] = check('base-url', 'fail', `${base.host} answered inference with 404 "No matching chute found!": it is the management host.`, `Use --base-url ${DEFAULT_BASE_URL} (or unset CHUTES_BASE_URL).`);
     }
   }
-  const findings: DoctorFindings = { checks, auth, inference, keyValidOutcome: keyAnswer?.record.outcome ?? null, quota: quotaSummary, nowMs };
+  // key-valid passed, or the inference request got through with the key: the server accepted it.
+  const keyAcceptedBy = checks.find((c) => c.id === 'key-valid')?.status === 'pass' ? apiBase.host
+    : inference?.outcome === 'ok' && key !== null && auth !== 'none' ? base.host : null;
+  const formatIndex = checks.findIndex((c) => c.id === 'key-format');
+  const format = checks[formatIndex];
+  const formatAccepted = keyAcceptedBy !== null && format?.status === 'fail';
+  if (formatAccepted) checks[formatIndex] = acceptedKeyFormat(format, keyAcceptedBy);
+  const findings: DoctorFindings = {
+    checks, auth, inference, keyValidOutcome: keyAnswer?.record.outcome ?? null, quota: quotaSummary, nowMs, keyAcceptedBy: formatAccepted ? keyAcceptedBy : null,
+  };
   const verdict = chooseVerdict(findings);
   const exitCode = doctorExitCode(findings, signal.aborted);
   // Last on stderr for exit 4/6: the rejected response, or the verdict when no response came (a dead host).

@@ -1,12 +1,13 @@
 // `chutes-diag headers`: send one request (or --count N, one after another), show every
 // rate-limit header raw and parsed, and what the response means.
-import { ExitCode } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import { closeDispatcher, send } from '../http/client.js';
 import { buildRecord, type BuiltRecord } from '../record.js';
 import { emitGithubReport, type CiReport } from '../render/github.js';
 import { jsonDocument } from '../render/json.js';
 import { renderHeaderTable, renderPolicyTable, renderStatusLine, renderVerdict } from '../render/record.js';
-import type { ResponseRecord } from '../types.js';
+import { formatSeconds } from '../format.js';
+import type { RateLimitPolicy, ResponseRecord } from '../types.js';
 import { exitCodeForOutcome } from '../verdict/classify.js';
 import type { Io } from '../render/io.js';
 import { failureLine, resolveNetwork, type CommandContext, type CommonOptions } from './common.js';
@@ -16,20 +17,65 @@ export interface HeadersOptions extends CommonOptions {
   all?: boolean;
   expectStatus?: number;
   minRemaining?: number;
+  /** The policy --min-remaining checks, by the name the parser gives it (see remainingPolicy). */
+  policy?: string;
 }
 
 export interface Assertion {
   name: string;
   passed: boolean;
   message: string;
+  /** min-remaining: the name of the policy checked, null when none could be. */
+  policy?: string | null;
 }
 
-/** The smallest `remaining` among request-counting policies, or null when no header says. */
-export function lowestRemaining(record: ResponseRecord): number | null {
-  const values = record.rateLimit.policies
-    .filter((p) => p.unit === 'requests' && p.remaining !== null)
-    .map((p) => p.remaining as number);
-  return values.length > 0 ? Math.min(...values) : null;
+const DAY_SECONDS = 86_400;
+/** A policy that states no window ranks as shorter than a day: it is the per-minute or per-hour limit (a daily quota states its day). */
+const UNSTATED_WINDOW_RANK = DAY_SECONDS - 1;
+const windowRank = (p: RateLimitPolicy): number => p.windowSeconds ?? UNSTATED_WINDOW_RANK;
+
+/**
+ * The policy `--min-remaining` checks in one response, or null when none states a remaining count.
+ * Named (`--policy`): the policy of that name, case-insensitive. Otherwise the current window: the
+ * request-count policy with the shortest window among those stating a remaining count, so a daily
+ * quota only when no shorter window states one (Chutes' per-minute X-Chutes-RL-User has no remaining
+ * count, so on Chutes alone it is X-Chutes-Quota-Remaining). Ties: the lowest remaining.
+ */
+export function remainingPolicy(record: ResponseRecord, name?: string): RateLimitPolicy | null {
+  const candidates = record.rateLimit.policies
+    .filter((p) => p.remaining !== null && (name === undefined ? p.unit === 'requests' : p.name.toLowerCase() === name.toLowerCase()))
+    .sort((a, b) => windowRank(a) - windowRank(b) || (a.remaining ?? 0) - (b.remaining ?? 0));
+  return candidates[0] ?? null;
+}
+
+/** `policy "minute" (requests, 1m00s window, ietf-draft-8)`: which policy a figure came from. */
+function describePolicy(p: RateLimitPolicy): string {
+  return `policy "${p.name}" (${p.unit}, ${p.windowSeconds === null ? 'window not stated' : `${formatSeconds(p.windowSeconds)} window`}, ${p.dialect})`;
+}
+
+/** The --min-remaining assertion on the last response; an unknown --policy name is a usage error naming those advertised. */
+export function checkMinRemaining(last: ResponseRecord | undefined, min: number, name?: string): Assertion {
+  const policies = last?.rateLimit.policies ?? [];
+  const names = [...new Set(policies.map((p) => p.name))];
+  if (name !== undefined && names.length > 0 && !names.some((n) => n.toLowerCase() === name.toLowerCase())) {
+    throw new UsageError(`--policy: the response advertised no policy named "${name}"; it advertised ${names.map((n) => `"${n}"`).join(', ')}.`);
+  }
+  const policy = last ? remainingPolicy(last, name) : null;
+  if (policy === null || policy.remaining === null) {
+    const why = name === undefined
+      ? 'the response carried no request-count remaining header'
+      : names.length === 0 ? 'the response carried no rate-limit headers' : `policy "${name}" states no remaining count`;
+    return { name: 'min-remaining', passed: false, policy: null, message: `cannot check --min-remaining ${min}: ${why}` };
+  }
+  const passed = policy.remaining >= min;
+  // Said when the default fell back to a day-long (or longer) policy: the current window states no remaining count.
+  const fallback = name === undefined && windowRank(policy) >= DAY_SECONDS ? '; no shorter window states a remaining count (--policy <name> picks one)' : '';
+  return {
+    name: 'min-remaining',
+    passed,
+    policy: policy.name,
+    message: `remaining ${policy.remaining} ${passed ? '≥' : '<'} ${min} in ${describePolicy(policy)}${fallback}`,
+  };
 }
 
 export function checkAssertions(records: ResponseRecord[], opts: HeadersOptions): Assertion[] {
@@ -44,17 +90,7 @@ export function checkAssertions(records: ResponseRecord[], opts: HeadersOptions)
         : `expected status ${opts.expectStatus}, got ${bad.map((r) => r.status ?? 'no response').join(', ')}`,
     });
   }
-  if (opts.minRemaining !== undefined) {
-    const last = records.at(-1);
-    const remaining = last ? lowestRemaining(last) : null;
-    assertions.push({
-      name: 'min-remaining',
-      passed: remaining !== null && remaining >= opts.minRemaining,
-      message: remaining === null
-        ? `cannot check --min-remaining ${opts.minRemaining}: the response carried no request-count remaining header`
-        : `remaining ${remaining} ${remaining >= opts.minRemaining ? '≥' : '<'} ${opts.minRemaining}`,
-    });
-  }
+  if (opts.minRemaining !== undefined) assertions.push(checkMinRemaining(records.at(-1), opts.minRemaining, opts.policy));
   return assertions;
 }
 
@@ -69,7 +105,7 @@ export function headersExitCode(records: ResponseRecord[], assertions: Assertion
 
 export function headersCiReport(records: ResponseRecord[], assertions: Assertion[]): CiReport {
   const last = records.at(-1);
-  const remaining = last ? lowestRemaining(last) : null;
+  const current = last ? remainingPolicy(last) : null;
   const limited = records.filter((r) => r.outcome === 'rate_limited' || r.outcome === 'quota_exceeded' || r.outcome === 'capacity');
   const failed = records.filter((r) => r.outcome !== 'ok' && !limited.includes(r));
   return {
@@ -80,7 +116,7 @@ export function headersCiReport(records: ResponseRecord[], assertions: Assertion
     rows: [
       ['requests', String(records.length)],
       ['last status', String(last?.status ?? 'none')],
-      ['remaining (requests)', remaining === null ? 'not advertised' : String(remaining)],
+      ['remaining (requests)', current === null ? 'not advertised' : `${current.remaining} in "${current.name}"`],
       ...assertions.map((a): [string, string] => [a.name, `${a.passed ? 'pass' : 'FAIL'}: ${a.message}`]),
     ],
     warnings: limited.slice(-1).map((r) => `${r.verdict?.message ?? 'rate limited'} ${r.verdict?.hint ?? ''}`.trim()),
@@ -103,6 +139,9 @@ function renderDetails(io: Io, built: BuiltRecord, receivedAt: number): void {
 
 export async function runHeaders(opts: HeadersOptions, ctx: CommandContext): Promise<number> {
   const { io, signal } = ctx;
+  if (opts.policy !== undefined && opts.minRemaining === undefined) {
+    throw new UsageError('--policy <name> only chooses the policy --min-remaining checks; add --min-remaining <n>.');
+  }
   const { target, out } = resolveNetwork(opts, io);
   const count = opts.count ?? 1;
   const records: ResponseRecord[] = [];

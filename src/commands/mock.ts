@@ -6,6 +6,9 @@ import { jsonDocument } from '../render/json.js';
 import { formatSeconds } from '../render/table.js';
 import type { CommandContext } from './common.js';
 
+/** A dummy key in the real cpk_ format (the emulator takes any cpk_/cak_ token), so doctor's key-format check passes too. */
+export const MOCK_DUMMY_KEY = `cpk_${'0'.repeat(32)}.${'0'.repeat(32)}.${'mockKEYforTHEemulatorONLY'.padEnd(32, '0')}`;
+
 const FAULTS = ['capacity', 'no-instances', 'disabled', 'no-infrastructure', 'free-limit', 'spam', 'edge-403', 'gateway-timeout'] as const;
 
 export interface MockOptions {
@@ -76,8 +79,11 @@ export async function runMock(opts: MockOptions, ctx: CommandContext): Promise<n
   management (api.chutes.ai role): ${emulator.apiUrl}
   limit: ${limiter}; concurrency: ${opts.concurrencyLimit ?? 'unlimited'}; daily quota: ${opts.dailyQuota}
   headers: ${opts.headers}; latency: ${opts.latency} ms${opts.fault ? `; fault: ${opts.fault}` : ''}
-  key: ${opts.apiKey ? 'only the one given with --api-key' : 'any cpk_… or cak_… token'}
-Try:  CHUTES_API_KEY=cpk_test chutes-diag headers --base-url ${emulator.url}
+  key: ${opts.apiKey ? 'only the one given with --api-key' : 'any cpk_… or cak_… token'}`);
+    // Past the redactor on purpose: it masks every cpk_-shaped string, and this line holds only the
+    // public placeholder (never the --api-key) and the emulator's own URLs.
+    io.stdout.write(`Try:  CHUTES_API_KEY=${opts.apiKey ? '<your --api-key>' : MOCK_DUMMY_KEY} chutes-diag doctor --base-url ${emulator.url} --api-base-url ${emulator.apiUrl}\n`);
+    io.print(`      (headers, probe and wait-reset need --base-url; quota needs --api-base-url, else it asks the real api.chutes.ai)
 Ctrl-C to stop.`);
   }
   if (!signal.aborted) await once(signal, 'abort');
