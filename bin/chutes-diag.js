@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `chutes-diag --version`, and `--help` on a pipe, answer without loading the CLI (commander alone costs
 // more than node's start). The help text is rendered by the CLI itself at build time (dist/help.txt).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 // `chutes-diag headers | head -1`: the reader went away. No EPIPE stack trace, and no early exit
 // either: the stream is dropped (later writes are discarded) and the command runs to its end, so
@@ -27,6 +27,12 @@ if (only === '--version' || only === '-V') {
   }
 }
 if (!answered) {
-  const { main } = await import('../dist/cli.js');
+  const cli = new URL('../dist/cli.js', import.meta.url);
+  if (!existsSync(cli)) {
+    // A clone that was installed but not built (the package builds on `npm pack`, not on install).
+    process.stderr.write('error: chutes-diag is not built yet (no dist/cli.js): run `npm run build` in its folder first\n');
+    process.exit(70);
+  }
+  const { main } = await import(cli.href);
   process.exitCode = await main(process.argv);
 }

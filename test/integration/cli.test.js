@@ -42,10 +42,13 @@ test('a closed pipe (`--help | head -1`) ends quietly with exit 0', async () => 
   assert.doesNotMatch(stderr, /EPIPE|at /);
 });
 
-test('mock: prints its URLs as JSON, serves, and stops on SIGINT with exit 0', async () => {
-  const child = spawn(process.execPath, [BIN, 'mock', '--port', '0', '--daily-quota', 'unlimited', '--limit', '2', '--window', '10s', '--json'], {
+test('mock: prints its URLs as JSON, serves, and stops on SIGINT with exit 0', async (t) => {
+  // A sliding window: the third of three requests is refused wherever the clock stands (a fixed
+  // window aligned to the clock could reset between two of them).
+  const child = spawn(process.execPath, [BIN, 'mock', '--port', '0', '--daily-quota', 'unlimited', '--limit', '2', '--window', '10s', '--algorithm', 'sliding-window', '--json'], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, NO_COLOR: '1' },
   });
+  t.after(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
   while (!stdout.trim().endsWith('}')) await once(child.stdout, 'data');
