@@ -372,9 +372,9 @@ describe('faults', () => {
   });
 });
 
-describe('concurrency gate (real time: latency 300 ms)', () => {
+describe('concurrency gate (real time: latency 3 s, 10x what three requests take to arrive on a busy machine)', () => {
   it('rejects requests beyond the in-flight limit with the same 429 body, and frees the slot after the response', async () => {
-    const { emulator } = await start({ concurrencyLimit: 1, latencyMs: 300, limit: 100, headers: 'x-ratelimit' });
+    const { emulator } = await start({ concurrencyLimit: 1, latencyMs: 3000, limit: 100, headers: 'x-ratelimit' });
     const results = await Promise.all([chat(emulator), chat(emulator), chat(emulator)]);
     const byStatus = results.map((r) => r.status).sort();
     assert.deepEqual(byStatus, [200, 429, 429]);
