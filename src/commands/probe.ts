@@ -10,6 +10,7 @@ import type { Observation, RateEstimate } from '../probe/estimate-rate.js';
 import { driveProbe, WARM_UP_MAX_MS, type SendTicket } from '../probe/runner.js';
 import { paceIntervalMs } from '../probe/schedule.js';
 import { ProbeStrategy, type ConcurrencyMode, type ProbeResult } from '../probe/strategy.js';
+import { trackWire } from '../probe/wire.js';
 import { buildRecord } from '../record.js';
 import { buildTimeline, renderTimelineChart, type Timeline } from '../render/chart.js';
 import { emitGithubReport, type CiReport } from '../render/github.js';
@@ -387,8 +388,15 @@ async function probeLive(opts: ProbeOptions, ctx: CommandContext, plan: ProbePla
     return `probe: sent ${strategy.sentCount}/${plan.maxRequests} · ok ${ok} · 429 ${limited} · ${formatSeconds(left)} left`;
   });
 
-  const sendOne = async (ticket: SendTicket): Promise<Observation> => {
-    const raw = await send(target, { signal: inflight.signal });
+  // Each send counts from when undici writes it to the socket (after any connection set-up), not from
+  // when it is handed over: the rate cap and the spacing of sends hold for what reaches the server.
+  const wire = trackWire(preciseNow);
+  const sendOne = async (ticket: SendTicket, wentOut: (at?: number) => void): Promise<Observation> => {
+    const wentOutAt: { at: number | null } = { at: null };
+    const raw = await wire.track((at) => {
+      wentOutAt.at = at;
+      wentOut(at);
+    }, () => send(target, { signal: inflight.signal }));
     const built = buildRecord(raw, { seq: ticket.seq, target, redactor: io.redactor, scheduledAt: ticket.scheduledAt, inFlight: ticket.inFlight });
     if (raw.error?.code !== 'aborted') {
       completed.push({ record: built.record, sentAt: raw.sentAt, receivedAt: raw.receivedAt, scheduledAt: ticket.scheduledAt });
@@ -398,7 +406,9 @@ async function probeLive(opts: ProbeOptions, ctx: CommandContext, plan: ProbePla
     progress.update();
     return {
       seq: ticket.seq,
-      sentAt: raw.sentAt,
+      // The estimate times answers from when the request went out: a first request that waited for its
+      // connection (TLS, a proxy) would otherwise look as if the server's reset instant moved.
+      sentAt: wentOutAt.at ?? raw.sentAt,
       receivedAt: raw.receivedAt,
       status: raw.status,
       outcome: built.record.outcome,
@@ -415,6 +425,7 @@ async function probeLive(opts: ProbeOptions, ctx: CommandContext, plan: ProbePla
       now: preciseNow,
       sleep: sleepUnlessAborted,
       sendOne,
+      reportsWire: true,
       warmUp: (stop) => preconnect(target, io.redactor, stop),
       startLeadMs: START_LEAD_MS,
       signal,
@@ -423,6 +434,7 @@ async function probeLive(opts: ProbeOptions, ctx: CommandContext, plan: ProbePla
     });
   } finally {
     progress.stop();
+    wire.close();
     signal.removeEventListener('abort', onAbort);
     clearTimeout(drainTimer);
     inflight.abort();

@@ -11,6 +11,8 @@
 // Hard guarantees, whatever the server answers: never more than maxRequests sends, never more than rpm
 // sends in any 60 s (RateCap), rate-phase sends at least 60 000/rpm ms apart, nothing after maxDuration,
 // and no rate-phase send before the latest refusal's Retry-After (or its exhausted policy's reset).
+// Sends count from when they really went out (on the wire, after any connection set-up, when the runner
+// reports it), not from when they were planned or handed to the HTTP client.
 import {
   batchSizes,
   estimateConcurrency,
@@ -52,8 +54,14 @@ import {
 } from './estimate-rate.js';
 import { paceIntervalMs, RateCap } from './schedule.js';
 
-/** How much closer than one interval a send may follow a late one (timer jitter, not a stall). */
-const CATCH_UP_MS = 2;
+/**
+ * Lateness a rate-phase send does not pass on to the next one: timer jitter and the HTTP client's routine
+ * write (a turn of the event loop), at most this (and a tenth of the interval). Passing it on would make
+ * every send inherit the sum of all earlier jitter (drift); so two sends can be this much closer than one
+ * interval on the wire. A send later than this (a stall, a connection being set up) pushes the next one a
+ * full interval after it really went out.
+ */
+export const JITTER_MS = 0.5;
 
 export type ConcurrencyMode = 'auto' | 'off' | number;
 
@@ -87,13 +95,17 @@ export interface ProbeResult {
 
 interface SentEntry {
   seq: number;
-  /** When it actually went out (what the rate cap counts). */
+  /** When it actually went out (what the rate cap counts); when it was handed over while `goingOut`. */
   at: number;
-  /** The slot it was planned for (what keeps bursts on their grid). */
+  /** When the runner handed it to the HTTP client. */
+  handedAt: number;
+  /** The instant it was planned to go out. */
   scheduledAt: number;
   purpose: SendPurpose;
   /** Index into trials for batch and lone sends. */
   trial: number | null;
+  /** Handed to the HTTP client, not yet on the wire (a connection being set up). */
+  goingOut: boolean;
 }
 
 /** Consecutive failures (neither accepted nor rate limited) after which sending stops. */
@@ -151,8 +163,10 @@ export class ProbeStrategy {
   /** Rate-phase requests sent, and the seq of the latest (seqs grow with each send). */
   private rateSends = 0;
   private lastRateSeq = 0;
-  /** When the last rate-phase send actually went out. */
-  private lastRateSentAt: number | null = null;
+  /** The last rate-phase send to go out: when it was planned to, handed over, and really went out. */
+  private lastRateOut: { plannedAt: number; handedAt: number; at: number } | null = null;
+  /** Sends not yet on the wire: nothing else is planned until they are (their time is not known yet). */
+  private goingOut = 0;
   /** The current burst's grid: slot i at origin + i·60000/rpm (no rounding drift), `sends` slots used. */
   private grid: { origin: number; sends: number } | null = null;
   private cycleKind: 'window' | 'bucket' | null = null;
@@ -199,18 +213,42 @@ export class ProbeStrategy {
     return this.sortedObservations;
   }
 
-  /** Called by the runner for each request as it goes out (after onDispatch); returns its seq. */
-  onSent(send: { at: number; scheduledAt: number; purpose: SendPurpose }): number {
+  /**
+   * Called by the runner for each request as it is handed to the HTTP client (after onDispatch); returns
+   * its seq. `awaitWire`: the runner will report when it really goes out (onWire); until then it counts as
+   * still going out. Otherwise it went out at `at`.
+   */
+  onSent(send: { at: number; scheduledAt: number; purpose: SendPurpose; awaitWire?: boolean }): number {
     const seq = this.nextSeq++;
     const trial = send.purpose === 'batch' || send.purpose === 'lone' ? this.trials.length - 1 : null;
-    this.sent.set(seq, { seq, at: send.at, scheduledAt: send.scheduledAt, purpose: send.purpose, trial });
-    this.cap.record(send.at);
+    const entry: SentEntry = { seq, at: send.at, handedAt: send.at, scheduledAt: send.scheduledAt, purpose: send.purpose, trial, goingOut: Boolean(send.awaitWire) };
+    this.sent.set(seq, entry);
     if (isRatePurpose(send.purpose)) {
-      this.lastRateSentAt = Math.max(this.lastRateSentAt ?? send.at, send.at);
       this.rateSends += 1;
       this.lastRateSeq = seq;
     }
+    if (entry.goingOut) this.goingOut += 1;
+    else this.wentOut(entry, send.at);
     return seq;
+  }
+
+  /** Request `seq` went on the wire at `at` (after its connection was set up). True when that is news. */
+  onWire(seq: number, at: number): boolean {
+    const entry = this.sent.get(seq);
+    if (!entry?.goingOut) return false;
+    entry.goingOut = false;
+    this.goingOut -= 1;
+    this.wentOut(entry, Math.max(entry.at, at));
+    return true;
+  }
+
+  /** From here on the send counts at `at`: for the rate cap and for the spacing of rate-phase sends. */
+  private wentOut(entry: SentEntry, at: number): void {
+    entry.at = at;
+    this.cap.record(at);
+    if (isRatePurpose(entry.purpose) && (this.lastRateOut === null || at >= this.lastRateOut.at)) {
+      this.lastRateOut = { plannedAt: entry.scheduledAt, handedAt: entry.handedAt, at };
+    }
   }
 
   /**
@@ -235,6 +273,9 @@ export class ProbeStrategy {
   onResponse(observation: Observation): void {
     const entry = this.sent.get(observation.seq);
     if (!entry || this.responses.has(observation.seq)) return;
+    // An answer without a report of going out: if the server answered, the request reached it by then at
+    // the latest (counted then, to be safe); if nothing came back, it most likely never left.
+    if (entry.goingOut) this.onWire(observation.seq, observation.status !== null ? observation.receivedAt : entry.at);
     this.responses.set(observation.seq, observation);
     let i = this.sortedObservations.length;
     while (i > 0 && bySendTime(this.sortedObservations[i - 1] as Observation, observation) > 0) i--;
@@ -254,6 +295,8 @@ export class ProbeStrategy {
   }
 
   next(now: number): ProbeAction {
+    // When a send still on its way out goes out is not known: every later send is timed from it.
+    if (this.goingOut > 0) return { kind: 'await', until: null };
     if (!this.rateDone) {
       const step = this.rateStep(now);
       if (step !== 'finished') return step;
@@ -321,20 +364,19 @@ export class ProbeStrategy {
 
   /**
    * Turn a guarded send into a step, finishing the rate part when budget or time ran out. Never less than
-   * one interval after the previous rate send actually went out: if this process stalled (a busy CPU),
-   * catching up would hand the server two requests at once, faster than --rpm, and skew the estimate.
-   * Slow answers never delay a send; only our own lateness shifts the schedule.
+   * one interval after the previous rate send actually went out (spacingFloor): if this process stalled
+   * (a busy CPU) or a connection took its time to set up, catching up would hand the server two requests
+   * at once, faster than --rpm, and skew the estimate. Slow answers never delay a send; only the lateness
+   * of our own sends shifts the schedule.
    */
   private rateSend(planned: number, purpose: SendPurpose): RateStep {
     // The server's word first: nothing before the latest refusal's Retry-After (or its exhausted
     // policy's reset). A retest before it is a certain 429, spent budget and a rude client. The slot
     // itself moves (it is the plan, not our lateness), so pacing figures do not count the wait.
     const floor = this.retryFloor();
-    const slot = floor !== null && floor > planned ? floor : planned;
-    // A send that left a moment late (timer jitter) may be followed on time: up to CATCH_UP_MS closer.
-    // A real stall (longer) still pushes the next send a full interval after it.
-    const catchUp = Math.min(CATCH_UP_MS, this.intervalMs / 10);
-    const at = this.lastRateSentAt === null ? slot : Math.max(slot, this.lastRateSentAt + this.intervalMs - catchUp);
+    // Likewise when the previous send waited for its connection: the network's delay, not our lateness.
+    const slot = Math.max(floor !== null && floor > planned ? floor : planned, this.spacingFloor('network'));
+    const at = Math.max(slot, this.spacingFloor());
     const action = this.guardedSend(at, 1, purpose);
     if (typeof action !== 'string') return action.at > slot ? { ...action, slot } : action;
     return this.finishWhenSettled(action === 'budget' ? 'budget' : 'duration');
@@ -354,8 +396,23 @@ export class ProbeStrategy {
     if (this.grid && !heldPreflight && this.lastRateSlot !== null && this.gridSlot(this.grid.sends - 1) === this.lastRateSlot) {
       return this.rateSend(this.gridSlot(this.grid.sends), 'burst');
     }
+    // A burst that begins, begins when the previous send allows: a later start is its plan, not lateness.
     const next = this.lastRateSlot === null ? this.start : this.lastRateSlot + this.intervalMs;
-    return this.rateSend(Math.max(next, now), 'burst');
+    return this.rateSend(Math.max(next, now, this.spacingFloor()), 'burst');
+  }
+
+  /**
+   * The earliest instant the next rate-phase send may go out: one interval after the last one really went
+   * out, or after the instant it was planned for when it was only late by jitter (JITTER_MS). `network`:
+   * only the part of that owed to the network (the last send's wait for its connection, after it was
+   * handed over), which moves the plan; the rest is this process's own lateness, which pacing counts.
+   */
+  private spacingFloor(part: 'all' | 'network' = 'all'): number {
+    const last = this.lastRateOut;
+    if (last === null) return -Infinity;
+    const jitter = Math.min(JITTER_MS, this.intervalMs / 10);
+    if (last.at - last.plannedAt <= jitter) return last.plannedAt + this.intervalMs;
+    return (part === 'all' ? last.at : last.plannedAt + (last.at - last.handedAt)) + this.intervalMs;
   }
 
   /** While the first (pre-flight) request is unanswered, and not for longer than its bounded wait: wait for it. */
