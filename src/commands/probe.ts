@@ -306,6 +306,34 @@ function renderEstimate(rate: RateEstimate, concurrency: ConcurrencyEstimate, io
 // ---------------------------------------------------------------------------------------------
 // Live progress (ora on stderr, TTY only)
 
+export interface ProgressState {
+  sent: number;
+  ok: number;
+  limited: number;
+  /** Requests sent and not answered yet. */
+  inFlight: number;
+  nowMs: number;
+  /** No send after this (start + --max-duration). */
+  deadline: number;
+  maxRequests: number;
+  intervalMs: number;
+}
+
+/**
+ * The spinner's line. The time is the plan's: what the rest of the budget takes at the --rpm pace, never
+ * past --max-duration ("at full pace": the probe often stops well before, once the estimate is done).
+ * Counting down --max-duration itself would show minutes for a run that ends in seconds. Nothing left to
+ * send: no time, only the answers still awaited.
+ */
+export function progressText(state: ProgressState): string {
+  const head = `probe: sent ${state.sent}/${state.maxRequests} · ok ${state.ok} · 429 ${state.limited}`;
+  const budgetLeft = Math.max(0, state.maxRequests - state.sent);
+  const plannedMs = Math.min(budgetLeft * state.intervalMs, Math.max(0, state.deadline - state.nowMs));
+  if (budgetLeft > 0 && plannedMs > 0) return `${head} · ${formatSeconds(plannedMs / 1000)} left at full pace`;
+  if (state.inFlight > 0) return `${head} · waiting for ${state.inFlight} answer${state.inFlight === 1 ? '' : 's'}`;
+  return head;
+}
+
 interface Progress {
   update(): void;
   stop(): void;
@@ -381,12 +409,16 @@ async function probeLive(opts: ProbeOptions, ctx: CommandContext, plan: ProbePla
   };
   signal.addEventListener('abort', onAbort, { once: true });
 
-  const progress = await startProgress(io, () => {
-    const ok = completed.filter((c) => c.record.outcome === 'ok').length;
-    const limited = completed.filter((c) => c.record.outcome === 'rate_limited').length;
-    const left = Math.floor(Math.max(0, strategy.deadline - Date.now()) / 1000);
-    return `probe: sent ${strategy.sentCount}/${plan.maxRequests} · ok ${ok} · 429 ${limited} · ${formatSeconds(left)} left`;
-  });
+  const progress = await startProgress(io, () => progressText({
+    sent: strategy.sentCount,
+    ok: completed.filter((c) => c.record.outcome === 'ok').length,
+    limited: completed.filter((c) => c.record.outcome === 'rate_limited').length,
+    inFlight: strategy.pendingCount,
+    nowMs: preciseNow(),
+    deadline: strategy.deadline,
+    maxRequests: plan.maxRequests,
+    intervalMs: strategy.intervalMs,
+  }));
 
   // Each send counts from when undici writes it to the socket (after any connection set-up), not from
   // when it is handed over: the rate cap and the spacing of sends hold for what reaches the server.
