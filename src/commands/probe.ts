@@ -423,11 +423,11 @@ async function probeLive(opts: ProbeOptions, ctx: CommandContext, plan: ProbePla
   // Each send counts from when undici writes it to the socket (after any connection set-up), not from
   // when it is handed over: the rate cap and the spacing of sends hold for what reaches the server.
   const wire = trackWire(preciseNow);
-  const sendOne = async (ticket: SendTicket, wentOut: (at?: number) => void): Promise<Observation> => {
+  const sendOne = async (ticket: SendTicket, wentOut: (at?: number, newConnection?: boolean) => void): Promise<Observation> => {
     const wentOutAt: { at: number | null } = { at: null };
-    const raw = await wire.track((at) => {
+    const raw = await wire.track((at, newConnection) => {
       wentOutAt.at = at;
-      wentOut(at);
+      wentOut(at, newConnection);
     }, () => send(target, { signal: inflight.signal }));
     const built = buildRecord(raw, { seq: ticket.seq, target, redactor: io.redactor, scheduledAt: ticket.scheduledAt, inFlight: ticket.inFlight });
     if (raw.error?.code !== 'aborted') {

@@ -26,10 +26,11 @@ export interface RunnerOptions {
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /**
    * Sends one request; should never reject (a rejection is recorded as a network error). With
-   * `reportsWire`, calls `wentOut(at)` once, when the request really goes out (its head is written to the
-   * socket, after any connection set-up); `at` defaults to now.
+   * `reportsWire`, calls `wentOut(at, newConnection)` once, when the request really goes out (its head is
+   * written to the socket); `at` defaults to now; `newConnection`: on a connection opened for it, so it
+   * waited for the set-up (TCP, TLS, a proxy).
    */
-  sendOne: (ticket: SendTicket, wentOut: (at?: number) => void) => Promise<Observation>;
+  sendOne: (ticket: SendTicket, wentOut: (at?: number, newConnection?: boolean) => void) => Promise<Observation>;
   /** sendOne reports when each request really goes out (see sendOne); otherwise it goes out as it is handed over. */
   reportsWire?: boolean;
   /**
@@ -92,8 +93,8 @@ export async function driveProbe(options: RunnerOptions): Promise<RunOutcome> {
       const ticket: SendTicket = { seq, scheduledAt: action.slot ?? action.at, inFlight: inFlight.size + 1, purpose: action.purpose };
       options.onSend?.(ticket);
       // The strategy holds every later decision until this request is on the wire: wake the loop then.
-      const wentOut = (when: number = now()): void => {
-        if (strategy.onWire(seq, when)) wake.abort();
+      const wentOut = (when: number = now(), newConnection = false): void => {
+        if (strategy.onWire(seq, when, newConnection)) wake.abort();
       };
       const settled = options
         .sendOne(ticket, wentOut)

@@ -9,8 +9,9 @@
 // covers it, and a lone request after a batch with 429s to tell the concurrency gate from the rate limit.
 //
 // Hard guarantees, whatever the server answers: never more than maxRequests sends, never more than rpm
-// sends in any 60 s (RateCap), rate-phase sends at least 60 000/rpm ms apart, nothing after maxDuration,
-// and no rate-phase send before the latest refusal's Retry-After (or its exhausted policy's reset).
+// sends in any 60 s (RateCap), rate-phase sends 60 000/rpm ms apart (a full interval after one that waited
+// for a new connection, at most CATCH_UP_MS less after our own lateness), nothing after maxDuration, and
+// no rate-phase send before the latest refusal's Retry-After (or its exhausted policy's reset).
 // Sends count from when they really went out (on the wire, after any connection set-up, when the runner
 // reports it), not from when they were planned or handed to the HTTP client.
 import {
@@ -55,13 +56,14 @@ import {
 import { paceIntervalMs, RateCap } from './schedule.js';
 
 /**
- * Lateness a rate-phase send does not pass on to the next one: timer jitter and the HTTP client's routine
- * write (a turn of the event loop), at most this (and a tenth of the interval). Passing it on would make
- * every send inherit the sum of all earlier jitter (drift); so two sends can be this much closer than one
- * interval on the wire. A send later than this (a stall, a connection being set up) pushes the next one a
- * full interval after it really went out.
+ * How much of a rate-phase send's own lateness (timer jitter, a busy event loop, the HTTP client's write)
+ * the next send may catch up, at most (and a tenth of the interval): two sends can be that much closer
+ * than one interval. Passed on (almost) whole, every send inherits the sum of all earlier jitter: with
+ * 0.5 ms the bench ended 37 ms behind the grid after 40 sends at 600 rpm, 124 ms after 400 at 6000 rpm
+ * (0.97 of the rate), on a machine at load 3. A send that waited for a new connection (TCP, TLS, a
+ * proxy's CONNECT) is not caught up on: the next one goes a full interval after it really went out.
  */
-export const JITTER_MS = 0.5;
+export const CATCH_UP_MS = 2;
 
 export type ConcurrencyMode = 'auto' | 'off' | number;
 
@@ -99,13 +101,17 @@ interface SentEntry {
   at: number;
   /** When the runner handed it to the HTTP client. */
   handedAt: number;
-  /** The instant it was planned to go out. */
+  /** The instant it was planned to go out (after any push for the previous send's lateness). */
   scheduledAt: number;
+  /** Its slot in the plan (before any such push): what lateness is caught up against. */
+  slot: number;
   purpose: SendPurpose;
   /** Index into trials for batch and lone sends. */
   trial: number | null;
   /** Handed to the HTTP client, not yet on the wire (a connection being set up). */
   goingOut: boolean;
+  /** It went out on a connection opened for it: it waited for the network, not for this process. */
+  newConnection: boolean;
 }
 
 /** Consecutive failures (neither accepted nor rate limited) after which sending stops. */
@@ -163,8 +169,8 @@ export class ProbeStrategy {
   /** Rate-phase requests sent, and the seq of the latest (seqs grow with each send). */
   private rateSends = 0;
   private lastRateSeq = 0;
-  /** The last rate-phase send to go out: when it was planned to, handed over, and really went out. */
-  private lastRateOut: { plannedAt: number; handedAt: number; at: number } | null = null;
+  /** The last rate-phase send to go out: its slot, when it was handed over and really went out, and how. */
+  private lastRateOut: { slot: number; handedAt: number; at: number; newConnection: boolean } | null = null;
   /** Sends not yet on the wire: nothing else is planned until they are (their time is not known yet). */
   private goingOut = 0;
   /** The current burst's grid: slot i at origin + i·60000/rpm (no rounding drift), `sends` slots used. */
@@ -221,7 +227,8 @@ export class ProbeStrategy {
   onSent(send: { at: number; scheduledAt: number; purpose: SendPurpose; awaitWire?: boolean }): number {
     const seq = this.nextSeq++;
     const trial = send.purpose === 'batch' || send.purpose === 'lone' ? this.trials.length - 1 : null;
-    const entry: SentEntry = { seq, at: send.at, handedAt: send.at, scheduledAt: send.scheduledAt, purpose: send.purpose, trial, goingOut: Boolean(send.awaitWire) };
+    const slot = isRatePurpose(send.purpose) ? this.lastRateSlot ?? send.scheduledAt : send.scheduledAt;
+    const entry: SentEntry = { seq, at: send.at, handedAt: send.at, scheduledAt: send.scheduledAt, slot, purpose: send.purpose, trial, goingOut: Boolean(send.awaitWire), newConnection: false };
     this.sent.set(seq, entry);
     if (isRatePurpose(send.purpose)) {
       this.rateSends += 1;
@@ -232,11 +239,15 @@ export class ProbeStrategy {
     return seq;
   }
 
-  /** Request `seq` went on the wire at `at` (after its connection was set up). True when that is news. */
-  onWire(seq: number, at: number): boolean {
+  /**
+   * Request `seq` went on the wire at `at`; `newConnection`: on a connection opened for it (it waited for
+   * the set-up). True when that is news.
+   */
+  onWire(seq: number, at: number, newConnection = false): boolean {
     const entry = this.sent.get(seq);
     if (!entry?.goingOut) return false;
     entry.goingOut = false;
+    entry.newConnection = newConnection;
     this.goingOut -= 1;
     this.wentOut(entry, Math.max(entry.at, at));
     return true;
@@ -247,7 +258,7 @@ export class ProbeStrategy {
     entry.at = at;
     this.cap.record(at);
     if (isRatePurpose(entry.purpose) && (this.lastRateOut === null || at >= this.lastRateOut.at)) {
-      this.lastRateOut = { plannedAt: entry.scheduledAt, handedAt: entry.handedAt, at };
+      this.lastRateOut = { slot: entry.slot, handedAt: entry.handedAt, at, newConnection: entry.newConnection };
     }
   }
 
@@ -274,8 +285,9 @@ export class ProbeStrategy {
     const entry = this.sent.get(observation.seq);
     if (!entry || this.responses.has(observation.seq)) return;
     // An answer without a report of going out: if the server answered, the request reached it by then at
-    // the latest (counted then, to be safe); if nothing came back, it most likely never left.
-    if (entry.goingOut) this.onWire(observation.seq, observation.status !== null ? observation.receivedAt : entry.at);
+    // the latest (counted then, as if it had waited for a connection, to be safe); if nothing came back,
+    // it most likely never left.
+    if (entry.goingOut) this.onWire(observation.seq, observation.status !== null ? observation.receivedAt : entry.at, observation.status !== null);
     this.responses.set(observation.seq, observation);
     let i = this.sortedObservations.length;
     while (i > 0 && bySendTime(this.sortedObservations[i - 1] as Observation, observation) > 0) i--;
@@ -363,19 +375,22 @@ export class ProbeStrategy {
   }
 
   /**
-   * Turn a guarded send into a step, finishing the rate part when budget or time ran out. Never less than
-   * one interval after the previous rate send actually went out (spacingFloor): if this process stalled
-   * (a busy CPU) or a connection took its time to set up, catching up would hand the server two requests
-   * at once, faster than --rpm, and skew the estimate. Slow answers never delay a send; only the lateness
-   * of our own sends shifts the schedule.
+   * Turn a guarded send into a step, finishing the rate part when budget or time ran out. One interval
+   * after the previous rate send actually went out (spacingFloor), a full one if that send waited for a new
+   * connection, less at most CATCH_UP_MS of this process's own lateness otherwise: catching up on a stall
+   * or on a slow connection would hand the server two requests at once, faster than --rpm, and skew the
+   * estimate. Slow answers never delay a send; only the lateness of our own sends shifts the schedule.
    */
   private rateSend(planned: number, purpose: SendPurpose): RateStep {
     // The server's word first: nothing before the latest refusal's Retry-After (or its exhausted
     // policy's reset). A retest before it is a certain 429, spent budget and a rude client. The slot
     // itself moves (it is the plan, not our lateness), so pacing figures do not count the wait.
     const floor = this.retryFloor();
-    // Likewise when the previous send waited for its connection: the network's delay, not our lateness.
-    const slot = Math.max(floor !== null && floor > planned ? floor : planned, this.spacingFloor('network'));
+    // A slot closer than one interval to the last one's is no slot: it moves too (its plan, not lateness).
+    // Within a microsecond it stays put: float rounding must not restart a burst's grid.
+    const base = floor !== null && floor > planned ? floor : planned;
+    const slotFloor = this.slotFloor();
+    const slot = slotFloor > base + 1e-3 ? slotFloor : base;
     const at = Math.max(slot, this.spacingFloor());
     const action = this.guardedSend(at, 1, purpose);
     if (typeof action !== 'string') return action.at > slot ? { ...action, slot } : action;
@@ -402,17 +417,27 @@ export class ProbeStrategy {
   }
 
   /**
-   * The earliest instant the next rate-phase send may go out: one interval after the last one really went
-   * out, or after the instant it was planned for when it was only late by jitter (JITTER_MS). `network`:
-   * only the part of that owed to the network (the last send's wait for its connection, after it was
-   * handed over), which moves the plan; the rest is this process's own lateness, which pacing counts.
+   * The earliest instant the next rate-phase send may go out: a full interval after the last one really
+   * went out if it waited for a new connection, else an interval after it went out less CATCH_UP_MS of
+   * this process's own lateness (never before its slot + one interval).
    */
-  private spacingFloor(part: 'all' | 'network' = 'all'): number {
+  private spacingFloor(): number {
     const last = this.lastRateOut;
     if (last === null) return -Infinity;
-    const jitter = Math.min(JITTER_MS, this.intervalMs / 10);
-    if (last.at - last.plannedAt <= jitter) return last.plannedAt + this.intervalMs;
-    return (part === 'all' ? last.at : last.plannedAt + (last.at - last.handedAt)) + this.intervalMs;
+    if (last.newConnection) return last.at + this.intervalMs;
+    const catchUp = Math.min(CATCH_UP_MS, this.intervalMs / 10);
+    return Math.max(last.slot, last.at - catchUp) + this.intervalMs;
+  }
+
+  /**
+   * The earliest slot (the plan, what pacing is measured against) for the next rate-phase send: one
+   * interval after the last one's slot, plus the time it waited for a new connection (the network's
+   * delay moves the plan; this process's own lateness does not, so pacing counts it).
+   */
+  private slotFloor(): number {
+    const last = this.lastRateOut;
+    if (last === null) return -Infinity;
+    return last.slot + (last.newConnection ? last.at - last.handedAt : 0) + this.intervalMs;
   }
 
   /** While the first (pre-flight) request is unanswered, and not for longer than its bounded wait: wait for it. */

@@ -6,7 +6,8 @@
 // after the rate cap thought it had.
 import diagnostics from 'node:diagnostics_channel';
 
-type Report = (at: number) => void;
+/** `newConnection`: the request went out on a socket that carried none before (it waited for the set-up). */
+type Report = (at: number, newConnection: boolean) => void;
 
 export interface WireTracker {
   /** Runs `start` (which must call undici's request() synchronously) and reports its request's write to `report`. */
@@ -17,6 +18,7 @@ export interface WireTracker {
 export function trackWire(now: () => number): WireTracker {
   let current: Report | null = null;
   const pending = new WeakMap<object, Report>();
+  const usedSockets = new WeakSet<object>();
   // Only the first request created inside track() is ours: through a proxy, undici then creates the
   // tunnel's CONNECT request (in the same call), whose write is not ours going out.
   const onCreate = (message: unknown): void => {
@@ -26,11 +28,15 @@ export function trackWire(now: () => number): WireTracker {
     current = null;
   };
   const onHeaders = (message: unknown): void => {
-    const request = (message as { request?: object }).request;
+    const { request, socket } = message as { request?: { method?: string }; socket?: object };
+    // Every request written counts, ours or not (the warm-up's): a socket is new once. A proxy's CONNECT
+    // does not: the tunnel it opens may carry the request on that same socket, still new.
+    const newConnection = socket !== undefined && !usedSockets.has(socket);
+    if (socket !== undefined && request?.method !== 'CONNECT') usedSockets.add(socket);
     const report = request ? pending.get(request) : undefined;
     if (!request || !report) return;
     pending.delete(request);
-    report(now());
+    report(now(), newConnection);
   };
   diagnostics.subscribe('undici:request:create', onCreate);
   diagnostics.subscribe('undici:client:sendHeaders', onHeaders);
