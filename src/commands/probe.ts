@@ -10,6 +10,7 @@ import type { Observation, RateEstimate } from '../probe/estimate-rate.js';
 import { driveProbe, WARM_UP_MAX_MS, type SendTicket } from '../probe/runner.js';
 import { paceIntervalMs } from '../probe/schedule.js';
 import { ProbeStrategy, type ConcurrencyMode, type ProbeResult } from '../probe/strategy.js';
+import { trackWire } from '../probe/wire.js';
 import { buildRecord } from '../record.js';
 import { buildTimeline, renderTimelineChart, type Timeline } from '../render/chart.js';
 import { emitGithubReport, type CiReport } from '../render/github.js';
@@ -305,6 +306,34 @@ function renderEstimate(rate: RateEstimate, concurrency: ConcurrencyEstimate, io
 // ---------------------------------------------------------------------------------------------
 // Live progress (ora on stderr, TTY only)
 
+export interface ProgressState {
+  sent: number;
+  ok: number;
+  limited: number;
+  /** Requests sent and not answered yet. */
+  inFlight: number;
+  nowMs: number;
+  /** No send after this (start + --max-duration). */
+  deadline: number;
+  maxRequests: number;
+  intervalMs: number;
+}
+
+/**
+ * The spinner's line. The time is the plan's: what the rest of the budget takes at the --rpm pace, never
+ * past --max-duration ("at full pace": the probe often stops well before, once the estimate is done).
+ * Counting down --max-duration itself would show minutes for a run that ends in seconds. Nothing left to
+ * send: no time, only the answers still awaited.
+ */
+export function progressText(state: ProgressState): string {
+  const head = `probe: sent ${state.sent}/${state.maxRequests} · ok ${state.ok} · 429 ${state.limited}`;
+  const budgetLeft = Math.max(0, state.maxRequests - state.sent);
+  const plannedMs = Math.min(budgetLeft * state.intervalMs, Math.max(0, state.deadline - state.nowMs));
+  if (budgetLeft > 0 && plannedMs > 0) return `${head} · ${formatSeconds(plannedMs / 1000)} left at full pace`;
+  if (state.inFlight > 0) return `${head} · waiting for ${state.inFlight} answer${state.inFlight === 1 ? '' : 's'}`;
+  return head;
+}
+
 interface Progress {
   update(): void;
   stop(): void;
@@ -380,15 +409,26 @@ async function probeLive(opts: ProbeOptions, ctx: CommandContext, plan: ProbePla
   };
   signal.addEventListener('abort', onAbort, { once: true });
 
-  const progress = await startProgress(io, () => {
-    const ok = completed.filter((c) => c.record.outcome === 'ok').length;
-    const limited = completed.filter((c) => c.record.outcome === 'rate_limited').length;
-    const left = Math.floor(Math.max(0, strategy.deadline - Date.now()) / 1000);
-    return `probe: sent ${strategy.sentCount}/${plan.maxRequests} · ok ${ok} · 429 ${limited} · ${formatSeconds(left)} left`;
-  });
+  const progress = await startProgress(io, () => progressText({
+    sent: strategy.sentCount,
+    ok: completed.filter((c) => c.record.outcome === 'ok').length,
+    limited: completed.filter((c) => c.record.outcome === 'rate_limited').length,
+    inFlight: strategy.pendingCount,
+    nowMs: preciseNow(),
+    deadline: strategy.deadline,
+    maxRequests: plan.maxRequests,
+    intervalMs: strategy.intervalMs,
+  }));
 
-  const sendOne = async (ticket: SendTicket): Promise<Observation> => {
-    const raw = await send(target, { signal: inflight.signal });
+  // Each send counts from when undici writes it to the socket (after any connection set-up), not from
+  // when it is handed over: the rate cap and the spacing of sends hold for what reaches the server.
+  const wire = trackWire(preciseNow);
+  const sendOne = async (ticket: SendTicket, wentOut: (at?: number, newConnection?: boolean) => void): Promise<Observation> => {
+    const wentOutAt: { at: number | null } = { at: null };
+    const raw = await wire.track((at, newConnection) => {
+      wentOutAt.at = at;
+      wentOut(at, newConnection);
+    }, () => send(target, { signal: inflight.signal }));
     const built = buildRecord(raw, { seq: ticket.seq, target, redactor: io.redactor, scheduledAt: ticket.scheduledAt, inFlight: ticket.inFlight });
     if (raw.error?.code !== 'aborted') {
       completed.push({ record: built.record, sentAt: raw.sentAt, receivedAt: raw.receivedAt, scheduledAt: ticket.scheduledAt });
@@ -398,7 +438,9 @@ async function probeLive(opts: ProbeOptions, ctx: CommandContext, plan: ProbePla
     progress.update();
     return {
       seq: ticket.seq,
-      sentAt: raw.sentAt,
+      // The estimate times answers from when the request went out: a first request that waited for its
+      // connection (TLS, a proxy) would otherwise look as if the server's reset instant moved.
+      sentAt: wentOutAt.at ?? raw.sentAt,
       receivedAt: raw.receivedAt,
       status: raw.status,
       outcome: built.record.outcome,
@@ -415,6 +457,7 @@ async function probeLive(opts: ProbeOptions, ctx: CommandContext, plan: ProbePla
       now: preciseNow,
       sleep: sleepUnlessAborted,
       sendOne,
+      reportsWire: true,
       warmUp: (stop) => preconnect(target, io.redactor, stop),
       startLeadMs: START_LEAD_MS,
       signal,
@@ -423,6 +466,7 @@ async function probeLive(opts: ProbeOptions, ctx: CommandContext, plan: ProbePla
     });
   } finally {
     progress.stop();
+    wire.close();
     signal.removeEventListener('abort', onAbort);
     clearTimeout(drainTimer);
     inflight.abort();

@@ -4,7 +4,9 @@
 //
 // Open loop: a planned send goes out at its time whether or not earlier requests have answered (no
 // coordinated omission). Waiting is a timer up to `spinMs` before the instant, then a short spin on the
-// event loop, so sends land within a millisecond or two of their schedule.
+// event loop, so sends land within a millisecond or two of their schedule. With `reportsWire`, a request
+// counts from when it really went out: the next decision waits until the HTTP client has written it
+// (a new connection may take a while to set up), so no send is timed from an instant that was not real.
 import type { Observation } from './estimate-rate.js';
 import type { ProbeAction, ProbeStrategy, SendPurpose } from './strategy.js';
 
@@ -22,8 +24,15 @@ export interface RunnerOptions {
   now: () => number;
   /** Resolves after `ms`, or early (never rejecting) when `signal` aborts. */
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-  /** Sends one request; should never reject (a rejection is recorded as a network error). */
-  sendOne: (ticket: SendTicket) => Promise<Observation>;
+  /**
+   * Sends one request; should never reject (a rejection is recorded as a network error). With
+   * `reportsWire`, calls `wentOut(at, newConnection)` once, when the request really goes out (its head is
+   * written to the socket); `at` defaults to now; `newConnection`: on a connection opened for it, so it
+   * waited for the set-up (TCP, TLS, a proxy).
+   */
+  sendOne: (ticket: SendTicket, wentOut: (at?: number, newConnection?: boolean) => void) => Promise<Observation>;
+  /** sendOne reports when each request really goes out (see sendOne); otherwise it goes out as it is handed over. */
+  reportsWire?: boolean;
   /**
    * Opens the connection before the first send so it is as punctual as the rest; never counted. It gets
    * at most min(warmUpMaxMs, time left before the deadline): the deadline starts before it, so
@@ -80,11 +89,15 @@ export async function driveProbe(options: RunnerOptions): Promise<RunOutcome> {
     strategy.onDispatch(action);
     for (let i = 0; i < action.count; i++) {
       const at = now();
-      const seq = strategy.onSent({ at, scheduledAt: action.at, purpose: action.purpose });
+      const seq = strategy.onSent({ at, scheduledAt: action.at, purpose: action.purpose, awaitWire: options.reportsWire === true });
       const ticket: SendTicket = { seq, scheduledAt: action.slot ?? action.at, inFlight: inFlight.size + 1, purpose: action.purpose };
       options.onSend?.(ticket);
+      // The strategy holds every later decision until this request is on the wire: wake the loop then.
+      const wentOut = (when: number = now(), newConnection = false): void => {
+        if (strategy.onWire(seq, when, newConnection)) wake.abort();
+      };
       const settled = options
-        .sendOne(ticket)
+        .sendOne(ticket, wentOut)
         .catch((error: unknown): Observation => failedObservation(ticket, at, now(), error))
         .then((observation) => {
           strategy.onResponse(observation);

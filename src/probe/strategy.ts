@@ -9,8 +9,11 @@
 // covers it, and a lone request after a batch with 429s to tell the concurrency gate from the rate limit.
 //
 // Hard guarantees, whatever the server answers: never more than maxRequests sends, never more than rpm
-// sends in any 60 s (RateCap), rate-phase sends at least 60 000/rpm ms apart, nothing after maxDuration,
-// and no rate-phase send before the latest refusal's Retry-After (or its exhausted policy's reset).
+// sends in any 60 s (RateCap), rate-phase sends 60 000/rpm ms apart (a full interval after one that waited
+// for a new connection, at most CATCH_UP_MS less after our own lateness), nothing after maxDuration, and
+// no rate-phase send before the latest refusal's Retry-After (or its exhausted policy's reset).
+// Sends count from when they really went out (on the wire, after any connection set-up, when the runner
+// reports it), not from when they were planned or handed to the HTTP client.
 import {
   batchSizes,
   estimateConcurrency,
@@ -52,8 +55,15 @@ import {
 } from './estimate-rate.js';
 import { paceIntervalMs, RateCap } from './schedule.js';
 
-/** How much closer than one interval a send may follow a late one (timer jitter, not a stall). */
-const CATCH_UP_MS = 2;
+/**
+ * How much of a rate-phase send's own lateness (timer jitter, a busy event loop, the HTTP client's write)
+ * the next send may catch up, at most (and a tenth of the interval): two sends can be that much closer
+ * than one interval. Passed on (almost) whole, every send inherits the sum of all earlier jitter: with
+ * 0.5 ms the bench ended 37 ms behind the grid after 40 sends at 600 rpm, 124 ms after 400 at 6000 rpm
+ * (0.97 of the rate), on a machine at load 3. A send that waited for a new connection (TCP, TLS, a
+ * proxy's CONNECT) is not caught up on: the next one goes a full interval after it really went out.
+ */
+export const CATCH_UP_MS = 2;
 
 export type ConcurrencyMode = 'auto' | 'off' | number;
 
@@ -87,13 +97,21 @@ export interface ProbeResult {
 
 interface SentEntry {
   seq: number;
-  /** When it actually went out (what the rate cap counts). */
+  /** When it actually went out (what the rate cap counts); when it was handed over while `goingOut`. */
   at: number;
-  /** The slot it was planned for (what keeps bursts on their grid). */
+  /** When the runner handed it to the HTTP client. */
+  handedAt: number;
+  /** The instant it was planned to go out (after any push for the previous send's lateness). */
   scheduledAt: number;
+  /** Its slot in the plan (before any such push): what lateness is caught up against. */
+  slot: number;
   purpose: SendPurpose;
   /** Index into trials for batch and lone sends. */
   trial: number | null;
+  /** Handed to the HTTP client, not yet on the wire (a connection being set up). */
+  goingOut: boolean;
+  /** It went out on a connection opened for it: it waited for the network, not for this process. */
+  newConnection: boolean;
 }
 
 /** Consecutive failures (neither accepted nor rate limited) after which sending stops. */
@@ -151,8 +169,10 @@ export class ProbeStrategy {
   /** Rate-phase requests sent, and the seq of the latest (seqs grow with each send). */
   private rateSends = 0;
   private lastRateSeq = 0;
-  /** When the last rate-phase send actually went out. */
-  private lastRateSentAt: number | null = null;
+  /** The last rate-phase send to go out: its slot, when it was handed over and really went out, and how. */
+  private lastRateOut: { slot: number; handedAt: number; at: number; newConnection: boolean } | null = null;
+  /** Sends not yet on the wire: nothing else is planned until they are (their time is not known yet). */
+  private goingOut = 0;
   /** The current burst's grid: slot i at origin + i·60000/rpm (no rounding drift), `sends` slots used. */
   private grid: { origin: number; sends: number } | null = null;
   private cycleKind: 'window' | 'bucket' | null = null;
@@ -199,18 +219,47 @@ export class ProbeStrategy {
     return this.sortedObservations;
   }
 
-  /** Called by the runner for each request as it goes out (after onDispatch); returns its seq. */
-  onSent(send: { at: number; scheduledAt: number; purpose: SendPurpose }): number {
+  /**
+   * Called by the runner for each request as it is handed to the HTTP client (after onDispatch); returns
+   * its seq. `awaitWire`: the runner will report when it really goes out (onWire); until then it counts as
+   * still going out. Otherwise it went out at `at`.
+   */
+  onSent(send: { at: number; scheduledAt: number; purpose: SendPurpose; awaitWire?: boolean }): number {
     const seq = this.nextSeq++;
     const trial = send.purpose === 'batch' || send.purpose === 'lone' ? this.trials.length - 1 : null;
-    this.sent.set(seq, { seq, at: send.at, scheduledAt: send.scheduledAt, purpose: send.purpose, trial });
-    this.cap.record(send.at);
+    const slot = isRatePurpose(send.purpose) ? this.lastRateSlot ?? send.scheduledAt : send.scheduledAt;
+    const entry: SentEntry = { seq, at: send.at, handedAt: send.at, scheduledAt: send.scheduledAt, slot, purpose: send.purpose, trial, goingOut: Boolean(send.awaitWire), newConnection: false };
+    this.sent.set(seq, entry);
     if (isRatePurpose(send.purpose)) {
-      this.lastRateSentAt = Math.max(this.lastRateSentAt ?? send.at, send.at);
       this.rateSends += 1;
       this.lastRateSeq = seq;
     }
+    if (entry.goingOut) this.goingOut += 1;
+    else this.wentOut(entry, send.at);
     return seq;
+  }
+
+  /**
+   * Request `seq` went on the wire at `at`; `newConnection`: on a connection opened for it (it waited for
+   * the set-up). True when that is news.
+   */
+  onWire(seq: number, at: number, newConnection = false): boolean {
+    const entry = this.sent.get(seq);
+    if (!entry?.goingOut) return false;
+    entry.goingOut = false;
+    entry.newConnection = newConnection;
+    this.goingOut -= 1;
+    this.wentOut(entry, Math.max(entry.at, at));
+    return true;
+  }
+
+  /** From here on the send counts at `at`: for the rate cap and for the spacing of rate-phase sends. */
+  private wentOut(entry: SentEntry, at: number): void {
+    entry.at = at;
+    this.cap.record(at);
+    if (isRatePurpose(entry.purpose) && (this.lastRateOut === null || at >= this.lastRateOut.at)) {
+      this.lastRateOut = { slot: entry.slot, handedAt: entry.handedAt, at, newConnection: entry.newConnection };
+    }
   }
 
   /**
@@ -235,6 +284,10 @@ export class ProbeStrategy {
   onResponse(observation: Observation): void {
     const entry = this.sent.get(observation.seq);
     if (!entry || this.responses.has(observation.seq)) return;
+    // An answer without a report of going out: if the server answered, the request reached it by then at
+    // the latest (counted then, as if it had waited for a connection, to be safe); if nothing came back,
+    // it most likely never left.
+    if (entry.goingOut) this.onWire(observation.seq, observation.status !== null ? observation.receivedAt : entry.at, observation.status !== null);
     this.responses.set(observation.seq, observation);
     let i = this.sortedObservations.length;
     while (i > 0 && bySendTime(this.sortedObservations[i - 1] as Observation, observation) > 0) i--;
@@ -254,6 +307,8 @@ export class ProbeStrategy {
   }
 
   next(now: number): ProbeAction {
+    // When a send still on its way out goes out is not known: every later send is timed from it.
+    if (this.goingOut > 0) return { kind: 'await', until: null };
     if (!this.rateDone) {
       const step = this.rateStep(now);
       if (step !== 'finished') return step;
@@ -320,21 +375,23 @@ export class ProbeStrategy {
   }
 
   /**
-   * Turn a guarded send into a step, finishing the rate part when budget or time ran out. Never less than
-   * one interval after the previous rate send actually went out: if this process stalled (a busy CPU),
-   * catching up would hand the server two requests at once, faster than --rpm, and skew the estimate.
-   * Slow answers never delay a send; only our own lateness shifts the schedule.
+   * Turn a guarded send into a step, finishing the rate part when budget or time ran out. One interval
+   * after the previous rate send actually went out (spacingFloor), a full one if that send waited for a new
+   * connection, less at most CATCH_UP_MS of this process's own lateness otherwise: catching up on a stall
+   * or on a slow connection would hand the server two requests at once, faster than --rpm, and skew the
+   * estimate. Slow answers never delay a send; only the lateness of our own sends shifts the schedule.
    */
   private rateSend(planned: number, purpose: SendPurpose): RateStep {
     // The server's word first: nothing before the latest refusal's Retry-After (or its exhausted
     // policy's reset). A retest before it is a certain 429, spent budget and a rude client. The slot
     // itself moves (it is the plan, not our lateness), so pacing figures do not count the wait.
     const floor = this.retryFloor();
-    const slot = floor !== null && floor > planned ? floor : planned;
-    // A send that left a moment late (timer jitter) may be followed on time: up to CATCH_UP_MS closer.
-    // A real stall (longer) still pushes the next send a full interval after it.
-    const catchUp = Math.min(CATCH_UP_MS, this.intervalMs / 10);
-    const at = this.lastRateSentAt === null ? slot : Math.max(slot, this.lastRateSentAt + this.intervalMs - catchUp);
+    // A slot closer than one interval to the last one's is no slot: it moves too (its plan, not lateness).
+    // Within a microsecond it stays put: float rounding must not restart a burst's grid.
+    const base = floor !== null && floor > planned ? floor : planned;
+    const slotFloor = this.slotFloor();
+    const slot = slotFloor > base + 1e-3 ? slotFloor : base;
+    const at = Math.max(slot, this.spacingFloor());
     const action = this.guardedSend(at, 1, purpose);
     if (typeof action !== 'string') return action.at > slot ? { ...action, slot } : action;
     return this.finishWhenSettled(action === 'budget' ? 'budget' : 'duration');
@@ -354,8 +411,33 @@ export class ProbeStrategy {
     if (this.grid && !heldPreflight && this.lastRateSlot !== null && this.gridSlot(this.grid.sends - 1) === this.lastRateSlot) {
       return this.rateSend(this.gridSlot(this.grid.sends), 'burst');
     }
+    // A burst that begins, begins when the previous send allows: a later start is its plan, not lateness.
     const next = this.lastRateSlot === null ? this.start : this.lastRateSlot + this.intervalMs;
-    return this.rateSend(Math.max(next, now), 'burst');
+    return this.rateSend(Math.max(next, now, this.spacingFloor()), 'burst');
+  }
+
+  /**
+   * The earliest instant the next rate-phase send may go out: a full interval after the last one really
+   * went out if it waited for a new connection, else an interval after it went out less CATCH_UP_MS of
+   * this process's own lateness (never before its slot + one interval).
+   */
+  private spacingFloor(): number {
+    const last = this.lastRateOut;
+    if (last === null) return -Infinity;
+    if (last.newConnection) return last.at + this.intervalMs;
+    const catchUp = Math.min(CATCH_UP_MS, this.intervalMs / 10);
+    return Math.max(last.slot, last.at - catchUp) + this.intervalMs;
+  }
+
+  /**
+   * The earliest slot (the plan, what pacing is measured against) for the next rate-phase send: one
+   * interval after the last one's slot, plus the time it waited for a new connection (the network's
+   * delay moves the plan; this process's own lateness does not, so pacing counts it).
+   */
+  private slotFloor(): number {
+    const last = this.lastRateOut;
+    if (last === null) return -Infinity;
+    return last.slot + (last.newConnection ? last.at - last.handedAt : 0) + this.intervalMs;
   }
 
   /** While the first (pre-flight) request is unanswered, and not for longer than its bounded wait: wait for it. */

@@ -35,6 +35,22 @@ export function formatCountdown(state: CountdownState): string {
     ` · ${state.attempts} request${plural} · waited ${formatSeconds(Math.max(0, state.nowMs - state.startedAt) / 1000)}`;
 }
 
+/**
+ * Fits a line into a terminal `columns` wide: whole " · " parts are dropped from the end first, then what
+ * is left is cut with "…". One column stays free: a line that reaches the last column wraps on some
+ * terminals, and every `\r` redraw would then leave a line behind. No width (not a terminal): unchanged.
+ */
+export function fitToWidth(line: string, columns: number | undefined): string {
+  if (columns === undefined || !(columns > 1)) return line;
+  const max = Math.floor(columns) - 1;
+  const length = (text: string) => [...text].length;
+  if (length(line) <= max) return line;
+  const parts = line.split(' · ');
+  while (parts.length > 1 && length(parts.join(' · ')) > max) parts.pop();
+  const kept = parts.join(' · ');
+  return length(kept) <= max ? kept : `${[...kept].slice(0, max - 1).join('')}…`;
+}
+
 export interface Countdown {
   show(state: Omit<CountdownState, 'nowMs'>): void;
   /** Clears the line so the next output starts clean. */
@@ -43,12 +59,15 @@ export interface Countdown {
 
 const REDRAW_MS = 200;
 
-/** Redraws one `\r` line; the caller creates it only when stderr is an interactive TTY. */
+/**
+ * Redraws one `\r` line, cut to the stream's width (read at each redraw: the terminal may be resized); the
+ * caller creates it only when stderr is an interactive TTY.
+ */
 export function startCountdown(stream: Stream, now: () => number = Date.now): Countdown {
   let current: Omit<CountdownState, 'nowMs'> | null = null;
   let timer: NodeJS.Timeout | null = null;
   const draw = () => {
-    if (current !== null) stream.write(`\r${formatCountdown({ ...current, nowMs: now() })}\x1b[K`);
+    if (current !== null) stream.write(`\r${fitToWidth(formatCountdown({ ...current, nowMs: now() }), stream.columns)}\x1b[K`);
   };
   return {
     show(state) {
