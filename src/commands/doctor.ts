@@ -454,7 +454,7 @@ export async function runDoctor(opts: DoctorOptions, ctx: CommandContext): Promi
   const timeoutMs = opts.timeout ?? DEFAULT_TIMEOUT_MS;
 
   // The key: never thrown on (a bad key is a finding, not a usage error), and masked in every output.
-  let input: KeyInput = { raw: null, source: null };
+  let input: KeyInput;
   let key: string | null = null;
   let readProblem: string | null = null;
   try {

@@ -4,7 +4,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Redactor } from '../http/redact.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { closeDispatcher, getDispatcher, preciseNow, send } from '../http/client.js';
+import { closeDispatcher, preciseNow, send } from '../http/client.js';
 import type { ConcurrencyEstimate } from '../probe/estimate-concurrency.js';
 import type { Observation, RateEstimate } from '../probe/estimate-rate.js';
 import { driveProbe, WARM_UP_MAX_MS, type SendTicket } from '../probe/runner.js';
