@@ -6,17 +6,13 @@ import {
   collectHeader, integerParser, parseChoice, parseConcurrency, parseDailyQuota, parseDurationMs, parseHttpUrl, parsePositiveDurationMs, parseRequestPath,
 } from './options.js';
 import { Redactor } from './http/redact.js';
-import type { Io, Stream } from './render/io.js';
+import type { Io, MainIo } from './render/io.js';
 import { DEFAULT_API_BASE_URL, DEFAULT_BASE_URL, DEFAULT_MODEL, DEFAULT_PATH, DEFAULT_TIMEOUT_MS } from './target.js';
 import type { CommandContext } from './commands/common.js';
 import type { MockOptions } from './commands/mock.js';
 import { TOOL_VERSION } from './version.js';
 
-export interface MainIo {
-  stdout: Stream;
-  stderr: Stream;
-  env: NodeJS.ProcessEnv;
-}
+export type { MainIo } from './render/io.js';
 
 const AUTH_SCHEMES = ['bearer', 'raw', 'x-api-key', 'none'] as const;
 
@@ -129,7 +125,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
       const { createIo } = await import('./render/io.js');
       const io = createIo(base, { json: opts.json as boolean, verbose: opts.verbose as boolean, color: opts.color as boolean });
       result.io = io;
-      result.exitCode = await load({ io, signal }, opts);
+      result.exitCode = await load({ io, signal, now: Date.now, stdin: process.stdin, runCli: main }, opts);
     };
 
   addNetworkOptions(addOutputOptions(program.command('headers')

@@ -1,6 +1,6 @@
 // What every network command does first: resolve the shared options into a Target.
 import { ExitCode, UsageError } from '../errors.js';
-import type { Io } from '../render/io.js';
+import type { Io, MainIo } from '../render/io.js';
 import { openJsonlWriter, type JsonlWriter } from '../render/jsonl.js';
 import {
   buildTarget, DEFAULT_API_BASE_URL, DEFAULT_BASE_URL, DEFAULT_MODEL, DEFAULT_PATH, DEFAULT_TIMEOUT_MS,
@@ -8,10 +8,17 @@ import {
 } from '../target.js';
 import type { ResponseRecord, Target } from '../types.js';
 
+/** What a command gets from the CLI instead of reaching for globals: tests and `demo` pass their own. */
 export interface CommandContext {
   io: Io;
   /** Aborted on SIGINT/SIGTERM; commands stop sending and report what they have. */
   signal: AbortSignal;
+  /** The wall clock, epoch ms (Date.now in the CLI). */
+  now: () => number;
+  /** Where a confirmation prompt reads its answer (process.stdin in the CLI). */
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** Runs a whole CLI command line on the given streams (how `demo` runs each step, as a user would). */
+  runCli: (argv: string[], base: MainIo) => Promise<number>;
 }
 
 export interface CommonOptions extends NetworkOptions {

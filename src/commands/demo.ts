@@ -65,7 +65,7 @@ function captureStream(): Stream & { text: () => string } {
 export async function runDemo(opts: { json?: boolean; color?: boolean }, ctx: CommandContext): Promise<number> {
   const { io, signal } = ctx;
   const { startEmulator } = await import('../emulator/server.js');
-  const { main } = await import('../cli.js');
+  const main = ctx.runCli;
   const emulator = await startEmulator({ port: 0, apiPort: 0, headers: 'chutes', dailyQuota: 200, ...DEMO_LIMITER });
   const env: NodeJS.ProcessEnv = { ...io.env, CHUTES_API_KEY: DEMO_KEY };
   // Flags, not env: commander reads option env vars from process.env, and flags show what to type.

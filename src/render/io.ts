@@ -8,6 +8,13 @@ export interface Stream {
   columns?: number;
 }
 
+/** The streams and environment the CLI runs with (process's own, or a test's or demo's). */
+export interface MainIo {
+  stdout: Stream;
+  stderr: Stream;
+  env: NodeJS.ProcessEnv;
+}
+
 export interface Io {
   stdout: Stream;
   stderr: Stream;

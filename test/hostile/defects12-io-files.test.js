@@ -56,6 +56,7 @@ test('the --body help states the limit', async () => {
 });
 
 describe('readFileCapped', () => {
+  /** @type {Array<[string, () => string, number, string | null]>} */
   const cases = [
     ['an empty file', () => fileOf('empty', 0), 8, ''],
     ['a file at the limit', () => fileOf('at-limit', 8, 'abcdefgh'), 8, 'abcdefgh'],
@@ -77,6 +78,7 @@ describe('readFileCapped', () => {
 });
 
 describe('oversized files are usage errors (exit 2), before anything is sent', { concurrency: 4 }, () => {
+  /** @type {Array<[string, () => string[], RegExp]>} */
   const cases = [
     ['--api-key-file /dev/zero', () => ['--api-key-file', '/dev/zero'], /^error: --api-key-file: \/dev\/zero is larger than 16 KiB; expected a file containing only the key\.$/],
     ['--api-key-file /dev/urandom', () => ['--api-key-file', '/dev/urandom'], /^error: --api-key-file: \/dev\/urandom is larger than 16 KiB/],

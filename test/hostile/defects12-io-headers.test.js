@@ -20,7 +20,10 @@ before(async () => {
 });
 after(closeAll);
 
-/** [-H argument, the header the message names, what it says]; every one of these fails in undici. */
+/**
+ * [-H argument, the header the message names, what it says]; every one of these fails in undici.
+ * @type {Array<[string, string, RegExp]>}
+ */
 const refused = [
   ['Transfer-Encoding: chunked', 'Transfer-Encoding', /cannot be set with -H: the body is sent with a Content-Length/],
   ['Content-Length: 5', 'Content-Length', /cannot be set with -H: it is computed from the body/],

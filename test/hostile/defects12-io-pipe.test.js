@@ -33,6 +33,9 @@ after(closeAll);
  * Runs the CLI with stdout on a pipe that the test closes: at once (`closeAt: 'start'`) or on the
  * first chunk (`'first-chunk'`). Resolves with {code, signal, stderr, gotChunk}; kills it after timeoutMs.
  * `onSpawn(child)` may signal the child.
+ * @param {string[]} args
+ * @param {{ closeAt?: string, timeoutMs?: number, onSpawn?: (child: import('node:child_process').ChildProcess) => void }} [options]
+ * @returns {Promise<{ code: number | null, signal: NodeJS.Signals | null, stderr: string, gotChunk: boolean }>}
  */
 function runClosedStdout(args, { closeAt = 'start', timeoutMs = 60_000, onSpawn } = {}) {
   return new Promise((resolve, reject) => {
@@ -52,7 +55,10 @@ function runClosedStdout(args, { closeAt = 'start', timeoutMs = 60_000, onSpawn 
   });
 }
 
-/** [name, args, the command's own exit code (as without a pipe)]. */
+/**
+ * [name, args, the command's own exit code (as without a pipe)].
+ * @type {Array<[string, () => string[], number]>}
+ */
 const cases = [
   ['headers --expect-status 200 against a 201', () => ['headers', '--base-url', urls[201], '--expect-status', '200'], 1],
   ['headers against a 200', () => ['headers', '--base-url', urls[200]], 0],
@@ -94,7 +100,7 @@ describe('a closed stdout keeps the exit code of every command', { concurrency: 
   // mock serves until Ctrl-C: a closed stdout must not stop it early (it would exit 0 before serving).
   test('mock, stdout closed at start: keeps serving until SIGINT, then exit 0', async () => {
     const probe = createServer();
-    const port = await new Promise((resolve) => probe.listen(0, '127.0.0.1', () => resolve(probe.address().port)));
+    const port = await new Promise((resolve) => probe.listen(0, '127.0.0.1', () => resolve(/** @type {import('node:net').AddressInfo} */ (probe.address()).port)));
     await new Promise((resolve) => probe.close(resolve));
     let served = false;
     const { code, signal, stderr } = await runClosedStdout(['mock', '--port', String(port)], {

@@ -23,7 +23,10 @@ before(async () => {
 });
 after(closeAll);
 
-/** Both variables, for a plain-http origin (HTTP_PROXY) and an https one (HTTPS_PROXY). */
+/**
+ * Both variables, for a plain-http origin (HTTP_PROXY) and an https one (HTTPS_PROXY).
+ * @type {Array<[string, () => Record<string, string>, () => string]>}
+ */
 const proxyEnvs = [
   ['HTTP_PROXY, http origin', () => ({ HTTP_PROXY: proxy.url }), () => origin.url],
   ['HTTPS_PROXY, https origin', () => ({ HTTPS_PROXY: proxy.url }), () => origin.url.replace('http:', 'https:')],
@@ -55,6 +58,7 @@ describe('a silent proxy: --timeout ends the request', { concurrency: 4 }, () =>
 });
 
 describe('a silent proxy: Ctrl-C ends the run', { concurrency: 4 }, () => {
+  /** @type {Array<[string, () => string[]]>} */
   const runs = [
     ['headers', () => ['headers', '--base-url', origin.url]],
     ['probe', () => ['probe', '--base-url', origin.url, '--rpm', '600', '--max-requests', '2', '--concurrency', 'off', '--yes']],

@@ -53,9 +53,9 @@ async function startSlowProxy() {
       socket.on('close', () => { clearTimeout(idle); upstream.destroy(); });
     }, tunnelDelayMs(k));
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await /** @type {Promise<void>} */ (new Promise((resolve) => server.listen(0, '127.0.0.1', resolve)));
   cleanups.push(() => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
-  return { url: `http://127.0.0.1:${server.address().port}`, tunnels };
+  return { url: `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`, tunnels };
 }
 
 test('probe through slow-to-open connections: never faster than --rpm at the server', async () => {

@@ -9,6 +9,7 @@ import { formatLocalTime, formatSeconds } from '../../dist/format.js';
 const MAX_DATE_MS = 8.64e15;
 
 // [what, headers, receivedAt, the policy's name (or 'retry-after'), a warning must match]
+/** @type {Array<[string, Record<string, string>, number, string, RegExp]>} */
 const OUT_OF_RANGE = [
   ["the review's case: the daily quota at the last instant a Date can hold",
     { 'x-chutes-quota-remaining': '8' }, MAX_DATE_MS, 'daily-quota', /x-chutes-quota-remaining: .*range of a Date/],
@@ -50,6 +51,7 @@ test('item 5: in-range clocks keep their reset (the guard does not swallow good 
 });
 
 // The human renderings get NaN or Infinity from library callers that build policies themselves.
+/** @type {Array<[string, () => string]>} */
 const RENDER_CASES = [
   ['formatSeconds(NaN)', () => formatSeconds(Number.NaN)],
   ['formatSeconds(Infinity)', () => formatSeconds(Infinity)],

@@ -27,7 +27,9 @@ function resetsAtCell(table, policyName) {
 
 function policyTable(headers, receivedAt) {
   const rateLimit = parseRateLimitHeaders(headers, { receivedAt });
-  return renderPolicyTable({ rateLimit: { policies: rateLimit.policies, retryAfterSeconds: rateLimit.retryAfterSeconds } }, plain, receivedAt);
+  // Only the rate limit is read: the rest of the record is left out.
+  const record = /** @type {import('../../dist/types.js').ResponseRecord} */ ({ rateLimit: { policies: rateLimit.policies, retryAfterSeconds: rateLimit.retryAfterSeconds } });
+  return renderPolicyTable(record, plain, receivedAt);
 }
 
 // Arrival instants: whole hours plus sub-millisecond fractions either side of .5 ms.

@@ -16,6 +16,7 @@ const LIMIT_CONFLICT = /^ratelimit: limit: conflicting duplicate values/;
 const REMAINING_CONFLICT = /^ratelimit: remaining: conflicting duplicate values/;
 
 // [what, headers, expected {limit, remaining, resetSeconds} of the draft -07 policy, warnings that must appear]
+/** @type {Array<[string, Record<string, string | string[]>, { limit: number | null, remaining: number | null, resetSeconds: number | null }, RegExp[]]>} */
 const DRAFT7_DUPLICATES = [
   ['an array of two RateLimit values (library API)',
     { ratelimit: ['limit=10, remaining=3', 'limit=99, remaining=98'] },
@@ -66,6 +67,7 @@ test('item 6: an identical repeated RateLimit header is not a conflict (array an
 });
 
 // [what, headers, warning that must appear]
+/** @type {Array<[string, Record<string, string>, RegExp]>} */
 const ABOVE_LIMIT = [
   ['draft -07', { ratelimit: 'limit=10, remaining=30' }, /^ratelimit: policy "default" reports remaining 30, above its limit 10/],
   ['draft -06', { 'ratelimit-limit': '10', 'ratelimit-remaining': '11' }, /^ratelimit-limit, ratelimit-remaining: policy "default" reports remaining 11, above its limit 10/],

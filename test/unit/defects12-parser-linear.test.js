@@ -118,6 +118,7 @@ test('item 4: fuzz: random header values never throw, never give NaN, never brea
   const random = prng(12);
   const pick = (list) => list[Math.floor(random() * list.length)];
   for (let round = 0; round < 3000; round++) {
+    /** @type {Record<string, string>} */
     const headers = {};
     const count = 1 + Math.floor(random() * 4);
     for (let h = 0; h < count; h++) {
@@ -128,6 +129,7 @@ test('item 4: fuzz: random header values never throw, never give NaN, never brea
     }
     const receivedAt = random() < 0.5 ? pick(FUZZ_CLOCKS) : random() * 4e12;
     const where = `round ${round}: ${JSON.stringify(headers)} at receivedAt ${receivedAt}`;
+    /** @type {import('../../dist/types.js').RateLimitInfo} */
     let info;
     assert.doesNotThrow(() => { info = parseRateLimitHeaders(headers, { receivedAt }); }, where);
     assert.ok(info && Array.isArray(info.policies) && Array.isArray(info.warnings), `no result for ${where}`);

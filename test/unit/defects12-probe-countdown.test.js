@@ -8,7 +8,10 @@ import * as countdown from '../../dist/render/countdown.js';
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 const CSI = '\x1b[';
 
-/** The longest states the command shows: a header name as the source, many requests, a long wait. */
+/**
+ * The longest states the command shows: a header name as the source, many requests, a long wait.
+ * @type {Array<Omit<import('../../dist/render/countdown.js').CountdownState, 'nowMs'>>}
+ */
 const LONG_STATES = [
   { nextAtMs: NOW + 3_723_000, source: 'policy-reset', origin: 'x-ratelimit-reset-requests', attempts: 1234, startedAt: NOW - 3_599_000 },
   { nextAtMs: NOW + 61_000, source: 'reset-header', origin: 'anthropic-ratelimit-requests-reset', attempts: 12, startedAt: NOW - 245_000 },

@@ -90,6 +90,14 @@ function random(seed) {
 const OUTCOME = { 200: 'ok', 429: 'rate_limited' };
 
 /**
+ * @typedef {{
+ *   setupMs?: (n: number) => number, writeMs?: (k: number) => number, keepAliveMs?: number, latencyMs?: () => number,
+ *   limit?: number, algorithm?: import('../../dist/emulator/limiters.js').RateAlgorithm, windowMs?: number,
+ *   headers?: import('../../dist/emulator/chutes.js').HeaderDialect, concurrency?: number | null,
+ * }} ServerOptions
+ */
+
+/**
  * A server behind a pool of keep-alive connections, as undici keeps them: a request takes the oldest idle
  * connection, or opens a new one, which takes `setupMs(n)` (n: 0 for the first connection ever opened)
  * before the request goes out. On an idle connection it goes out after `writeMs(k)` (k: the request's
@@ -97,6 +105,8 @@ const OUTCOME = { 200: 'ok', 429: 'rate_limited' };
  * A connection idle longer than `keepAliveMs` is closed. The send function reports when its request went
  * out and whether on a new connection (`wentOut`), as the CLI does from undici's diagnostics channels.
  * `arrivals`: what reached the server, when.
+ * @param {SimClock} clock
+ * @param {ServerOptions} [options]
  */
 function pooledServer(clock, { setupMs = () => 0, writeMs = () => 0, keepAliveMs = Infinity, latencyMs = () => 5, limit = 0, algorithm = 'fixed-window', windowMs = 2000, headers = 'none', concurrency = null } = {}) {
   const limiter = limit ? createRateLimiter({ algorithm, limit, windowMs }) : null;
@@ -130,6 +140,7 @@ function pooledServer(clock, { setupMs = () => 0, writeMs = () => 0, keepAliveMs
         wentOut?.(now, !reused);
         arrivals.push({ t: now, seq: ticket.seq, purpose: ticket.purpose, newConnection: !reused });
         let status = 200;
+        /** @type {import('../../dist/emulator/chutes.js').HeaderMap} */
         let hdrs = {};
         let holds = false;
         if (gate && !gate.enter()) {
@@ -167,6 +178,10 @@ function pooledServer(clock, { setupMs = () => 0, writeMs = () => 0, keepAliveMs
 
 const NOON = Date.UTC(2026, 0, 15, 12, 0, 0);
 
+/**
+ * @param {{ rpm: number, maxRequests?: number, maxDurationMs?: number, concurrency?: import('../../dist/probe/strategy.js').ConcurrencyMode,
+ *   maxConcurrency?: number, server?: ServerOptions, warmUp?: boolean }} options
+ */
 async function simulate({ rpm, maxRequests = 60, maxDurationMs = 600_000, concurrency = 'off', maxConcurrency = 8, server = {}, warmUp = true }) {
   const start = NOON + 300;
   const clock = new SimClock(start);
@@ -284,7 +299,6 @@ describe('never faster than --rpm at the instants requests really went out (simu
   it('a request that waited for a new connection: the next one goes a full interval after it, even when the wait was short', async () => {
     // --rpm 600 and 150-ms answers: every request finds the connections busy and opens one, 0.3 to 6 ms.
     const rpm = 600;
-    const interval = 60_000 / rpm;
     const waits = [0.3, 6, 1, 4, 0.5, 2];
     const run = await simulate({ rpm, maxRequests: 12, warmUp: false, server: { setupMs: (n) => waits[n % waits.length], latencyMs: () => 150 } });
     assert.equal(run.arrivals.length, 12);
@@ -303,8 +317,8 @@ describe('never faster than --rpm at the instants requests really went out (simu
     for (const rpm of [20, 120, 600, 1200]) {
       for (const [setupName, setupMs] of Object.entries(setups)) {
         for (const latency of [5, 250, 1500]) {
-          for (const [limiterName, limiter] of [['no limit', { limit: 0 }], ['fixed 10/2s', { limit: 10, windowMs: 2000 }], ['bucket 10/2s, gate 3', { limit: 10, windowMs: 2000, algorithm: 'token-bucket', headers: 'x-ratelimit', concurrency: 3 }]]) {
-            for (const concurrency of ['off', 'auto']) {
+          for (const [limiterName, limiter] of /** @type {Array<[string, ServerOptions]>} */ ([['no limit', { limit: 0 }], ['fixed 10/2s', { limit: 10, windowMs: 2000 }], ['bucket 10/2s, gate 3', { limit: 10, windowMs: 2000, algorithm: 'token-bucket', headers: 'x-ratelimit', concurrency: 3 }]])) {
+            for (const concurrency of /** @type {Array<import('../../dist/probe/strategy.js').ConcurrencyMode>} */ (['off', 'auto'])) {
               const what = `rpm ${rpm}, ${setupName}, ${latency} ms answers, ${limiterName}, concurrency ${concurrency}`;
               const run = await simulate({ rpm, maxRequests: 40, maxDurationMs: 180_000, concurrency, server: { ...limiter, setupMs, latencyMs: () => latency, keepAliveMs: 4000 } });
               assertNeverFasterThanRpm(run, rpm, what);
