@@ -125,7 +125,13 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
       const { createIo } = await import('./render/io.js');
       const io = createIo(base, { json: opts.json as boolean, verbose: opts.verbose as boolean, color: opts.color as boolean });
       result.io = io;
-      result.exitCode = await load({ io, signal, now: Date.now, stdin: process.stdin, runCli: main }, opts);
+      const { createHttpClient } = await import('./http/client.js');
+      const http = createHttpClient(base.env);
+      try {
+        result.exitCode = await load({ io, signal, now: Date.now, stdin: process.stdin, http, runCli: main }, opts);
+      } finally {
+        await http.close();
+      }
     };
 
   addNetworkOptions(addOutputOptions(program.command('headers')

@@ -1,5 +1,6 @@
 // What every network command does first: resolve the shared options into a Target.
 import { ExitCode, UsageError } from '../errors.js';
+import type { HttpClient } from '../http/client.js';
 import type { Io, MainIo } from '../render/io.js';
 import { openJsonlWriter, type JsonlWriter } from '../render/jsonl.js';
 import {
@@ -17,6 +18,8 @@ export interface CommandContext {
   now: () => number;
   /** Where a confirmation prompt reads its answer (process.stdin in the CLI). */
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** The HTTP client (its own connection pool, proxy settings from the CLI's env); the command closes it. */
+  http: HttpClient;
   /** Runs a whole CLI command line on the given streams (how `demo` runs each step, as a user would). */
   runCli: (argv: string[], base: MainIo) => Promise<number>;
 }

@@ -6,7 +6,7 @@ import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { connect as connectTls } from 'node:tls';
 import { ExitCode, UsageError } from '../errors.js';
-import { closeDispatcher, proxyEnvName, send } from '../http/client.js';
+import { proxyEnvName } from '../http/client.js';
 import { keyFingerprint } from '../http/redact.js';
 import { buildRecord } from '../record.js';
 import { emitGithubReport, type CiReport } from '../render/github.js';
@@ -513,7 +513,7 @@ export async function runDoctor(opts: DoctorOptions, ctx: CommandContext): Promi
     // Free lookups, with the key in Authorization whatever --auth says: they test the key, auth-scheme tests the scheme.
     const keySkip = managementSkip !== null ? managementSkip
       : key === null && !headerAuth ? 'No usable key.' : auth === 'none' ? '--auth none: no key is sent.' : !managementUp ? 'The management host is unreachable.' : null;
-    const mctx: ManagementContext = { apiBase, auth: auth === 'raw' ? 'raw' : 'bearer', key, opts, io, signal };
+    const mctx: ManagementContext = { apiBase, auth: auth === 'raw' ? 'raw' : 'bearer', key, opts, io, signal, http: ctx.http };
     let quotaAnswer: ManagementAnswer | null = null;
     if (keySkip === null) {
       [keyAnswer, quotaAnswer] = await Promise.all([getManagement(mctx, USER_PATH, 1), getManagement(mctx, QUOTA_USAGE_PATH, 2)]);
@@ -529,7 +529,7 @@ export async function runDoctor(opts: DoctorOptions, ctx: CommandContext): Promi
       : inferenceReach.status === 'fail' ? 'The inference host is unreachable.'
         : signal.aborted ? 'Interrupted.' : null;
     if (inferenceSkip === null) {
-      const raw = await send(target, { signal });
+      const raw = await ctx.http.send(target, { signal });
       if (raw.error?.code !== 'aborted') {
         inference = buildRecord(raw, { seq: records.length + 1, target, redactor: io.redactor }).record;
         records.push(inference);
@@ -539,7 +539,7 @@ export async function runDoctor(opts: DoctorOptions, ctx: CommandContext): Promi
     checks.push(checkInference(inference, inferenceSkip ?? (signal.aborted ? 'Interrupted.' : null)));
   } finally {
     out?.close();
-    await closeDispatcher();
+    await ctx.http.close();
   }
 
   // The inference answer confirms a host mistake that the URL alone only suggested.

@@ -1,7 +1,6 @@
 // `chutes-diag headers`: send one request (or --count N, one after another), show every
 // rate-limit header raw and parsed, and what the response means.
 import { ExitCode, UsageError } from '../errors.js';
-import { closeDispatcher, send } from '../http/client.js';
 import { buildRecord, type BuiltRecord } from '../record.js';
 import { emitGithubReport, type CiReport } from '../render/github.js';
 import { jsonDocument } from '../render/json.js';
@@ -149,7 +148,7 @@ export async function runHeaders(opts: HeadersOptions, ctx: CommandContext): Pro
   let last: { built: BuiltRecord; receivedAt: number; detailed: boolean } | null = null;
   try {
     for (let seq = 1; seq <= count && !signal.aborted; seq++) {
-      const raw = await send(target, { signal });
+      const raw = await ctx.http.send(target, { signal });
       if (raw.error?.code === 'aborted') break;
       const built = buildRecord(raw, { seq, target, redactor: io.redactor, allHeaders: opts.all ?? false });
       records.push(built.record);
@@ -163,7 +162,7 @@ export async function runHeaders(opts: HeadersOptions, ctx: CommandContext): Pro
     }
   } finally {
     out?.close();
-    await closeDispatcher();
+    await ctx.http.close();
   }
   const interrupted = signal.aborted;
   const assertions = checkAssertions(records, opts);

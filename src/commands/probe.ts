@@ -4,7 +4,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Redactor } from '../http/redact.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { closeDispatcher, preciseNow, send } from '../http/client.js';
+import { preciseNow, type HttpClient } from '../http/client.js';
 import type { ConcurrencyEstimate } from '../probe/estimate-concurrency.js';
 import type { Observation, RateEstimate } from '../probe/estimate-rate.js';
 import { driveProbe, WARM_UP_MAX_MS, type SendTicket } from '../probe/runner.js';
@@ -94,7 +94,7 @@ async function confirmOnTty(question: string, io: Io): Promise<boolean> {
  * HEAD never starts an inference, whatever the server does with paths. The runner bounds it
  * (WARM_UP_MAX_MS, inside --max-duration) and aborts it through `signal`.
  */
-async function preconnect(target: Target, redactor: Redactor, signal: AbortSignal): Promise<void> {
+async function preconnect(http: HttpClient, target: Target, redactor: Redactor, signal: AbortSignal): Promise<void> {
   const warm: Target = {
     ...target,
     url: new URL('/', target.url.origin),
@@ -106,7 +106,7 @@ async function preconnect(target: Target, redactor: Redactor, signal: AbortSigna
     timeoutMs: Math.min(target.timeoutMs, WARM_UP_MAX_MS),
   };
   // send() never throws; whatever went wrong, the first real request will say it better.
-  const raw = await send(warm, { signal });
+  const raw = await http.send(warm, { signal });
   buildRecord(raw, { seq: 0, target: warm, redactor, scheduledAt: null, inFlight: 1 });
 }
 
@@ -385,7 +385,7 @@ export async function runProbe(opts: ProbeOptions, ctx: CommandContext): Promise
     return await probeLive(opts, ctx, plan, target, out);
   } finally {
     out?.close();
-    await closeDispatcher();
+    await ctx.http.close();
   }
 }
 
@@ -428,7 +428,7 @@ async function probeLive(opts: ProbeOptions, ctx: CommandContext, plan: ProbePla
     const raw = await wire.track((at, newConnection) => {
       wentOutAt.at = at;
       wentOut(at, newConnection);
-    }, () => send(target, { signal: inflight.signal }));
+    }, () => ctx.http.send(target, { signal: inflight.signal }));
     const built = buildRecord(raw, { seq: ticket.seq, target, redactor: io.redactor, scheduledAt: ticket.scheduledAt, inFlight: ticket.inFlight });
     if (raw.error?.code !== 'aborted') {
       completed.push({ record: built.record, sentAt: raw.sentAt, receivedAt: raw.receivedAt, scheduledAt: ticket.scheduledAt });
@@ -458,7 +458,7 @@ async function probeLive(opts: ProbeOptions, ctx: CommandContext, plan: ProbePla
       sleep: sleepUnlessAborted,
       sendOne,
       reportsWire: true,
-      warmUp: (stop) => preconnect(target, io.redactor, stop),
+      warmUp: (stop) => preconnect(ctx.http, target, io.redactor, stop),
       startLeadMs: START_LEAD_MS,
       signal,
       drainTimeoutMs: DRAIN_MS,

@@ -1,8 +1,8 @@
 // `chutes-diag quota`: the account's daily quota, usage and subscription caps from the Chutes
 // management API. Three free GETs; no inference request is spent.
+import type { HttpClient } from '../http/client.js';
 import { ExitCode } from '../errors.js';
 import { nextUtcMidnight as nextUtcMidnightDate } from '../format.js';
-import { closeDispatcher, send } from '../http/client.js';
 import { buildRecord } from '../record.js';
 import { emitGithubReport, type CiReport } from '../render/github.js';
 import type { Io } from '../render/io.js';
@@ -187,6 +187,7 @@ export interface ManagementContext {
   opts: CommonOptions;
   io: Io;
   signal: AbortSignal;
+  http: HttpClient;
 }
 
 export interface ManagementAnswer {
@@ -216,7 +217,7 @@ function parseJson(text: string | null): unknown {
 /** One GET on the management host, recorded and classified like any other response. */
 export async function getManagement(ctx: ManagementContext, path: string, seq: number): Promise<ManagementAnswer> {
   const target = managementTarget(ctx, path);
-  const raw = await send(target, { signal: ctx.signal });
+  const raw = await ctx.http.send(target, { signal: ctx.signal });
   const { record } = buildRecord(raw, { seq, target, redactor: ctx.io.redactor, urlOption: '--api-base-url' });
   return { path, target, record, json: raw.status !== null && raw.status >= 200 && raw.status < 300 ? parseJson(raw.body) : null };
 }
@@ -368,12 +369,12 @@ export async function runQuota(opts: QuotaOptions, ctx: CommandContext): Promise
     io.warn('Chutes never reads X-API-Key (the management API answers 401 to it); sending it in the Authorization header (Bearer scheme) instead.');
   }
   const { key, apiBase, out } = resolveNetwork(opts, io);
-  const mctx: ManagementContext = { apiBase, auth, key, opts, io, signal };
+  const mctx: ManagementContext = { apiBase, auth, key, opts, io, signal, http: ctx.http };
   let answers: ManagementAnswer[];
   try {
     answers = await Promise.all([QUOTA_USAGE_PATH, QUOTAS_PATH, SUBSCRIPTION_USAGE_PATH].map((path, i) => getManagement(mctx, path, i + 1)));
   } finally {
-    await closeDispatcher();
+    await ctx.http.close();
   }
   for (const answer of answers) out?.write(answer.record);
   out?.close();

@@ -1,7 +1,6 @@
 // `chutes-diag wait-reset`: retest until the limit window resets, guided by Retry-After and reset
 // headers, with as few requests as possible. The loop itself is src/wait/wait-for-reset.ts.
 import { ExitCode } from '../errors.js';
-import { closeDispatcher, send } from '../http/client.js';
 import { buildRecord } from '../record.js';
 import type { Countdown } from '../render/countdown.js';
 import { emitGithubReport, type CiReport } from '../render/github.js';
@@ -192,7 +191,7 @@ export async function runWaitReset(opts: WaitResetOptions, ctx: CommandContext):
       ...settings,
       signal,
       sendOne: async (seq) => {
-        const raw = await send(target, { signal });
+        const raw = await ctx.http.send(target, { signal });
         const built = buildRecord(raw, { seq, target, redactor: io.redactor });
         return observeResponse(raw, built.record, { rateLimit: built.rateLimit, outcome: built.record.outcome });
       },
@@ -218,7 +217,7 @@ export async function runWaitReset(opts: WaitResetOptions, ctx: CommandContext):
   } finally {
     countdown?.stop();
     out?.close();
-    await closeDispatcher();
+    await ctx.http.close();
   }
   const exitCode = waitResetExitCode(result);
   const failure = failureLine(result.final?.data, exitCode);

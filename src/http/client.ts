@@ -1,4 +1,4 @@
-// The HTTP layer: one undici dispatcher, a per-request deadline, at most 64 KiB of body read,
+// The HTTP layer: one undici dispatcher per client (createHttpClient, one per command run), a per-request deadline, at most 64 KiB of body read,
 // latency measured from send to response headers, and no redirect followed (each hop would be an
 // unbudgeted request with the key).
 import { performance } from 'node:perf_hooks';
@@ -26,8 +26,6 @@ export function preciseNow(): number {
   return performance.timeOrigin + performance.now();
 }
 
-let sharedDispatcher: Dispatcher | undefined;
-
 /** The proxy variable in force (undici's EnvHttpProxyAgent reads these), or null. */
 export function proxyEnvName(env: NodeJS.ProcessEnv): string | null {
   for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy']) if (env[name]) return name;
@@ -38,19 +36,30 @@ export function proxyEnvName(env: NodeJS.ProcessEnv): string | null {
 // never sent over a connection whose peer is unknown. A proxy's CA goes in NODE_EXTRA_CA_CERTS.
 const VERIFY_TLS = { rejectUnauthorized: true } as const;
 
-/** One dispatcher for the process: keep-alive connections, no per-origin connection cap (open loop needs it). */
-export function getDispatcher(): Dispatcher {
-  sharedDispatcher ??= proxyEnvName(process.env) !== null
+/** Keep-alive connections, no per-origin connection cap (open loop needs it), a proxy when `env` names one. */
+function createDispatcher(env: NodeJS.ProcessEnv): Dispatcher {
+  return proxyEnvName(env) !== null
     ? new EnvHttpProxyAgent({ connections: null, pipelining: 1, connect: VERIFY_TLS, requestTls: VERIFY_TLS, proxyTls: VERIFY_TLS })
     : new Agent({ connections: null, pipelining: 1, keepAliveTimeout: 10_000, connect: VERIFY_TLS });
-  return sharedDispatcher;
 }
 
-/** Lets the process exit promptly: open keep-alive sockets would hold it for seconds. */
-export async function closeDispatcher(): Promise<void> {
-  const dispatcher = sharedDispatcher;
-  sharedDispatcher = undefined;
-  if (dispatcher) await dispatcher.destroy().catch(() => undefined);
+/** What a command sends with: one dispatcher (created on first use from `env`'s proxy settings). */
+export interface HttpClient {
+  send(target: Target, options?: SendOptions): Promise<RawResponse>;
+  /** Lets the process exit promptly: open keep-alive sockets would hold it for seconds. */
+  close(): Promise<void>;
+}
+
+export function createHttpClient(env: NodeJS.ProcessEnv): HttpClient {
+  let dispatcher: Dispatcher | undefined;
+  return {
+    send: (target, options = {}) => send(target, { ...options, env, dispatcher: (dispatcher ??= createDispatcher(env)) }),
+    close: async () => {
+      const open = dispatcher;
+      dispatcher = undefined;
+      if (open) await open.destroy().catch(() => undefined);
+    },
+  };
 }
 
 /** Joins repeated headers with ", " (an SF list or a conflict the parser reports) and lower-cases names. */
@@ -66,7 +75,7 @@ export function normaliseHeaders(headers: Record<string, string | string[] | und
 const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|HOSTNAME_MISMATCH|ALTNAME/;
 
 /** Maps undici and socket errors to a stable code and a one-line message. */
-export function describeNetworkError(error: unknown, target: Target): RecordError {
+export function describeNetworkError(error: unknown, target: Target, env: NodeJS.ProcessEnv = {}): RecordError {
   const err = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = err.cause?.code ?? err.code ?? '';
   const host = target.url.host;
@@ -82,7 +91,7 @@ export function describeNetworkError(error: unknown, target: Target): RecordErro
   }
   if (code === 'ECONNREFUSED') return { code: 'connect_refused', message: `connection refused by ${host}` };
   if (TLS_CODES.test(code)) {
-    const ignored = process.env.NODE_TLS_REJECT_UNAUTHORIZED === '0' ? '; NODE_TLS_REJECT_UNAUTHORIZED=0 is ignored, certificates are always verified' : '';
+    const ignored = env.NODE_TLS_REJECT_UNAUTHORIZED === '0' ? '; NODE_TLS_REJECT_UNAUTHORIZED=0 is ignored, certificates are always verified' : '';
     return { code: 'tls', message: `TLS failure with ${host}: ${detail} (${code})${ignored}` };
   }
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED') {
@@ -133,6 +142,10 @@ export interface SendOptions {
   signal?: AbortSignal;
   /** Called just before the request is handed to undici (epoch ms), e.g. to count in-flight. */
   onSend?: (sentAt: number) => void;
+  /** The connection pool to use (an HttpClient's); undici's global one when absent. */
+  dispatcher?: Dispatcher;
+  /** The environment the client runs in (only to explain a TLS failure under NODE_TLS_REJECT_UNAUTHORIZED=0). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** The user's Ctrl-C (or SIGTERM) ended the request, before or after its headers: not a network failure. */
@@ -178,7 +191,7 @@ export async function send(target: Target, options: SendOptions = {}): Promise<R
       method: target.method,
       headers: target.headers,
       body: target.body,
-      dispatcher: getDispatcher(),
+      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
       signal,
       headersTimeout: target.timeoutMs,
       bodyTimeout: target.timeoutMs,
@@ -203,8 +216,8 @@ export async function send(target: Target, options: SendOptions = {}): Promise<R
     } catch (bodyError) {
       // Ctrl-C mid-body is an interruption like Ctrl-C before the headers, never a completed response.
       if (options.signal?.aborted && !deadline.signal.aborted) error = abortedByUser({ midBody: true });
-      else error = describeNetworkError(bodyError, target);
-      if (error.code === 'timeout') error = describeNetworkError({ code: 'chutes_diag_body_timeout' }, target);
+      else error = describeNetworkError(bodyError, target, options.env);
+      if (error.code === 'timeout') error = describeNetworkError({ code: 'chutes_diag_body_timeout' }, target, options.env);
     }
     return { status: response.statusCode, headers, body, sentAt, receivedAt, latencyMs: headersAt - start, error };
   } catch (error) {
@@ -213,7 +226,7 @@ export async function send(target: Target, options: SendOptions = {}): Promise<R
     return {
       status: null, headers: {}, body: null, sentAt, receivedAt: preciseNow(),
       latencyMs: null,
-      error: interrupted ? abortedByUser() : describeNetworkError(reason, target),
+      error: interrupted ? abortedByUser() : describeNetworkError(reason, target, options.env),
     };
   } finally {
     clearTimeout(timer);
