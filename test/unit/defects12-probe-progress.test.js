@@ -15,7 +15,7 @@ function text(state) {
   return probe.progressText(state);
 }
 
-for (const [what, state, expected] of [
+for (const [what, state, expected] of /** @type {Array<[string, import('../../dist/commands/probe.js').ProgressState, string]>} */ ([
   ['the reviewer\'s case: 50 requests left at 600/min take 5 s, not the 4m45s left of --max-duration', BASE,
     'probe: sent 10/60 · ok 9 · 429 1 · 5s left at full pace'],
   ['--rpm 20: 48 requests left take 2m24s', { ...BASE, sent: 12, intervalMs: 3000 },
@@ -28,7 +28,7 @@ for (const [what, state, expected] of [
     'probe: sent 10/60 · ok 9 · 429 1 · waiting for 1 answer'],
   ['nothing left and nothing awaited', { ...BASE, sent: 60, inFlight: 0 },
     'probe: sent 60/60 · ok 9 · 429 1'],
-]) {
+])) {
   it(what, () => assert.equal(text(state), expected));
 }
 

@@ -3,12 +3,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkMinRemaining, remainingPolicy } from '../../dist/commands/headers.js';
 
+/** @typedef {import('../../dist/types.js').RateLimitPolicy} RateLimitPolicy */
+
+/** @type {(name: string, fields?: Partial<RateLimitPolicy>) => RateLimitPolicy} */
 const P = (name, fields = {}) => ({
   name, unit: 'requests', limit: 100, remaining: 50, resetSeconds: null, windowSeconds: null, dialect: 'x-ratelimit', sources: [], ...fields,
 });
-const record = (...policies) => ({ rateLimit: { policies, retryAfterSeconds: null } });
+// Only the rate limit is read: the rest of the record is left out.
+const record = (...policies) => /** @type {import('../../dist/types.js').ResponseRecord} */ ({ rateLimit: { policies, retryAfterSeconds: null } });
 const DAY = 86_400;
 
+/** @type {Array<[string, RateLimitPolicy[], string | undefined, string | null]>} */
 const cases = [
   ['nothing advertised', [], undefined, null],
   ['Chutes alone: the per-minute user policy states no remaining, so the daily quota', [P('user', { remaining: null, dialect: 'chutes' }), P('daily-quota', { remaining: 30, windowSeconds: DAY, dialect: 'chutes' })], undefined, 'daily-quota'],
@@ -45,7 +50,7 @@ test('checkMinRemaining names the policy it checked, and says when it fell back 
 
 test('checkMinRemaining: an unknown --policy is a usage error listing the advertised names; with no policies at all, a failed check', () => {
   const r = record(P('minute', { windowSeconds: 60 }), P('daily-quota', { windowSeconds: DAY }));
-  assert.throws(() => checkMinRemaining(r, 1, 'hourly'), (error) => error.exitCode === 2 && /"hourly".*"minute", "daily-quota"/.test(error.message));
+  assert.throws(() => checkMinRemaining(r, 1, 'hourly'), (/** @type {import('../../dist/errors.js').DiagError} */ error) => error.exitCode === 2 && /"hourly".*"minute", "daily-quota"/.test(error.message));
   const none = checkMinRemaining(record(), 1, 'hourly');
   assert.equal(none.passed, false);
   assert.match(none.message, /no rate-limit headers/);
