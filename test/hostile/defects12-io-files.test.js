@@ -8,7 +8,7 @@ import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, FAKE_KEY } from '../helpers/cli.js';
 import { assertOneLineError, tempDir } from './expect.js';
-import { closeAll, startHttp } from './servers.js';
+import { closeAll, okServer } from './servers.js';
 import * as target from '../../dist/target.js';
 
 const KIB = 1024;
@@ -16,10 +16,6 @@ const MIB = 1024 * 1024;
 const dir = tempDir();
 /** A capped read takes milliseconds; 60 s only stops a run that reads without end. */
 const BOUND_MS = 60_000;
-const okServer = () => startHttp((req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.end('{"choices":[]}');
-});
 /** The refused runs point here: nothing may reach it. */
 let untouched;
 before(async () => {

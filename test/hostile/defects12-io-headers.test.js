@@ -5,14 +5,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli, FAKE_KEY } from '../helpers/cli.js';
 import { assertOneLineError } from './expect.js';
-import { closeAll, startHttp } from './servers.js';
+import { closeAll, okServer } from './servers.js';
 import * as options from '../../dist/options.js';
 
 const env = { CHUTES_API_KEY: FAKE_KEY };
-const okServer = () => startHttp((req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.end('{"choices":[]}');
-});
 /** The refused runs point here: nothing may reach it. */
 let untouched;
 before(async () => {

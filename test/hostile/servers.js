@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createNetServer } from 'node:net';
+import { connect as netConnect, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -255,6 +255,29 @@ export function answersThenHangs(ok = 1) {
   return startHttp((req, res) => {
     if (served++ >= ok) return;
     res.writeHead(200, { 'content-type': 'application/json', 'x-ratelimit-limit': '10', 'x-ratelimit-remaining': String(10 - served) });
+    res.end('{"choices":[]}');
+  });
+}
+
+/**
+ * Answers a proxy's CONNECT (`req`, `socket`, `head` of the server's 'connect' event): opens the tunnel
+ * to the host:port asked for and pipes both ways. Returns the upstream socket.
+ */
+export function openTunnel(req, socket, head) {
+  const [host, port] = req.url.split(':');
+  const upstream = netConnect(Number(port), host, () => {
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    upstream.write(head);
+    upstream.pipe(socket);
+    socket.pipe(upstream);
+  });
+  return upstream;
+}
+
+/** A server that answers every request 200 with a tiny chat-completion JSON. */
+export function okServer() {
+  return startHttp((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
     res.end('{"choices":[]}');
   });
 }

@@ -2,11 +2,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, FAKE_KEY, emulatorPool } from '../helpers/cli.js';
+import { openTunnel } from '../hostile/servers.js';
 
 const env = { CHUTES_API_KEY: FAKE_KEY };
 const cleanups = [];
@@ -28,13 +28,7 @@ async function startProxy() {
   });
   server.on('connect', (req, socket, head) => {
     seen.push(`CONNECT ${req.url}`);
-    const [host, port] = req.url.split(':');
-    const upstream = net.connect(Number(port), host, () => {
-      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      upstream.write(head);
-      upstream.pipe(socket);
-      socket.pipe(upstream);
-    });
+    const upstream = openTunnel(req, socket, head);
     upstream.on('error', () => socket.destroy());
     socket.on('error', () => upstream.destroy());
   });

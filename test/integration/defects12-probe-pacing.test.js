@@ -14,10 +14,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import { startEmulator } from '../../dist/emulator/server.js';
 import { maxInAnyWindow } from '../../dist/probe/schedule.js';
 import { FAKE_KEY, parseJsonOutput, runCli } from '../helpers/cli.js';
+import { openTunnel } from '../hostile/servers.js';
 
 const TOLERANCE_MS = 1;
 /** How long tunnel k takes to open: the warm-up's 300 ms, then 800 and 200 ms in turn. */
@@ -37,13 +37,7 @@ async function startSlowProxy() {
     tunnels.push(req.url);
     socket.on('error', () => undefined);
     setTimeout(() => {
-      const [host, port] = req.url.split(':');
-      const upstream = net.connect(Number(port), host, () => {
-        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        upstream.write(head);
-        upstream.pipe(socket);
-        socket.pipe(upstream);
-      });
+      const upstream = openTunnel(req, socket, head);
       let idle = null;
       const close = () => { socket.destroy(); upstream.destroy(); };
       // Idle: an answer went back and no request followed it.

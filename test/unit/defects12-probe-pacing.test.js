@@ -16,77 +16,13 @@ import { parseRateLimitHeaders } from '../../dist/ratelimit/parse.js';
 import * as strategyModule from '../../dist/probe/strategy.js';
 import { driveProbe } from '../../dist/probe/runner.js';
 import { maxInAnyWindow } from '../../dist/probe/schedule.js';
+import { random, SimClock, simYield } from '../helpers/sim-clock.js';
 
 const { ProbeStrategy } = strategyModule;
 /** The most of its own lateness the probe catches up on: none. */
 const CATCH_UP_MS = strategyModule.CATCH_UP_MS;
 
 // ---------------------------------------------------------------------------------------------
-// Simulated time (as in probe-strategy.test.js): timers fire in order; between timers every pending
-// promise settles.
-
-class SimClock {
-  constructor(t0) {
-    this.t = t0;
-    this.timers = [];
-    this.ids = 0;
-  }
-
-  now = () => this.t;
-
-  schedule(at, fn) {
-    const timer = { at, fn, id: this.ids++ };
-    let i = this.timers.length;
-    while (i > 0 && (this.timers[i - 1].at > at || (this.timers[i - 1].at === at && this.timers[i - 1].id > timer.id))) i--;
-    this.timers.splice(i, 0, timer);
-    return timer;
-  }
-
-  cancel(timer) {
-    const i = this.timers.indexOf(timer);
-    if (i >= 0) this.timers.splice(i, 1);
-  }
-
-  sleep = (ms, signal) =>
-    new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      const onAbort = () => {
-        this.cancel(timer);
-        resolve();
-      };
-      const timer = this.schedule(this.t + Math.max(0, ms), () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-
-  async run(promise) {
-    let done = false;
-    let result;
-    let error;
-    promise.then((r) => { done = true; result = r; }, (e) => { done = true; error = e; });
-    for (;;) {
-      await new Promise((r) => setImmediate(r));
-      if (done) break;
-      const timer = this.timers.shift();
-      if (!timer) throw new Error('simulation deadlock: nothing scheduled and the probe has not finished');
-      this.t = Math.max(this.t, timer.at);
-      timer.fn();
-    }
-    if (error) throw error;
-    return result;
-  }
-}
-
-const simYield = () => Promise.resolve();
-
-/** Deterministic noise. */
-function random(seed) {
-  let s = seed;
-  return () => ((s = (s * 16807) % 2147483647) / 2147483647);
-}
-
 const OUTCOME = { 200: 'ok', 429: 'rate_limited' };
 
 /**

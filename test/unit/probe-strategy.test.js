@@ -11,81 +11,10 @@ import { ProbeStrategy } from '../../dist/probe/strategy.js';
 import { driveProbe } from '../../dist/probe/runner.js';
 import { maxInAnyWindow } from '../../dist/probe/schedule.js';
 import { headerModeOf } from '../../dist/probe/estimate-rate.js';
+import { random, SimClock, simYield } from '../helpers/sim-clock.js';
 
 // ---------------------------------------------------------------------------------------------
 // Simulated time: timers fire in order; between timers every pending promise settles.
-
-class SimClock {
-  constructor(t0) {
-    this.t = t0;
-    this.timers = [];
-    this.ids = 0;
-  }
-
-  now = () => this.t;
-
-  schedule(at, fn) {
-    const timer = { at, fn, id: this.ids++ };
-    let i = this.timers.length;
-    while (i > 0 && (this.timers[i - 1].at > at || (this.timers[i - 1].at === at && this.timers[i - 1].id > timer.id))) i--;
-    this.timers.splice(i, 0, timer);
-    return timer;
-  }
-
-  cancel(timer) {
-    const i = this.timers.indexOf(timer);
-    if (i >= 0) this.timers.splice(i, 1);
-  }
-
-  sleep = (ms, signal) =>
-    new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      const onAbort = () => {
-        this.cancel(timer);
-        resolve();
-      };
-      const timer = this.schedule(this.t + Math.max(0, ms), () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-
-  /**
-   * @template T
-   * @param {Promise<T>} promise
-   * @returns {Promise<T>}
-   */
-  async run(promise) {
-    let done = false;
-    /** @type {T} */
-    let result;
-    let error;
-    promise.then((r) => { done = true; result = r; }, (e) => { done = true; error = e; });
-    for (;;) {
-      await new Promise((r) => setImmediate(r));
-      if (done) break;
-      const timer = this.timers.shift();
-      if (!timer) throw new Error('simulation deadlock: nothing scheduled and the probe has not finished');
-      this.t = Math.max(this.t, timer.at);
-      timer.fn();
-    }
-    if (error) throw error;
-    return result;
-  }
-}
-
-/**
- * The runner's yield after each send, on simulated time: a microtask, not a turn of the event loop, so the
- * clock (which advances on its own setImmediate) cannot move on before the runner has set its next timer.
- */
-const simYield = () => Promise.resolve();
-
-/** Deterministic noise. */
-function random(seed) {
-  let s = seed;
-  return () => ((s = (s * 16807) % 2147483647) / 2147483647);
-}
 
 const OUTCOME = { 200: 'ok', 429: 'rate_limited', 401: 'auth_error', 500: 'http_error' };
 
