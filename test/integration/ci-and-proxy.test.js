@@ -38,7 +38,7 @@ async function startProxy() {
 }
 
 test('GITHUB_ACTIONS=true: step summary appended, annotations printed', async () => {
-  const e = await emulator({ limit: 1, windowMs: 600_000, headers: 'x-ratelimit' });
+  const e = await emulator({ limit: 1, windowMs: 600_000, algorithm: 'sliding-window', headers: 'x-ratelimit' }); // sliding: no window boundary between the requests
   const dir = mkdtempSync(join(tmpdir(), 'chutes-diag-gh-'));
   const summary = join(dir, 'summary.md');
   writeFileSync(summary, '');

@@ -56,7 +56,7 @@ test('chutes mode: X-Chutes-RL-User and the daily quota headers are parsed', asy
 });
 
 test('a limited response exits 3 and names the exhausted policy', async () => {
-  const e = await emulator({ limit: 1, windowMs: 600_000, headers: 'x-ratelimit' });
+  const e = await emulator({ limit: 1, windowMs: 600_000, algorithm: 'sliding-window', headers: 'x-ratelimit' }); // sliding: no window boundary between the requests
   const { code, stdout } = await runCli(['headers', '--base-url', e.url, '-n', '2', '--json'], { env });
   assert.equal(code, 3);
   const doc = JSON.parse(stdout);
@@ -123,7 +123,7 @@ for (const [fault, status, verdict, exit] of [
 }
 
 test('CI assertions: --expect-status and --min-remaining pass (0) and fail (1)', async () => {
-  const e = await emulator({ limit: 10, windowMs: 600_000, headers: 'ietf' });
+  const e = await emulator({ limit: 10, windowMs: 600_000, algorithm: 'sliding-window', headers: 'ietf' }); // sliding: no window boundary between the requests
   const pass = await runCli(['headers', '--base-url', e.url, '--expect-status', '200', '--min-remaining', '5'], { env });
   assert.equal(pass.code, 0, pass.stdout);
   assert.match(pass.stdout, /PASS min-remaining/);

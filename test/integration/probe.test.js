@@ -201,9 +201,10 @@ describe('Retry-After, a limit never reached, GitHub Actions', () => {
     writeFileSync(summary, '');
     const ghEnv = { ...ENV, GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary };
 
-    // 3 per second: fewer than the five answers a header series needs before it can read a window, so the
-    // burst always meets a 429 first.
-    const limited = await emulator({ limit: 3, windowMs: 1000, headers: 'x-ratelimit' });
+    // 3 per 2 s, sliding: fewer than the five answers a header series needs before it can read a window,
+    // so the burst always meets a 429 first; sliding, so no window boundary can fall inside the burst
+    // (its 4th send comes 150 ms after the 1st: 13x less than the window, however late a busy machine is).
+    const limited = await emulator({ limit: 3, windowMs: 2000, algorithm: 'sliding-window', headers: 'x-ratelimit' });
     const res = await probe(limited.url, ['--rpm', '1200', '--max-requests', '20', '--concurrency', 'off'], { env: ghEnv });
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /^::warning title=chutes-diag probe::\d+ of \d+ requests were rate limited \(429\)/m);
