@@ -6,7 +6,7 @@
 
 import { Redactor } from '../http/redact.js';
 import type { Outcome, RateLimitPolicy } from '../types.js';
-import type { ResponseFacts } from './classify.js';
+import type { ResponseFacts } from './facts.js';
 import { formatSeconds } from '../format.js';
 
 type Text = string | ((f: ResponseFacts) => string);
