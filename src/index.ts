@@ -3,7 +3,7 @@
 export { parseRateLimitHeaders, isRateLimitHeader } from './ratelimit/parse.js';
 export { classifyResponse, exitCodeForOutcome } from './verdict/classify.js';
 export type { ClassifyInput, ClassifyContext } from './verdict/classify.js';
-export { keyFingerprint, Redactor } from './http/redact.js';
+export { keyFingerprint, Redactor } from './redact.js';
 export type {
   Outcome, Verdict, AuthScheme, Dialect, RateLimitPolicy, RateLimitInfo, ResponseRecord, RecordError,
 } from './types.js';

@@ -1,6 +1,6 @@
 // Raw response → ResponseRecord: parse the rate-limit headers, classify, keep what --json shows.
 import type { RawResponse } from './http/client.js';
-import type { Redactor } from './http/redact.js';
+import type { Redactor } from './redact.js';
 import { isRateLimitHeader, parseRateLimitHeaders } from './ratelimit/parse.js';
 import type { RateLimitInfo, ResponseRecord, Target } from './types.js';
 import { classifyResponse } from './verdict/classify.js';

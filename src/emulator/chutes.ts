@@ -1,6 +1,7 @@
 // What Chutes (and the edge in front of it) sends back: bodies, error details and header writers.
-// Pure functions, so server.ts holds only routing and state. Behaviour cited from
-// shared/chutes-facts.md ("facts") and shared/ratelimit-dialects.md ("dialects").
+// Pure functions, so the routes (inference.ts, management.ts) and the state (runtime.ts, accounts.ts)
+// hold no formats. Behaviour cited from shared/chutes-facts.md ("facts") and
+// shared/ratelimit-dialects.md ("dialects").
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { LimitDecision } from './limiters.js';

@@ -4,9 +4,9 @@
 // codes, so a Chutes body phrase wins over "some 429".
 // Codes are a stable interface (scripts switch on them): add rules, never rename a code.
 
-import { Redactor } from '../http/redact.js';
+import { Redactor } from '../redact.js';
 import type { Outcome, RateLimitPolicy } from '../types.js';
-import type { ResponseFacts } from './classify.js';
+import type { ResponseFacts } from './facts.js';
 import { formatSeconds } from '../format.js';
 
 type Text = string | ((f: ResponseFacts) => string);

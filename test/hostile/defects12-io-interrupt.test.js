@@ -11,7 +11,7 @@ import { closeAll, startHttp } from './servers.js';
 import { send } from '../../dist/http/client.js';
 import { buildRecord } from '../../dist/record.js';
 import { buildTarget } from '../../dist/target.js';
-import { Redactor } from '../../dist/http/redact.js';
+import { Redactor } from '../../dist/redact.js';
 
 const env = { CHUTES_API_KEY: FAKE_KEY };
 const dir = tempDir();

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { failureLine } from '../../dist/commands/common.js';
-import { Redactor } from '../../dist/http/redact.js';
+import { Redactor } from '../../dist/redact.js';
 import { parseHttpUrl } from '../../dist/options.js';
 import { neutraliseControls } from '../../dist/record.js';
 import { readApiKey } from '../../dist/target.js';

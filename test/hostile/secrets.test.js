@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startEmulator } from '../../dist/emulator/server.js';
-import { keyFingerprint } from '../../dist/http/redact.js';
+import { keyFingerprint } from '../../dist/redact.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from './expect.js';
 import { closeAll, echoesCredentials, redirectsWithKey, refusedUrl, startHttp } from './servers.js';

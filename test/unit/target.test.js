@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { joinUrl, readApiKey, authHeaders, buildTarget, describeTarget, cleanKey, readBody } from '../../dist/target.js';
-import { Redactor, keyFingerprint } from '../../dist/http/redact.js';
+import { Redactor, keyFingerprint } from '../../dist/redact.js';
 
 const KEY = `cpk_${'a'.repeat(32)}.${'b'.repeat(32)}.FAKEkey0000000000000000000003f9a`;
 
