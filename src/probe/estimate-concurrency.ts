@@ -2,7 +2,11 @@
 // once comes back with C successes when the in-flight limit is C < m. A 429 in a batch is only counted
 // against concurrency when it is not the rate limit: a rate policy at remaining 0 says "rate", and a lone
 // request sent right after the batch settles it (success: concurrency; 429: rate).
-import { isAccepted, isRateLimited, selectRatePolicy, type Bound, type Observation } from './estimate-rate.js';
+// The estimate carries a reason; src/render/probe-explain.ts writes it as the `explanation` sentence.
+import { explainConcurrency } from '../render/probe-explain.js';
+import type { Bound } from './estimate-types.js';
+import { isAccepted, isRateLimited, selectRatePolicy, type Observation } from './observation.js';
+import type { ConcurrencyReason, RateRefusalEvidence } from './reasons.js';
 
 export interface ConcurrencyEstimate {
   limit: number | null;
@@ -24,7 +28,7 @@ export type BatchJudgement =
   | { kind: 'all-accepted' }
   | { kind: 'needs-lone'; accepted: number }
   | { kind: 'concurrency'; accepted: number }
-  | { kind: 'rate'; accepted: number; why: string }
+  | { kind: 'rate'; accepted: number; why: RateRefusalEvidence }
   | { kind: 'errors'; accepted: number };
 
 /** A 429 whose rate policy says nothing is left: the rate limit answered, not the concurrency gate. */
@@ -33,15 +37,16 @@ function rateExhausted(o: Observation): boolean {
   return policy !== null && policy.remaining === 0;
 }
 
+/** What one batch (and its lone retry, if any) says about the concurrency gate. */
 export function judgeBatch(trial: ConcurrencyTrial): BatchJudgement {
   const accepted = trial.responses.filter(isAccepted).length;
   const limited = trial.responses.filter(isRateLimited);
   if (accepted === trial.size) return { kind: 'all-accepted' };
   if (limited.length === 0) return { kind: 'errors', accepted };
-  if (limited.some(rateExhausted)) return { kind: 'rate', accepted, why: 'its 429s carried a rate policy at remaining 0' };
+  if (limited.some(rateExhausted)) return { kind: 'rate', accepted, why: 'exhausted-policy' };
   if (trial.lone === null) return { kind: 'needs-lone', accepted };
   if (isAccepted(trial.lone)) return { kind: 'concurrency', accepted };
-  return { kind: 'rate', accepted, why: 'a lone request right after it was refused too' };
+  return { kind: 'rate', accepted, why: 'lone-refused' };
 }
 
 /** Batch sizes 2, 4, 8 … up to the cap (the last one is the cap itself). */
@@ -52,30 +57,33 @@ export function batchSizes(cap: number): number[] {
   return sizes.filter((m, i) => i === 0 || m > (sizes[i - 1] as number));
 }
 
-/** Shortest response time in a batch: with answers faster than a few ms, "simultaneous" requests may not overlap. */
-function overlapDoubt(trial: ConcurrencyTrial): string {
+/** Answers faster than this may come from requests that never overlapped on the server. */
+const OVERLAP_DOUBT_MS = 20;
+
+/** The slowest response time in a batch when it is under OVERLAP_DOUBT_MS ("simultaneous" requests may not overlap), else null. */
+function overlapDoubtMs(trial: ConcurrencyTrial): number | null {
   const latencies = trial.responses.map((o) => o.receivedAt - o.sentAt);
   const slowest = Math.max(0, ...latencies);
-  return slowest < 20 ? ` (responses took at most ${Math.round(slowest)} ms, so the requests may not have overlapped on the server)` : '';
+  return slowest < OVERLAP_DOUBT_MS ? slowest : null;
+}
+
+/** A limit, its bound and how far it was tested, with the reason written out. */
+function estimate(limit: number | null, bound: Bound, testedUpTo: number | null, reason: ConcurrencyReason, requests: number): ConcurrencyEstimate {
+  return { limit, bound, testedUpTo, explanation: explainConcurrency(reason), requests };
 }
 
 /** The test stopped at a batch of `size` for a reason other than the gate: what fully passed is a lower bound. */
-function atLeast(fullyAccepted: number, size: number, why: string, requests: number): ConcurrencyEstimate {
-  return {
-    limit: fullyAccepted > 0 ? fullyAccepted : null,
-    bound: fullyAccepted > 0 ? 'at-least' : 'unknown',
-    testedUpTo: size,
-    explanation: `${why}${fullyAccepted > 0 ? `; ${fullyAccepted} at once were fine` : ''}.`,
-    requests,
-  };
+function atLeast(fullyAccepted: number, size: number, reason: ConcurrencyReason, requests: number): ConcurrencyEstimate {
+  return estimate(fullyAccepted > 0 ? fullyAccepted : null, fullyAccepted > 0 ? 'at-least' : 'unknown', size, reason, requests);
 }
 
 function requestsOf(trials: readonly ConcurrencyTrial[]): number {
   return trials.reduce((n, t) => n + t.responses.length + (t.lone ? 1 : 0), 0);
 }
 
+/** Not tested, for `reason` (the probe's own words); the requests the trials so far spent still count. */
 export function skippedConcurrency(reason: string, trials: readonly ConcurrencyTrial[] = []): ConcurrencyEstimate {
-  return { limit: null, bound: 'unknown', testedUpTo: null, explanation: `Not tested: ${reason}.`, requests: requestsOf(trials) };
+  return estimate(null, 'unknown', null, { code: 'skipped', why: reason }, requestsOf(trials));
 }
 
 /**
@@ -93,36 +101,16 @@ export function estimateConcurrency(trials: readonly ConcurrencyTrial[], cap: nu
         fullyAccepted = Math.max(fullyAccepted, trial.size);
         continue;
       case 'concurrency':
-        return {
-          limit: judgement.accepted,
-          bound: 'exact',
-          testedUpTo: trial.size,
-          explanation: `${trial.size} simultaneous requests got ${judgement.accepted} successes and a lone request right after succeeded, so at most ${judgement.accepted} may be in flight at once.`,
-          requests,
-        };
+        return estimate(judgement.accepted, 'exact', trial.size, { code: 'gate', size: trial.size, accepted: judgement.accepted }, requests);
       case 'rate':
-        return atLeast(fullyAccepted, trial.size, `A batch of ${trial.size} was refused by the rate limit, not the concurrency limit (${judgement.why})`, requests);
+        return atLeast(fullyAccepted, trial.size, { code: 'rate-refused', size: trial.size, evidence: judgement.why, fine: fullyAccepted }, requests);
       case 'needs-lone':
-        return {
-          limit: judgement.accepted,
-          bound: 'approx',
-          testedUpTo: trial.size,
-          explanation: `${trial.size} simultaneous requests got ${judgement.accepted} successes, but no lone retry confirmed that the 429s were the concurrency limit${stopped ? ` (${stopped})` : ''}.`,
-          requests,
-        };
+        return estimate(judgement.accepted, 'approx', trial.size, { code: 'unconfirmed', size: trial.size, accepted: judgement.accepted, stopped }, requests);
       case 'errors':
-        return atLeast(fullyAccepted, trial.size, `A batch of ${trial.size} failed with errors other than 429 (${judgement.accepted} succeeded), so the test stopped`, requests);
+        return atLeast(fullyAccepted, trial.size, { code: 'errors', size: trial.size, accepted: judgement.accepted, fine: fullyAccepted }, requests);
     }
   }
   const lastTrial = trials.at(-1) as ConcurrencyTrial;
-  const reachedCap = fullyAccepted >= cap;
-  return {
-    limit: fullyAccepted,
-    bound: 'at-least',
-    testedUpTo: fullyAccepted,
-    explanation: reachedCap
-      ? `${fullyAccepted} simultaneous requests all succeeded, the most --max-concurrency allows; raise it to test further${overlapDoubt(lastTrial)}.`
-      : `${fullyAccepted} simultaneous requests all succeeded; larger batches were not sent${stopped ? ` (${stopped})` : ''}${overlapDoubt(lastTrial)}.`,
-    requests,
-  };
+  const reason: ConcurrencyReason = { code: 'all-accepted', count: fullyAccepted, reachedCap: fullyAccepted >= cap, stopped, fastMs: overlapDoubtMs(lastTrial) };
+  return estimate(fullyAccepted, 'at-least', fullyAccepted, reason, requests);
 }

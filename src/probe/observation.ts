@@ -1,0 +1,96 @@
+// Small facts about one observation, the unit every estimator reads: accepted or rate limited, send
+// order, which of its policies is the request-rate one, and which 429s were not the rate limiter's.
+import type { Outcome, RateLimitPolicy } from '../types.js';
+
+/** One response, as the estimators see it. Times are epoch ms. */
+export interface Observation {
+  seq: number;
+  sentAt: number;
+  receivedAt: number;
+  status: number | null;
+  outcome: Outcome;
+  policies: RateLimitPolicy[];
+  retryAfterSeconds: number | null;
+  inFlight: number;
+}
+
+/** A success: the only answer that spent allowance for sure. */
+export function isAccepted(o: Observation): boolean {
+  return o.outcome === 'ok';
+}
+
+/** A 429 from the rate limiter (not capacity, not quota): the only rejection the estimators count. */
+export function isRateLimited(o: Observation): boolean {
+  return o.outcome === 'rate_limited';
+}
+
+/** Sort order: by send time, then by sequence number. */
+export function bySendTime(a: Observation, b: Observation): number {
+  return a.sentAt - b.sentAt || a.seq - b.seq;
+}
+
+/**
+ * 429s that the rate limiter did not send, relabelled `capacity` so the rate estimate ignores them. A
+ * concurrency gate answers 429 too (Chutes and the emulator with the same body), and an open-loop burst
+ * with slow answers has several requests in flight. Not a rate refusal: a 429 whose rate policy still
+ * shows allowance; or, without a policy at remaining 0, one sent with more requests in flight than any
+ * accepted request had, when the very next request was accepted (a gate frees up at once, an exhausted
+ * window does not).
+ * Dropping a real refusal only loses information; counting a gate's refusal would mislead.
+ */
+export function attributeRefusals(observations: readonly Observation[]): Observation[] {
+  const sorted = [...observations].sort(bySendTime);
+  const maxAcceptedInFlight = Math.max(0, ...sorted.filter(isAccepted).map((o) => o.inFlight));
+  const relabel = new Set<number>();
+  sorted.forEach((o, i) => {
+    if (!isRateLimited(o)) return;
+    const policy = selectRatePolicy(o.policies);
+    const roomLeft = policy !== null && policy.remaining !== null && policy.remaining > 0;
+    const next = sorted[i + 1];
+    // A policy at remaining 0 says the rate limit refused it, however crowded the line was.
+    const exhausted = policy !== null && policy.remaining === 0;
+    const crowded = !exhausted && maxAcceptedInFlight > 0 && o.inFlight >= 2 && o.inFlight > maxAcceptedInFlight && next !== undefined && isAccepted(next);
+    if (roomLeft || crowded) relabel.add(o.seq);
+  });
+  return observations.map((o) => (relabel.has(o.seq) ? { ...o, outcome: 'capacity' as const } : o));
+}
+
+/** How many 429s attributeRefusals set aside. */
+export function concurrencyRefusals(observations: readonly Observation[]): number {
+  const attributed = attributeRefusals(observations);
+  return attributed.filter((o, i) => o.outcome !== observations[i]?.outcome).length;
+}
+
+const DAY_SECONDS = 86_400;
+
+/** Request-rate policies worth estimating: not daily quotas (the `quota` command's business), not tokens. */
+function isRequestRatePolicy(p: RateLimitPolicy): boolean {
+  if (p.limit === null || isDailyQuota(p)) return false;
+  return p.unit === 'requests' || p.unit === 'request' || p.unit === 'default';
+}
+
+/** A daily quota (by name or by a window of a day or more): the `quota` command's business, not the probe's. */
+export function isDailyQuota(p: RateLimitPolicy): boolean {
+  return p.name === 'daily-quota' || (p.windowSeconds !== null && p.windowSeconds >= DAY_SECONDS);
+}
+
+/**
+ * The policy that describes the per-window request limit: one with a window first (the shortest window
+ * binds a burst first), then one with remaining and reset, then one with a limit alone.
+ */
+export function selectRatePolicy(policies: readonly RateLimitPolicy[]): RateLimitPolicy | null {
+  const candidates = policies.filter(isRequestRatePolicy);
+  const withWindow = candidates.filter((p) => p.windowSeconds !== null && p.windowSeconds > 0);
+  if (withWindow.length > 0) return withWindow.reduce((a, b) => ((b.windowSeconds ?? 0) < (a.windowSeconds ?? 0) ? b : a));
+  return candidates.find((p) => p.remaining !== null && p.resetSeconds !== null) ?? candidates[0] ?? null;
+}
+
+/** What identifies a policy across responses: its dialect and name. */
+export function policyKey(p: RateLimitPolicy): string {
+  return `${p.dialect}:${p.name}`;
+}
+
+/** The same policy (dialect and name) in another response. */
+export function samePolicy(o: Observation, key: string): RateLimitPolicy | null {
+  return o.policies.find((p) => policyKey(p) === key) ?? null;
+}
