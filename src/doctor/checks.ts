@@ -34,6 +34,7 @@ export const SET_KEY = 'Set CHUTES_API_KEY (or pass --api-key-file <path>) to yo
 export const NEW_KEY = 'Copy the key again from chutes.ai → API keys, or create a new one: a deleted, revoked or mistyped key answers 401.';
 export const BEARER = 'Send the key as `Authorization: Bearer <key>` (`--auth bearer`, the default).';
 
+/** chutes.ai or any subdomain of it. */
 export function isChutesHost(hostname: string): boolean {
   const host = hostname.toLowerCase();
   return host === 'chutes.ai' || host.endsWith('.chutes.ai');
@@ -124,6 +125,7 @@ export function checkKeyFormat(input: KeyInput, expectChutes: boolean): Check {
   return check('key-format', 'pass', `${kind[0]?.toUpperCase()}${kind.slice(1)}.`);
 }
 
+/** Key present: where the key came from (by fingerprint), or why there is none. */
 export function checkKeyPresent(input: KeyInput, auth: AuthScheme, readProblem: string | null, headerAuth = false): Check {
   if (readProblem !== null) return check('key-present', 'fail', readProblem, SET_KEY);
   if (input.raw === null && headerAuth) return check('key-present', 'skip', 'No key variable: the credentials come from a -H Authorization header, sent as given.');
@@ -162,6 +164,7 @@ export function checkBaseUrl(base: URL, apiBase: URL): Check {
   return check('base-url', 'pass', `Custom inference host ${base.host} (not Chutes: the Chutes-specific advice below may not apply).`);
 }
 
+/** Auth scheme: how the key goes out; X-API-Key fails where Chutes is meant (Chutes never reads it). */
 export function checkAuthScheme(auth: AuthScheme, chutesContext: boolean): Check {
   switch (auth) {
     case 'bearer':
@@ -196,6 +199,7 @@ export function checkKeyValid(answer: Pick<ManagementAnswer, 'record' | 'json'> 
   return check('key-valid', failed ? 'fail' : 'warn', `Could not check the key: ${record.verdict?.message ?? record.error?.message ?? `HTTP ${record.status ?? '?'}`}`, record.verdict?.hint ?? null);
 }
 
+/** Quota: today's figures from quota_usage; used up fails, under LOW_QUOTA_SHARE left warns. */
 export function checkQuota(summary: QuotaSummary | null, answer: Pick<ManagementAnswer, 'record'> | null, skipReason: string | null, nowMs: number): Check {
   if (answer === null) return check('quota', 'skip', skipReason ?? 'Not checked.');
   if (answer.record.status === 404) return check('quota', 'skip', `The management host has no ${QUOTA_USAGE_PATH} (404).`);
@@ -216,6 +220,7 @@ export function checkQuota(summary: QuotaSummary | null, answer: Pick<Management
   return check('quota', 'pass', left);
 }
 
+/** Inference: what the one inference request's answer means. */
 export function checkInference(record: ResponseRecord | null, skipReason: string | null): Check {
   if (record === null) return check('inference', 'skip', skipReason ?? 'Not sent.');
   const what = record.status === null ? 'no response' : `HTTP ${record.status}`;

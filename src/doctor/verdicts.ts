@@ -6,6 +6,7 @@ import { DEFAULT_BASE_URL } from '../target.js';
 import type { AuthScheme, ResponseRecord, Verdict } from '../types.js';
 import { BEARER, NEW_KEY, SET_KEY, type Check, type CheckId, type CheckStatus } from './checks.js';
 
+/** What the checklist found: the checks, and the answers behind them that the verdict rules read. */
 export interface DoctorFindings {
   checks: Check[];
   auth: AuthScheme;
@@ -90,6 +91,7 @@ const DOCTOR_VERDICTS: readonly DoctorVerdictRule[] = [
   },
 ];
 
+/** The first rule that matches names the cause; none matching means the setup looks right. */
 export function chooseVerdict(findings: DoctorFindings): Verdict {
   const rule = DOCTOR_VERDICTS.find((r) => r.when(findings));
   if (rule !== undefined) return rule.verdict(findings);
