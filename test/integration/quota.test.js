@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseQuotas, parseQuotaUsage, parseSubscriptionUsage, summariseQuota } from '../../dist/commands/quota.js';
+import { parseQuotas, parseQuotaUsage, parseSubscriptionUsage, summariseQuota } from '../../dist/quota/usage.js';
 import { FAKE_KEY, closedPortUrl, emulatorPool, parseJsonOutput, runCli } from '../helpers/cli.js';
 
 const ENV = { CHUTES_API_KEY: FAKE_KEY };

@@ -9,7 +9,7 @@ import { Chalk } from 'chalk';
 import { parseRateLimitHeaders } from '../../dist/ratelimit/parse.js';
 import { formatLocalTime, nextUtcMidnight } from '../../dist/format.js';
 import { renderPolicyTable } from '../../dist/render/record.js';
-import { describeReset, nextUtcMidnight as quotaNextUtcMidnight, summariseQuota } from '../../dist/commands/quota.js';
+import { describeReset, nextUtcMidnight as quotaNextUtcMidnight, summariseQuota } from '../../dist/quota/usage.js';
 import { FAKE_KEY, emulatorPool, runCli } from '../helpers/cli.js';
 
 const plain = new Chalk({ level: 0 });

@@ -1,7 +1,7 @@
 // Issue #12 item 12: which policy `headers --min-remaining` checks (remainingPolicy, checkMinRemaining).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkMinRemaining, remainingPolicy } from '../../dist/commands/headers.js';
+import { checkMinRemaining, remainingPolicy } from '../../dist/headers/assertions.js';
 
 /** @typedef {import('../../dist/types.js').RateLimitPolicy} RateLimitPolicy */
 

@@ -4,8 +4,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   checkAuthScheme, checkBaseUrl, checkInference, checkKeyFormat, checkKeyPresent, checkKeyValid, checkQuota,
-  chooseVerdict, describePastedExtras, doctorCiReport, doctorExitCode, explicitOption, managementSkipReason,
-} from '../../dist/commands/doctor.js';
+  describePastedExtras, explicitOption, managementSkipReason,
+} from '../../dist/doctor/checks.js';
+import { chooseVerdict, doctorExitCode } from '../../dist/doctor/verdicts.js';
+import { doctorCiReport } from '../../dist/render/doctor.js';
 
 const HEX = '0123456789abcdef'.repeat(2);
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef';
@@ -146,19 +148,19 @@ describe('checkKeyValid, checkQuota, checkInference', () => {
 });
 
 describe('chooseVerdict and doctorExitCode', () => {
-  /** @type {(id: string) => import('../../dist/commands/doctor.js').Check} */
+  /** @type {(id: string) => import('../../dist/doctor/checks.js').Check} */
   const pass = (id) => ({ id, status: 'pass', message: `${id} ok`, hint: null });
   const ids = ['key-present', 'key-format', 'base-url', 'auth-scheme', 'inference-reachable', 'management-reachable', 'key-valid', 'quota', 'inference'];
   /**
    * All checks passing except the overrides {id: status}.
-   * @returns {import('../../dist/commands/doctor.js').DoctorFindings}
+   * @returns {import('../../dist/doctor/verdicts.js').DoctorFindings}
    */
   const findings = (overrides = {}, extra = {}) => ({
     checks: ids.map((id) => (overrides[id] ? { ...pass(id), status: overrides[id], message: `${id} ${overrides[id]}`, hint: `fix ${id}` } : pass(id))),
     auth: 'bearer', inference: record({}), keyValidOutcome: 'ok', quota: null, nowMs: NOW, ...extra,
   });
   const verdictFor = (label) => ({ code: label, message: label, hint: label });
-  /** @type {Array<[string, import('../../dist/commands/doctor.js').DoctorFindings, string, number]>} */
+  /** @type {Array<[string, import('../../dist/doctor/verdicts.js').DoctorFindings, string, number]>} */
   const rows = [
     ['everything passes', findings(), 'no-problem-found', 0],
     ['no key', findings({ 'key-present': 'fail', inference: 'fail' }, { inference: record({ status: 429, outcome: 'rate_limited', verdict: verdictFor('anonymous-edge-limit') }) }), 'missing-api-key', 1],
@@ -225,7 +227,7 @@ describe('managementSkipReason: the key goes to the management host only in a Ch
 
 describe('doctorCiReport', () => {
   it('the verdict as the headline, a row per check, warn checks as warnings, fail checks as errors', () => {
-    /** @type {import('../../dist/commands/doctor.js').Check[]} */
+    /** @type {import('../../dist/doctor/checks.js').Check[]} */
     const checks = [
       { id: 'key-present', status: 'pass', message: 'Key from CHUTES_API_KEY.', hint: null },
       { id: 'auth-scheme', status: 'fail', message: 'X-API-Key is ignored.', hint: 'Use Bearer.' },

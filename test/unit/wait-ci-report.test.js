@@ -2,7 +2,7 @@
 // whether and when it reset; still limited at --max-wait is a warning, a failure exit an error.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitResetCiReport } from '../../dist/commands/wait-reset.js';
+import { waitResetCiReport } from '../../dist/render/wait.js';
 import { observeResponse, waitForReset } from '../../dist/wait/wait-for-reset.js';
 
 const BASE = Date.UTC(2026, 0, 15, 12, 0, 0);
