@@ -5,7 +5,7 @@ import { DiagError, ExitCode } from './errors.js';
 import {
   collectHeader, integerParser, parseChoice, parseConcurrency, parseDailyQuota, parseDurationMs, parseHttpUrl, parsePositiveDurationMs, parseRequestPath,
 } from './options.js';
-import { Redactor } from './http/redact.js';
+import { Redactor } from './redact.js';
 import type { Io, MainIo } from './render/io.js';
 import { DEFAULT_API_BASE_URL, DEFAULT_BASE_URL, DEFAULT_MODEL, DEFAULT_PATH, DEFAULT_TIMEOUT_MS } from './target.js';
 import type { CommandContext } from './commands/common.js';

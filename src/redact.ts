@@ -36,7 +36,8 @@ export class Redactor {
     const token = /^[A-Za-z-]+\s+(\S{8,})$/.exec(secret.trim())?.[1];
     const mask = keyFingerprint(token ?? secret.trim()) ?? '…';
     const fragments = secret.split(/[.\s]/).filter((part) => part.length >= 12);
-    const variants = new Set([secret, secret.trim(), ...(token ? [token] : []), ...fragments]);
+    // The trimmed key, never the raw one: masking a pasted key's trailing newline would eat a line break.
+    const variants = new Set([secret.trim(), ...(token ? [token] : []), ...fragments]);
     for (const value of variants) {
       if (value.length >= 4 && !this.secrets.some((s) => s.value === value)) this.secrets.push({ value, mask });
     }

@@ -1,7 +1,7 @@
 // Turns the shared network options into a Target. This is the only place the key is read.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { UsageError } from './errors.js';
-import { keyFingerprint, type Redactor } from './http/redact.js';
+import { keyFingerprint, type Redactor } from './redact.js';
 import type { AuthScheme, Target } from './types.js';
 
 export const DEFAULT_BASE_URL = 'https://llm.chutes.ai';

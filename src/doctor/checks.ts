@@ -1,7 +1,7 @@
 // doctor's checks, pure: each turns one fact (the key as found, a URL, the auth scheme, a management
 // answer, the inference response) into a pass/warn/fail/skip line with what to do. Table-tested in
 // test/unit/doctor-checks.test.js; the I/O that gathers the facts is in reach.ts and diagnose.ts.
-import { keyFingerprint } from '../http/redact.js';
+import { keyFingerprint } from '../redact.js';
 import { QUOTA_USAGE_PATH, USER_PATH, type ManagementAnswer } from '../quota/management.js';
 import { describeReset, LOW_QUOTA_SHARE, quotaExhaustedVerdict, type QuotaSummary } from '../quota/usage.js';
 import { cleanKey, DEFAULT_API_BASE_URL, DEFAULT_BASE_URL, type NetworkOptions, type RawKey } from '../target.js';

@@ -4,7 +4,7 @@
 // checks by what the answers confirmed and picks the verdict, the exit code and the response to blame.
 import { ExitCode, UsageError } from '../errors.js';
 import type { HttpClient } from '../http/client.js';
-import type { Redactor } from '../http/redact.js';
+import type { Redactor } from '../redact.js';
 import { getManagement, hasAuthorizationHeader, QUOTA_USAGE_PATH, USER_PATH, type ManagementAnswer, type ManagementContext } from '../quota/management.js';
 import { parseQuotaUsage, summariseQuota, type QuotaSummary } from '../quota/usage.js';
 import { buildRecord } from '../record.js';

@@ -1,7 +1,7 @@
 // `headers`' domain call: N requests one after another (never overlapping), each recorded,
 // parsed and classified, handed to the caller as it arrives; an interrupt stops the sequence.
 import type { HttpClient } from '../http/client.js';
-import type { Redactor } from '../http/redact.js';
+import type { Redactor } from '../redact.js';
 import { buildRecord, type BuiltRecord } from '../record.js';
 import type { Target } from '../types.js';
 

@@ -1,7 +1,7 @@
 // The Chutes management API client (api.chutes.ai): its paths, one free GET recorded and classified
 // like any response, and what each endpoint's answer amounts to. Used by `quota` and `doctor`.
 import type { HttpClient } from '../http/client.js';
-import type { Redactor } from '../http/redact.js';
+import type { Redactor } from '../redact.js';
 import { buildRecord } from '../record.js';
 import { buildTarget } from '../target.js';
 import type { AuthScheme, ResponseRecord, Target } from '../types.js';

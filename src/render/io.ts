@@ -1,6 +1,6 @@
 // Where output goes. Data on stdout, progress and warnings on stderr; everything redacted.
 import { Chalk, type ChalkInstance } from 'chalk';
-import { Redactor } from '../http/redact.js';
+import { Redactor } from '../redact.js';
 
 export interface Stream {
   write(chunk: string): boolean;

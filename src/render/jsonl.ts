@@ -2,7 +2,7 @@
 // Ctrl-C leaves a valid JSONL file behind.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import type { Redactor } from '../http/redact.js';
+import type { Redactor } from '../redact.js';
 
 export interface JsonlWriter {
   write(value: unknown): void;

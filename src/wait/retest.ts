@@ -3,7 +3,7 @@
 // the result.
 import { ExitCode } from '../errors.js';
 import type { HttpClient } from '../http/client.js';
-import type { Redactor } from '../http/redact.js';
+import type { Redactor } from '../redact.js';
 import { buildRecord } from '../record.js';
 import type { ResponseRecord, Target } from '../types.js';
 import { exitCodeForOutcome } from '../verdict/classify.js';
