@@ -3,7 +3,7 @@
 // or no time at all once nothing is left to send.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as probe from '../../dist/commands/probe.js';
+import * as probe from '../../dist/render/probe.js';
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 

@@ -2,7 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Chalk } from 'chalk';
-import { buildTimeline, chooseBucketSeconds, renderTimelineChart } from '../../dist/render/chart.js';
+import { renderTimelineChart } from '../../dist/render/chart.js';
+import { buildTimeline, chooseBucketSeconds } from '../../dist/probe/timeline.js';
 
 const plain = new Chalk({ level: 0 });
 const T0 = 1_700_000_000_000;
@@ -14,7 +15,7 @@ describe('buildTimeline', () => {
   });
 
   it('counts each request in the bucket it was sent in, with its outcome', () => {
-    /** @type {import('../../dist/render/chart.js').TimelineEvent[]} */
+    /** @type {import('../../dist/probe/timeline.js').TimelineEvent[]} */
     const events = [
       { sentAt: T0, outcome: 'ok' },
       { sentAt: T0 + 50, outcome: 'ok' },
@@ -34,7 +35,7 @@ describe('buildTimeline', () => {
 
 describe('renderTimelineChart', () => {
   it('draws ok and 429 rows on one scale, an axis and a legend, without escape codes', () => {
-    /** @type {import('../../dist/render/chart.js').TimelineEvent[]} */
+    /** @type {import('../../dist/probe/timeline.js').TimelineEvent[]} */
     const events = [];
     for (let i = 0; i < 40; i++) events.push({ sentAt: T0 + i * 100, outcome: i % 20 < 10 ? 'ok' : 'rate_limited' });
     const chart = renderTimelineChart(buildTimeline(events, T0, T0 + 4000), plain);

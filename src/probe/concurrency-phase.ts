@@ -1,0 +1,152 @@
+// The probe's concurrency phase, after the rate phase: batches of 2, 4, 8 … simultaneous requests, each
+// only when the rate allowance covers it (batch-allowance.ts), and a lone request after a batch with 429s
+// to tell the concurrency gate from the rate limit (estimate-concurrency.ts reads the answers). Batches
+// go out on a quiet line (nothing of ours in flight). Pure and clock-free: `step(now)` is given the time.
+import {
+  batchSizes,
+  estimateConcurrency,
+  judgeBatch,
+  skippedConcurrency,
+  type ConcurrencyEstimate,
+  type ConcurrencyTrial,
+} from './estimate-concurrency.js';
+import { isAccepted, type Observation, type RateEstimate } from './estimate-rate.js';
+import { allowanceModel, allowanceTime, headerAllowanceTime } from './batch-allowance.js';
+import { isRatePurpose, type PhaseStep, type SendAction, type SendLedger, type SendPurpose, type SentEntry, type StrategyConfig } from './ledger.js';
+
+/** What the concurrency phase needs to know of the rate phase (rate-phase.ts's RatePhase has it). */
+export interface RateSide {
+  /** The rate estimate so far. */
+  estimate(): RateEstimate;
+  /** The rate part's answers with concurrency-gate refusals re-attributed. */
+  attributed(): readonly Observation[];
+  /** The earliest instant the latest rate-phase refusals allow, or null. */
+  retryFloor(): number | null;
+}
+
+/** The largest batch: the --concurrency number, or --max-concurrency with auto. */
+export function concurrencyCap(config: StrategyConfig): number {
+  const mode = config.concurrency;
+  return typeof mode === 'number' ? mode : config.maxConcurrency;
+}
+
+/** Requests kept for the concurrency test: its batches and one lone retry, at most a quarter of the budget. */
+export function concurrencyReserve(config: StrategyConfig): number {
+  if (config.concurrency === 'off') return 0;
+  const needed = batchSizes(concurrencyCap(config)).reduce((a, b) => a + b, 0) + 1;
+  return Math.min(needed, Math.floor(config.maxRequests / 4));
+}
+
+export class ConcurrencyPhase {
+  readonly trials: ConcurrencyTrial[] = [];
+  done = false;
+  private stopped: string | null = null;
+  private skipped: string | null = null;
+
+  constructor(
+    private readonly ledger: SendLedger,
+    private readonly config: StrategyConfig,
+    private readonly rate: RateSide,
+  ) {}
+
+  /** The trial a send handed over now belongs to: the latest, for batch and lone sends. */
+  trialOf(purpose: SendPurpose): number | null {
+    return purpose === 'batch' || purpose === 'lone' ? this.trials.length - 1 : null;
+  }
+
+  /** A send decision is about to go out: a batch opens a trial. */
+  onDispatch(action: SendAction): void {
+    if (action.purpose === 'batch') this.trials.push({ size: action.count, responses: [], lone: null });
+  }
+
+  /** An answer to a batch or lone send joins its trial. */
+  onAnswer(entry: SentEntry, observation: Observation): void {
+    if (entry.trial === null) return;
+    const trial = this.trials[entry.trial];
+    if (trial && entry.purpose === 'batch') trial.responses.push(observation);
+    if (trial && entry.purpose === 'lone') trial.lone = observation;
+  }
+
+  /** `skipped`: the test did not run (the estimate says "not tested" and why). */
+  finish(stopped: string | null, skipped = false): void {
+    this.done = true;
+    if (skipped) this.skipped = stopped;
+    else this.stopped = stopped;
+  }
+
+  /** The concurrency estimate from the trials so far. */
+  estimate(): ConcurrencyEstimate {
+    const concurrency = this.skipped !== null
+      ? skippedConcurrency(this.skipped, this.trials)
+      : estimateConcurrency(this.trials, concurrencyCap(this.config), this.stopped);
+    concurrency.requests = [...this.ledger.sent.values()].filter((e) => !isRatePurpose(e.purpose)).length;
+    return concurrency;
+  }
+
+  step(now: number): PhaseStep {
+    if (this.config.concurrency === 'off') {
+      this.finish('--concurrency off', true);
+      return 'finished';
+    }
+    const stopReason = this.ledger.stopReason;
+    if (stopReason === 'interrupted' || stopReason === 'errors' || stopReason === 'quota') {
+      this.finish(stopReason === 'interrupted' ? 'the probe was interrupted' : 'the rate part ended on errors', true);
+      return 'finished';
+    }
+    // Batches need the line to be quiet: nothing of ours in flight.
+    if (this.ledger.pending > 0) return { kind: 'await', until: null };
+    const cap = concurrencyCap(this.config);
+    const sizes = batchSizes(cap);
+    const lastTrial = this.trials.at(-1);
+    if (lastTrial) {
+      const judgement = judgeBatch(lastTrial);
+      if (judgement.kind === 'needs-lone') {
+        return this.send(now, 1, 'lone', 'no budget or time was left for the lone retry');
+      }
+      if (judgement.kind !== 'all-accepted' || lastTrial.size >= cap) {
+        this.finish(null);
+        return 'finished';
+      }
+    }
+    const size = sizes[this.trials.length];
+    if (size === undefined) {
+      this.finish(null);
+      return 'finished';
+    }
+    const model = allowanceModel(this.rate.estimate(), this.rate.attributed());
+    if (model.kind === 'unknown') {
+      const reason = this.trials.length === 0 ? `the rate limit is not known well enough to keep a batch of ${size} clear of it` : `the rate allowance for a batch of ${size} is unknown`;
+      this.finish(reason, this.trials.length === 0);
+      return 'finished';
+    }
+    const own = this.ledger.observations.filter(isAccepted).map((o) => o.sentAt);
+    const modelled = allowanceTime(model, own, now, size);
+    // The headers' own count comes first when they have one: nothing of ours is in flight, so the latest
+    // answer's `remaining` is current. Too few left for the batch: wait for that policy's reset.
+    const clearAt = modelled === null ? null : Math.max(modelled, headerAllowanceTime(this.ledger.observations, size) ?? modelled);
+    if (clearAt === null) {
+      const reason = `a batch of ${size} is larger than the rate limit allows at once`;
+      this.finish(reason, this.trials.length === 0);
+      return 'finished';
+    }
+    // Reserve one request for the lone retry that may follow this batch.
+    if (this.ledger.sent.size + size + 1 > this.config.maxRequests) {
+      this.finish('--max-requests leaves no room for a larger batch', this.trials.length === 0);
+      return 'finished';
+    }
+    // Nor before a Retry-After the rate part ended on (the lone retry stays immediate: it tells a gate
+    // from the rate limit only by going out at once).
+    const floor = this.rate.retryFloor();
+    return this.send(floor !== null ? Math.max(clearAt, floor) : clearAt, size, 'batch', '--max-duration leaves no time for a larger batch');
+  }
+
+  private send(at: number, count: number, purpose: SendPurpose, whyNot: string): PhaseStep {
+    const action = this.ledger.guardedSend(at, count, purpose);
+    if (typeof action === 'string') {
+      this.finish(action === 'budget' ? '--max-requests ran out' : whyNot, this.trials.length === 0);
+      if (this.ledger.stopReason === 'complete') this.ledger.stopReason = action === 'budget' ? 'budget' : 'duration';
+      return 'finished';
+    }
+    return action;
+  }
+}

@@ -1,0 +1,328 @@
+// The probe's rate phase: which rate-part request goes next, and when (see estimate-rate.ts for the
+// reading of the answers, rate-stages.ts for the arithmetic of each stage):
+//   burst 1 at the pace until the first 429 (or until headers answer the question)
+//   → sparse retests until a success → burst 2 at the pace until a 429
+//   → window: sparse retests until the second recovery;  token bucket: a silent gap, then burst 3.
+// Where each send sits on the plan and when it may go out is rate-pacing.ts's; this adds that no send goes
+// before the latest refusal's Retry-After (or its exhausted policy's reset). Budget, rate cap and
+// deadline are the ledger's guards. Pure and clock-free: `step(now)` is given the time.
+import {
+  attributeRefusals,
+  classifyHeaderSeries,
+  cyclesSayWindow,
+  estimateRateLimit,
+  findResetCheck,
+  headerModeOf,
+  headerPoints,
+  isAccepted,
+  isRateLimited,
+  jitterToleranceMs,
+  namedCycles,
+  nextRetestAt,
+  policyResetBinds,
+  rateRuns,
+  resetCheckTime,
+  resetClockOf,
+  retryFloor,
+  slidingRefusalDeadline,
+  windowResetBounds,
+  type Observation,
+  type RateContext,
+  type RateEstimate,
+} from './estimate-rate.js';
+import { isRatePurpose, type PhaseStep, type SendAction, type SendLedger, type SendPurpose, type StrategyConfig } from './ledger.js';
+import type { RatePacer } from './rate-pacing.js';
+import { bucketGap, burst2PauseUntil, refillRateIsTight, secondLadderGrowth, secondRecoveryFloor, type Cycles } from './rate-stages.js';
+
+/** Consecutive failures (neither accepted nor rate limited) after which sending stops. */
+const ERROR_STOP_NO_SUCCESS = 3;
+const AUTH_STOP_NO_SUCCESS = 2;
+const ERROR_STOP_AFTER_SUCCESS = 5;
+const MAX_RESET_CHECKS = 3;
+const MAX_BUCKET_GAPS = 4;
+interface RateView {
+  /** responses.size when computed. */
+  size: number;
+  raw: Observation[];
+  /** raw with concurrency-gate refusals re-attributed (attributeRefusals). */
+  obs: Observation[];
+  mode: ReturnType<typeof headerModeOf>;
+  cycles: Cycles;
+  resetBinds: boolean | null;
+  tight: boolean | null;
+  /** retryFloor per cycle kind (it decides whether an exhausted policy's reset binds). */
+  floor: Map<string, number | null>;
+}
+
+export class RatePhase {
+  done = false;
+  private stoppedBy: RateContext['stoppedBy'] = null;
+  /** What the rate part derives from its answers, recomputed once per new response (not per decision). */
+  private view: RateView | null = null;
+  private cycleKind: 'window' | 'bucket' | null = null;
+  /** Silent gaps of the token-bucket stage, oldest first. */
+  private gaps: Array<{ from: number; until: number }> = [];
+  private checks = 0;
+
+  constructor(
+    private readonly ledger: SendLedger,
+    /** Where each rate-phase send sits and when it may go out; the coordinator reports sends to it. */
+    private readonly pacer: RatePacer,
+    private readonly config: StrategyConfig,
+    readonly intervalMs: number,
+    /** Requests kept for the concurrency test until the first 429 (concurrencyReserve). */
+    private readonly reserve: number,
+  ) {}
+
+  // ------------------------------------------------------------------ what the coordinator reports
+
+  /** A rate-phase send decision is about to go out (the pacer places it on the plan). */
+  onDispatch(action: SendAction): void {
+    this.pacer.onDispatch(action);
+    if (action.purpose === 'check') this.checks += 1;
+  }
+
+  /** The rate part is over; `stoppedBy`: why, when before the estimate was complete. */
+  finish(stoppedBy: RateContext['stoppedBy']): void {
+    this.done = true;
+    this.stoppedBy = stoppedBy;
+    if (stoppedBy && this.ledger.stopReason === 'complete') this.ledger.stopReason = stoppedBy;
+  }
+
+  // ------------------------------------------------------------------ what it tells
+
+  /** The rate part's answers, in send order. */
+  answers(): Observation[] {
+    return this.ledger.observations.filter((o) => isRatePurpose(this.ledger.sent.get(o.seq)?.purpose));
+  }
+
+  /** The rate estimate from those answers (`answers()` unless given). */
+  estimate(answers: readonly Observation[] = this.answers()): RateEstimate {
+    const rate = estimateRateLimit(answers, { intervalMs: this.intervalMs, stoppedBy: this.stoppedBy });
+    rate.requests = this.pacer.sends;
+    return rate;
+  }
+
+  /** The rate part's answers with concurrency-gate refusals re-attributed (attributeRefusals). */
+  attributed(): readonly Observation[] {
+    return this.rateView().obs;
+  }
+
+  /** The earliest instant the latest rate-phase refusals allow (see estimate-rate's retryFloor), or null. */
+  retryFloor(): number | null {
+    const view = this.rateView();
+    const key = this.cycleKind ?? 'unknown';
+    if (!view.floor.has(key)) {
+      // A token bucket's reset is the time until full: it binds nothing once the bucket is known.
+      view.resetBinds ??= policyResetBinds(view.obs, this.intervalMs);
+      view.floor.set(key, retryFloor(view.raw, this.cycleKind !== 'bucket' && view.resetBinds));
+    }
+    return view.floor.get(key) as number | null;
+  }
+
+  // ------------------------------------------------------------------ the next step
+
+  step(now: number): PhaseStep {
+    const { raw, obs, mode, cycles } = this.rateView();
+    if (this.errorStop(raw)) return this.finishWhenSettled('errors');
+    // Limit and window in the headers (IETF `w`): nothing left to measure, whatever the status.
+    if (mode.kind === 'exact') return this.finishWhenSettled(null);
+
+    if (!cycles.limited1) {
+      const headerStep = this.headerStep(obs, mode, now);
+      if (headerStep !== null) return headerStep;
+      // Not limited yet: leave the concurrency test its share of the budget. Once limited, the rate
+      // estimate comes first and may use all of it.
+      if (this.ledger.sent.size >= this.config.maxRequests - this.reserve) return this.finishWhenSettled('budget');
+      // The pre-flight request goes alone: wait for its answer (bounded).
+      const preflight = this.pacer.preflightUntil(raw.length, now);
+      if (preflight !== null) return { kind: 'await', until: preflight };
+      return this.burstSend(now);
+    }
+    return this.cycleStep(obs, now);
+  }
+
+  /** Stops on a dead server, a rejected key, or a spent daily quota. */
+  private errorStop(obs: readonly Observation[]): 'errors' | 'quota' | null {
+    if (obs.some((o) => o.outcome === 'quota_exceeded')) {
+      this.ledger.stopReason = 'quota';
+      return 'quota';
+    }
+    const useful = obs.some((o) => isAccepted(o) || isRateLimited(o));
+    let trailing = 0;
+    let auth = 0;
+    for (let i = obs.length - 1; i >= 0; i--) {
+      const o = obs[i] as Observation;
+      if (isAccepted(o) || isRateLimited(o)) break;
+      trailing++;
+      if (o.outcome === 'auth_error') auth++;
+    }
+    if (!useful && auth >= AUTH_STOP_NO_SUCCESS && auth === trailing) return 'errors';
+    if (trailing >= (useful ? ERROR_STOP_AFTER_SUCCESS : ERROR_STOP_NO_SUCCESS)) return 'errors';
+    return null;
+  }
+
+  /** Before the first 429: headers may answer the rate question without reaching the limit. Null: keep bursting. */
+  private headerStep(obs: readonly Observation[], mode: ReturnType<typeof headerModeOf>, now: number): PhaseStep | null {
+    if (mode.kind !== 'series') return null;
+    const points = headerPoints(obs, mode.policy);
+    const clock = resetClockOf(points);
+    if (findResetCheck(points, clock, this.intervalMs)) return this.finishWhenSettled(null);
+    const kind = this.checks > 0 ? 'window' : classifyHeaderSeries(points, mode.limit, clock, this.intervalMs);
+    if (kind === 'undecided') return null;
+    if (kind === 'outpaced') return this.finishWhenSettled(null);
+    if (kind === 'token-bucket') {
+      // Millisecond resets time the refill exactly; whole-second ones need the behaviour (cycles).
+      return clock.quantumMs === 0 ? this.finishWhenSettled(null) : null;
+    }
+    // A window: one request just after the reset instant tells fixed from sliding and gives the length.
+    if (this.pending() > 0) return { kind: 'await', until: null };
+    if (this.checks >= MAX_RESET_CHECKS) {
+      this.finish(null);
+      return 'finished';
+    }
+    const bounds = windowResetBounds(points, clock);
+    if (!bounds) return null;
+    // Just after the reset, well within one pace interval of it (a sliding log must still hold our later
+    // requests), and a pause after the burst so the check reads as one.
+    const margin = Math.min(this.intervalMs / 4, 2 * jitterToleranceMs(this.intervalMs));
+    const paused = (this.pacer.lastSlot ?? now) + 1.5 * this.intervalMs;
+    const at = Math.max(resetCheckTime(bounds, margin), now, paused);
+    return this.send(at, 'check');
+  }
+
+  /**
+   * The cycles, by explicit stage rather than by the shape of the answers: with slow answers an open-loop
+   * burst overshoots its first 429, and a token bucket then answers ok/429/ok…, which must not be taken
+   * for the later stages. Each stage ends on an answer to a request sent within it.
+   */
+  private cycleStep(obs: readonly Observation[], now: number): PhaseStep {
+    const lastSlot = this.pacer.lastSlot ?? now;
+    const firstAfter = (t: number, accepted: boolean) =>
+      obs.find((o) => o.sentAt > t && (accepted ? isAccepted(o) : isRateLimited(o))) ?? null;
+    const firstLimited = obs.find(isRateLimited) as Observation;
+    // Burst requests still in flight may have been accepted (answers overtake each other), so a burst is
+    // only counted once they are all back. Retests stay open loop, on their ladder whatever is in flight.
+    const settled = this.ledger.pendingOf((e) => e.purpose === 'burst') === 0;
+    const recovery1 = firstAfter(firstLimited.sentAt, true);
+    if (!recovery1) {
+      if (!settled) return { kind: 'await', until: null };
+      const anchor = (obs.find(isAccepted) ?? firstLimited).sentAt;
+      return this.send(Math.max(nextRetestAt(anchor, lastSlot, this.intervalMs), now), 'retest');
+    }
+    const limited2 = firstAfter(recovery1.sentAt, false);
+    if (!limited2) {
+      // A pause right after the recovering request: a sliding log then frees its next entry that much
+      // after the second recovery, so one request just after that recovery tells fixed from sliding.
+      // No pause when requests already went out after the recovery (open-loop retests with slow answers).
+      const pause = this.pacer.lastSeq > recovery1.seq ? null : burst2PauseUntil(this.rateView().cycles, this.rateView().raw, recovery1, this.intervalMs);
+      if (pause !== null) return this.send(Math.max(pause, now), 'burst');
+      return this.burstSend(now);
+    }
+    const cycles = this.rateView().cycles;
+    if (this.cycleKind === null) {
+      // A window is certain once burst 2's answered head is long enough with nothing of it still in flight
+      // (later answers can only lengthen it): then its second recovery's retests need not wait for slow
+      // answers, which would leave that recovery timed only to within the wait.
+      const early = this.burst2HeadSettled(cycles) && cyclesSayWindow(obs, cycles, this.intervalMs);
+      if (!settled && !early) return { kind: 'await', until: null };
+      this.cycleKind = early || cyclesSayWindow(obs, cycles, this.intervalMs) ? 'window' : 'bucket';
+    }
+    if (this.cycleKind === 'window') {
+      const recovery2 = firstAfter(limited2.sentAt, true);
+      if (recovery2) {
+        // One request right after the second recovery: refused, the allowance came back one request at a
+        // time (sliding); accepted, all at once (fixed), if burst 2's pause outlasted this recovery's bracket.
+        const at = Math.max(recovery2.sentAt + this.intervalMs, now);
+        const deadline = slidingRefusalDeadline(cycles, this.intervalMs);
+        if (this.pacer.lastSeq <= recovery2.seq && deadline !== null && at < deadline) return this.send(at, 'retest');
+        return this.finishWhenSettled(null);
+      }
+      const ladder = nextRetestAt(recovery1.sentAt, lastSlot, this.intervalMs, secondLadderGrowth(cycles, recovery1, lastSlot));
+      return this.send(Math.max(ladder, secondRecoveryFloor(cycles, this.intervalMs), now), 'retest');
+    }
+    if (this.gaps.length === 0) {
+      // Reset values read as the time until full may already time the refill closely enough.
+      if (this.refillTight()) return this.finishWhenSettled(null);
+      this.gaps.push(bucketGap(obs, lastSlot, this.intervalMs));
+    }
+    const gap = this.gaps.at(-1) as { from: number; until: number };
+    if (lastSlot < gap.until) return this.send(Math.max(gap.until, now), 'burst');
+    // Each burst after a gap runs until its first 429; then the refill rate is known well enough, or
+    // another gap sized from the better estimate follows (a slow bucket makes the first guess poor).
+    if (!obs.some((o) => o.sentAt >= gap.until - 1 && isRateLimited(o))) return this.burstSend(now);
+    if (!settled) return { kind: 'await', until: null };
+    if (this.gaps.length >= MAX_BUCKET_GAPS || this.refillTight()) return this.finishWhenSettled(null);
+    this.gaps.push(bucketGap(obs, lastSlot, this.intervalMs));
+    return this.send(Math.max((this.gaps.at(-1) as { until: number }).until, now), 'burst');
+  }
+
+  /** Burst 2's first accepted answers, as many as burstsSayWindow asks for, with no send among them unanswered. */
+  private burst2HeadSettled(cycles: Cycles): boolean {
+    const burst2 = cycles.burst2;
+    const n1 = cycles.burst1?.length ?? 0;
+    const need = Math.ceil(n1 === 0 ? 3 : Math.max(2, n1 / 2));
+    if (!burst2 || burst2.length < need) return false;
+    const from = (burst2[0] as Observation).seq;
+    const upTo = (burst2[need - 1] as Observation).seq;
+    for (const entry of this.ledger.sent.values()) {
+      if (entry.seq > from && entry.seq < upTo && isRatePurpose(entry.purpose) && !this.ledger.responses.has(entry.seq)) return false;
+    }
+    return true;
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  /**
+   * Turn a planned send into a step, finishing the rate part when budget or time ran out. The pacer
+   * places it (one interval after the previous rate send's slot, and after it actually went out: catching
+   * up on a stall or on a slow connection would hand the server two requests at once, faster than --rpm,
+   * and skew the estimate). Slow answers never delay a send; only the lateness of our own sends shifts
+   * the schedule.
+   */
+  private send(planned: number, purpose: SendPurpose): PhaseStep {
+    // The server's word first: nothing before the latest refusal's Retry-After (or its exhausted
+    // policy's reset). A retest before it is a certain 429, spent budget and a rude client. The slot
+    // itself moves (it is the plan, not our lateness), so pacing figures do not count the wait.
+    const floor = this.retryFloor();
+    const { slot, at } = this.pacer.place(floor !== null && floor > planned ? floor : planned);
+    const action = this.ledger.guardedSend(at, 1, purpose);
+    if (typeof action !== 'string') return action.at > slot ? { ...action, slot } : action;
+    return this.finishWhenSettled(action === 'budget' ? 'budget' : 'duration');
+  }
+
+  /** The next paced burst send (see RatePacer.nextBurstSlot). */
+  private burstSend(now: number): PhaseStep {
+    return this.send(this.pacer.nextBurstSlot(now), 'burst');
+  }
+
+  // ------------------------------------------------------------------ bookkeeping
+
+  private pending(): number {
+    return this.ledger.pendingOf((e) => isRatePurpose(e.purpose));
+  }
+
+  /** Wait for in-flight rate sends, then finish the rate part. */
+  private finishWhenSettled(stoppedBy: RateContext['stoppedBy']): PhaseStep {
+    if (this.pending() > 0) return { kind: 'await', until: null };
+    this.finish(stoppedBy);
+    return 'finished';
+  }
+
+  /** The rate part's answers and what follows from them, memoised per response count. */
+  private rateView(): RateView {
+    if (this.view?.size !== this.ledger.responses.size) {
+      const raw = this.answers();
+      const obs = attributeRefusals(raw);
+      this.view = { size: this.ledger.responses.size, raw, obs, mode: headerModeOf(obs), cycles: namedCycles(rateRuns(obs)), resetBinds: null, tight: null, floor: new Map() };
+    }
+    return this.view;
+  }
+
+  /** refillRateIsTight on the current answers, once per response (its reset-pair bounds are quadratic). */
+  private refillTight(): boolean {
+    const view = this.rateView();
+    view.tight ??= refillRateIsTight(view.obs, this.intervalMs);
+    return view.tight;
+  }
+}
