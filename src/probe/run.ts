@@ -2,7 +2,7 @@
 // warms the connection up, drives it with the runner (runner.ts times the sends) on the precise clock and
 // the real HTTP client, records every answer (and writes it to --out as it comes), drains on Ctrl-C, and
 // assembles what the command renders. It never prints: progress goes through the `progress` hook.
-import type { Redactor } from '../http/redact.js';
+import type { Redactor } from '../redact.js';
 import { preciseNow, type HttpClient } from '../http/client.js';
 import { buildRecord } from '../record.js';
 import { buildTimeline, type Timeline } from './timeline.js';

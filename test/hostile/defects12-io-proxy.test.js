@@ -9,7 +9,7 @@ import { runCli, FAKE_KEY } from '../helpers/cli.js';
 import { assertNoStack, assertOneLineError, waitFor } from './expect.js';
 import { closeAll, neverAnswers, startHttp } from './servers.js';
 
-/** The probe's documented drain after Ctrl-C (src/commands/probe.ts DRAIN_MS); the bound is 10 times that. */
+/** The probe's documented drain after Ctrl-C (src/probe/run.ts DRAIN_MS); the bound is 10 times that. */
 const DRAIN_MS = 3000;
 const SIGINT_BOUND_MS = 10 * DRAIN_MS;
 

@@ -11,11 +11,11 @@ const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 const BASE = { sent: 10, ok: 9, limited: 1, inFlight: 2, nowMs: NOW, deadline: NOW + 285_000, maxRequests: 60, intervalMs: 100 };
 
 function text(state) {
-  assert.ok(typeof probe.progressText === 'function', 'progressText is exported by commands/probe');
+  assert.ok(typeof probe.progressText === 'function', 'progressText is exported by render/probe');
   return probe.progressText(state);
 }
 
-for (const [what, state, expected] of /** @type {Array<[string, import('../../dist/commands/probe.js').ProgressState, string]>} */ ([
+for (const [what, state, expected] of /** @type {Array<[string, import('../../dist/probe/run.js').ProgressState, string]>} */ ([
   ['the reviewer\'s case: 50 requests left at 600/min take 5 s, not the 4m45s left of --max-duration', BASE,
     'probe: sent 10/60 · ok 9 · 429 1 · 5s left at full pace'],
   ['--rpm 20: 48 requests left take 2m24s', { ...BASE, sent: 12, intervalMs: 3000 },
