@@ -63,10 +63,9 @@ export async function resolveModel(opts: CommonOptions, ctx: Pick<CommandContext
  * failed pick as a warning; a named model or a non-Chutes host's fallback only with --verbose.
  */
 export function reportModelChoice(choice: ModelChoice, io: Io): void {
-  if (io.json) return;
-  if (choice.source === 'list') io.print(choice.reason);
-  else if (choice.problem !== null) io.warn(choice.reason);
-  else if (io.verbose) io.print(choice.reason);
+  if (choice.problem !== null) io.warn(choice.reason);
+  else if (io.json) return;
+  else if (choice.source === 'list' || io.verbose) io.print(choice.reason);
 }
 
 export function resolveNetwork(opts: CommonOptions, io: Io, model?: ModelChoice): ResolvedNetwork {
