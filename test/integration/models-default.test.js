@@ -13,10 +13,6 @@ const MODELS = [
   { id: 'org/middle', prompt: 0.1, completion: 0.1 },
 ];
 
-function chatModel(body) {
-  return JSON.parse(body).model;
-}
-
 describe('the default model (#14)', { concurrency: true }, () => {
   it('--model auto picks the emulator\'s cheapest served text model, says so, and succeeds', async () => {
     const emulator = await start({ models: MODELS });
@@ -77,13 +73,11 @@ describe('the default model (#14)', { concurrency: true }, () => {
   });
 
   it('an unreadable list (HTTP 500): a warning naming the fallback, and the run goes on', async () => {
-    const bodies = [];
     const server = await startHttp((req, res) => {
       if (req.url === '/v1/models') {
         res.writeHead(500, { 'content-type': 'text/plain' });
         return res.end('down');
       }
-      req.on('data', (d) => bodies.push(String(d)));
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"choices":[]}');
     });

@@ -8,6 +8,7 @@ const item = (id, prompt, completion, extra = {}) => ({ id, chute_id: `c-${id}`,
 const list = (...items) => ({ object: 'list', data: items });
 
 describe('pickCheapestTextModel', () => {
+  /** @type {Array<[string, unknown, string | null]>} */
   const cases = [
     ['the cheapest by input price', list(item('a', 0.3, 0.4), item('b', 0.02, 0.9), item('c', 0.1, 0.1)), 'b'],
     ['a tie on input price: the cheaper output', list(item('a', 0.1, 0.5), item('b', 0.1, 0.2)), 'b'],
@@ -37,6 +38,7 @@ describe('pickCheapestTextModel', () => {
 });
 
 describe('readModelList: only the Chutes shape', () => {
+  /** @type {Array<[string, unknown]>} */
   const cases = [
     ['an OpenAI list (no chute_id, pricing or price)', { object: 'list', data: [{ id: 'gpt-4o', object: 'model' }] }],
     ['no data array', { object: 'list' }],
@@ -48,13 +50,16 @@ describe('readModelList: only the Chutes shape', () => {
 
 describe('isServed', () => {
   const models = readModelList(list(item('org/a', 1, 1), item('org/b', 2, 2)));
+  /** @type {Array<[string, boolean]>} */
   const cases = [['org/a', true], ['org/gone', false], ['org/a:latency', true], ['org/gone, org/b', true], ['org/gone,org/x', false]];
   for (const [id, expected] of cases) it(`${id} → ${expected}`, () => assert.equal(isServed(id, models ?? []), expected));
 });
 
 describe('chooseModel', () => {
+  /** @type {import('../../dist/models/choose.js').ModelRequest} */
   const chutes = { named: undefined, namedSource: 'option', base: new URL('https://llm.chutes.ai'), fallback: 'fallback/model' };
   const ok = readModelListAnswer(200, JSON.stringify(list(item('dear', 1, 1), item('cheap', 0.01, 0.02))), null);
+  /** @type {Array<[string, import('../../dist/models/choose.js').ModelRequest, import('../../dist/models/choose.js').ModelListAnswer | null, string, string, string | null]>} */
   const cases = [
     ['the list read: the cheapest, source list', chutes, ok, 'cheap', 'list', null],
     ['a named model wins, the list still kept', { ...chutes, named: 'mine' }, ok, 'mine', 'option', null],
