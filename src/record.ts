@@ -31,6 +31,8 @@ export interface RecordContext {
   allHeaders?: boolean;
   /** The option that names the target's URL, for hints (default '--base-url'). */
   urlOption?: string;
+  /** Served model ids, cheapest first, when the run read GET /v1/models (named by a model-not-found verdict). */
+  servedModels?: readonly string[];
 }
 
 export interface BuiltRecord {
@@ -46,7 +48,7 @@ export function buildRecord(raw: RawResponse, ctx: RecordContext): BuiltRecord {
     : parseRateLimitHeaders(raw.headers, { receivedAt: raw.receivedAt });
   const { outcome, verdict } = classifyResponse(
     { status: raw.status, headers: raw.headers, body: raw.body, error: raw.error, rateLimit },
-    { auth: ctx.target.auth, url: ctx.target.url, hasKey: ctx.target.keyFingerprint !== null, ...(ctx.urlOption ? { urlOption: ctx.urlOption } : {}) },
+    { auth: ctx.target.auth, url: ctx.target.url, hasKey: ctx.target.keyFingerprint !== null, ...(ctx.urlOption ? { urlOption: ctx.urlOption } : {}), ...(ctx.servedModels ? { servedModels: ctx.servedModels } : {}) },
   );
   // Redact first, then neutralise, then cut: a key straddling the cut is masked whole, never half shown.
   const safe = (text: string, keepNewlines = false) => neutraliseControls(ctx.redactor.redact(text), { keepNewlines });

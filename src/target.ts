@@ -7,8 +7,12 @@ import type { AuthScheme, Target } from './types.js';
 export const DEFAULT_BASE_URL = 'https://llm.chutes.ai';
 export const DEFAULT_API_BASE_URL = 'https://api.chutes.ai';
 export const DEFAULT_PATH = '/v1/chat/completions';
-/** A small, cheap chat model on Chutes; override with --model or CHUTES_MODEL. */
-export const DEFAULT_MODEL = 'unsloth/gemma-3-4b-it';
+/**
+ * The model sent when none is named and none could be picked from GET /v1/models (src/models/):
+ * the cheapest served text model seen on Chutes in mid-2026. Models come and go (the 2025 default,
+ * unsloth/gemma-3-4b-it, was gone by mid-2026), so this is a last resort, never the first choice on Chutes.
+ */
+export const DEFAULT_MODEL = 'unsloth/Mistral-Nemo-Instruct-2407-TEE';
 export const DEFAULT_TIMEOUT_MS = 30_000;
 /** A key is about 100 characters: a key file larger than this is the wrong file (or /dev/zero). */
 export const MAX_KEY_FILE_BYTES = 16 * 1024;
@@ -37,6 +41,12 @@ export function readFileCapped(path: string, limitBytes: number): string | null 
   } finally {
     closeSync(fd);
   }
+}
+
+/** chutes.ai or a subdomain: the hosts whose behaviour shared/chutes-facts.md describes. */
+export function isChutesHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === 'chutes.ai' || host.endsWith('.chutes.ai');
 }
 
 /** "16 KiB", "10 MiB": how the limits are worded in messages. */
@@ -206,7 +216,8 @@ export function buildTarget(input: BuildTargetInput): Target {
   };
 }
 
-/** What --json shows of a target: never the headers, only the fingerprint. */
-export function describeTarget(target: Target): { url: string; method: string; auth: AuthScheme; key: string | null } {
-  return { url: target.url.href, method: target.method, auth: target.auth, key: target.keyFingerprint };
+/** What --json shows of a target: never the headers, only the fingerprint; the model when it was resolved. */
+export function describeTarget(target: Target): { url: string; method: string; auth: AuthScheme; key: string | null; model?: string; modelSource?: string } {
+  const described = { url: target.url.href, method: target.method, auth: target.auth, key: target.keyFingerprint };
+  return target.model ? { ...described, model: target.model.id, modelSource: target.model.source } : described;
 }

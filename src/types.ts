@@ -94,4 +94,6 @@ export interface Target {
   /** Masked fingerprint such as "cpk_…3f9a", or null when there is no key. */
   keyFingerprint: string | null;
   timeoutMs: number;
+  /** The model in the default body and where it came from (src/models/choose.ts); absent when not resolved. */
+  model?: { id: string; source: 'option' | 'env' | 'list' | 'fallback' };
 }

@@ -7,6 +7,8 @@ import {
   buildTarget, DEFAULT_API_BASE_URL, DEFAULT_BASE_URL, DEFAULT_MODEL, DEFAULT_PATH, DEFAULT_TIMEOUT_MS,
   defaultBody, readApiKey, readBody, type NetworkOptions,
 } from '../target.js';
+import { AUTO_MODEL, chooseModel, wantsModelList, type ModelChoice } from '../models/choose.js';
+import { fetchModelList } from '../models/fetch.js';
 import type { ResponseRecord, Target } from '../types.js';
 
 /** What a command gets from the CLI instead of reaching for globals: tests and `demo` pass their own. */
@@ -40,7 +42,33 @@ export interface ResolvedNetwork {
   out: JsonlWriter | null;
 }
 
-export function resolveNetwork(opts: CommonOptions, io: Io): ResolvedNetwork {
+/**
+ * The model the default body names (see src/models/choose.ts): the user's, or on a Chutes host (or
+ * with `--model auto`) the cheapest served text model from the one GET /v1/models of the run, else
+ * the fallback. Call once, before resolveNetwork, and pass the choice on; print `choice.reason`.
+ */
+export async function resolveModel(opts: CommonOptions, ctx: Pick<CommandContext, 'io' | 'http' | 'signal'>): Promise<ModelChoice> {
+  // The CLI always fills --model with its default: `explicit` says whether the user set it.
+  const named = opts.explicit?.model === false ? undefined : opts.model;
+  const namedSource = named !== undefined && named === ctx.io.env.CHUTES_MODEL ? 'env' : 'option';
+  const request = { named, namedSource, base: opts.baseUrl ?? new URL(DEFAULT_BASE_URL), fallback: DEFAULT_MODEL } as const;
+  // A --body names its own model: nothing to pick (a model-not-found 404 still reads the list, see headers).
+  if (!wantsModelList(request) || (opts.body !== undefined && named !== AUTO_MODEL)) return chooseModel(request, null);
+  const answer = await fetchModelList(ctx.http, request.base, { timeoutMs: opts.timeout ?? DEFAULT_TIMEOUT_MS, signal: ctx.signal });
+  return chooseModel(request, answer);
+}
+
+/**
+ * Says which model the run sends and why: a picked model on stdout (part of the run's story), a
+ * failed pick as a warning; a named model or a non-Chutes host's fallback only with --verbose.
+ */
+export function reportModelChoice(choice: ModelChoice, io: Io): void {
+  if (choice.problem !== null) io.warn(choice.reason);
+  else if (io.json) return;
+  else if (choice.source === 'list' || io.verbose) io.print(choice.reason);
+}
+
+export function resolveNetwork(opts: CommonOptions, io: Io, model?: ModelChoice): ResolvedNetwork {
   const { key, source, warnings } = readApiKey(opts, io.env);
   io.redactor.addSecret(key);
   for (const warning of warnings) io.warn(warning);
@@ -48,7 +76,7 @@ export function resolveNetwork(opts: CommonOptions, io: Io): ResolvedNetwork {
   if (auth !== 'none' && key === null && !(opts.header ?? []).some(([name]) => /^(authorization|x-api-key)$/i.test(name))) {
     io.warn('no API key: set CHUTES_API_KEY or use --api-key-file; the request is sent anonymously.');
   }
-  const body = opts.body !== undefined ? readBody(opts.body) : defaultBody(opts.model ?? io.env.CHUTES_MODEL ?? DEFAULT_MODEL);
+  const body = opts.body !== undefined ? readBody(opts.body) : defaultBody(model?.model ?? opts.model ?? io.env.CHUTES_MODEL ?? DEFAULT_MODEL);
   const target = buildTarget({
     base: opts.baseUrl ?? new URL(DEFAULT_BASE_URL),
     path: opts.path ?? DEFAULT_PATH,
@@ -59,6 +87,7 @@ export function resolveNetwork(opts: CommonOptions, io: Io): ResolvedNetwork {
     timeoutMs: opts.timeout ?? DEFAULT_TIMEOUT_MS,
     redactor: io.redactor,
   });
+  if (model && opts.body === undefined) target.model = { id: model.model, source: model.source };
   const out = opts.out ? openJsonlWriter(opts.out, io.redactor, (message) => io.warn(message)) : null;
   return { target, key, keySource: source, apiBase: opts.apiBaseUrl ?? new URL(DEFAULT_API_BASE_URL), out };
 }

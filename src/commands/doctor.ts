@@ -9,9 +9,9 @@ import { emitGithubReport } from '../render/github.js';
 import { jsonDocument } from '../render/json.js';
 import { openJsonlWriter } from '../render/jsonl.js';
 import {
-  buildTarget, DEFAULT_API_BASE_URL, DEFAULT_BASE_URL, DEFAULT_MODEL, DEFAULT_PATH, DEFAULT_TIMEOUT_MS, defaultBody, readBody,
+  buildTarget, DEFAULT_API_BASE_URL, DEFAULT_BASE_URL, DEFAULT_PATH, DEFAULT_TIMEOUT_MS, defaultBody, readBody,
 } from '../target.js';
-import { failureLine, type CommandContext, type CommonOptions } from './common.js';
+import { failureLine, reportModelChoice, resolveModel, type CommandContext, type CommonOptions } from './common.js';
 
 export interface DoctorOptions extends CommonOptions {
   skipInference?: boolean;
@@ -30,10 +30,16 @@ export async function runDoctor(opts: DoctorOptions, ctx: CommandContext): Promi
   for (const warning of key.warnings) io.warn(warning);
   io.redactor.addSecret(key.key);
 
-  const body = opts.body !== undefined ? readBody(opts.body) : defaultBody(opts.model ?? io.env.CHUTES_MODEL ?? DEFAULT_MODEL);
+  // The model: the user's, or on Chutes the cheapest served one (the list is free and needs no key).
+  const model = await resolveModel(opts, ctx);
+  const body = opts.body !== undefined ? readBody(opts.body) : defaultBody(model.model);
   const target = buildTarget({
     base, path: opts.path ?? DEFAULT_PATH, auth, key: key.key, body, extraHeaders: opts.header ?? [], timeoutMs, redactor: io.redactor,
   });
+  if (opts.body === undefined) {
+    target.model = { id: model.model, source: model.source };
+    reportModelChoice(model, io);
+  }
   const out = opts.out ? openJsonlWriter(opts.out, io.redactor, (message) => io.warn(message)) : null;
   const setup = {
     auth, base, apiBase, timeoutMs, key, target, extraHeaders: opts.header,

@@ -8,7 +8,9 @@ import { emitGithubReport } from '../render/github.js';
 import { headersCiReport, headersJson, renderAssertions, renderHeaderDetails } from '../render/headers.js';
 import { jsonDocument } from '../render/json.js';
 import { renderStatusLine } from '../render/record.js';
-import { failureLine, resolveNetwork, type CommandContext, type CommonOptions } from './common.js';
+import { servedModelIds } from '../models/served.js';
+import { DEFAULT_BASE_URL } from '../target.js';
+import { failureLine, resolveModel, resolveNetwork, reportModelChoice, type CommandContext, type CommonOptions } from './common.js';
 
 export interface HeadersOptions extends CommonOptions, AssertionOptions {
   count?: number;
@@ -20,7 +22,10 @@ export async function runHeaders(opts: HeadersOptions, ctx: CommandContext): Pro
   if (opts.policy !== undefined && opts.minRemaining === undefined) {
     throw new UsageError('--policy <name> only chooses the policy --min-remaining checks; add --min-remaining <n>.');
   }
-  const { target, out } = resolveNetwork(opts, io);
+  const model = await resolveModel(opts, ctx);
+  const { target, out } = resolveNetwork(opts, io, model);
+  if (opts.body === undefined) reportModelChoice(model, io);
+  const servedModels = servedModelIds(model, ctx.http, opts.baseUrl ?? new URL(DEFAULT_BASE_URL), signal);
   const count = opts.count ?? 1;
   const style = { color: io.color, verbose: io.verbose };
   let responses: HeadersResponse[];
@@ -28,7 +33,7 @@ export async function runHeaders(opts: HeadersOptions, ctx: CommandContext): Pro
   let lastDetailed = false;
   try {
     responses = await sendSequence({
-      target, count, allHeaders: opts.all ?? false, redactor: io.redactor, signal, http: ctx.http,
+      target, count, allHeaders: opts.all ?? false, redactor: io.redactor, signal, http: ctx.http, servedModels,
       onResponse: (response) => {
         out?.write(response.built.record);
         const shown = !io.json && (response.built.record.status !== null || io.verbose);

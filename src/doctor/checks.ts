@@ -4,8 +4,10 @@
 import { keyFingerprint } from '../redact.js';
 import { QUOTA_USAGE_PATH, USER_PATH, type ManagementAnswer } from '../quota/management.js';
 import { describeReset, LOW_QUOTA_SHARE, quotaExhaustedVerdict, type QuotaSummary } from '../quota/usage.js';
-import { cleanKey, DEFAULT_API_BASE_URL, DEFAULT_BASE_URL, type NetworkOptions, type RawKey } from '../target.js';
+import { cleanKey, DEFAULT_API_BASE_URL, DEFAULT_BASE_URL, isChutesHost, type NetworkOptions, type RawKey } from '../target.js';
 import type { AuthScheme, ResponseRecord } from '../types.js';
+
+export { isChutesHost } from '../target.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
@@ -33,12 +35,6 @@ export const CAK_FORMAT = /^cak_[A-Za-z0-9._-]{16,}$/;
 export const SET_KEY = 'Set CHUTES_API_KEY (or pass --api-key-file <path>) to your key from chutes.ai → API keys.';
 export const NEW_KEY = 'Copy the key again from chutes.ai → API keys, or create a new one: a deleted, revoked or mistyped key answers 401.';
 export const BEARER = 'Send the key as `Authorization: Bearer <key>` (`--auth bearer`, the default).';
-
-/** chutes.ai or any subdomain of it. */
-export function isChutesHost(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  return host === 'chutes.ai' || host.endsWith('.chutes.ai');
-}
 
 /** True when the user set the option (flag or env); without the CLI's map, when a value was passed at all. */
 export function explicitOption(opts: Pick<NetworkOptions, 'baseUrl' | 'apiBaseUrl'> & { explicit?: Record<string, boolean> }, name: 'baseUrl' | 'apiBaseUrl'): boolean {

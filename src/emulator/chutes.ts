@@ -3,7 +3,7 @@
 // hold no formats. Behaviour cited from shared/chutes-facts.md ("facts") and
 // shared/ratelimit-dialects.md ("dialects").
 
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { LimitDecision } from './limiters.js';
 import { nextUtcMidnight } from '../format.js';
 
@@ -134,18 +134,54 @@ export function faultResponse(fault: Fault, chuteId: string, path: string): Cann
   }
 }
 
-export const MODEL_IDS = [
-  'deepseek-ai/DeepSeek-V3-0324',
-  'Qwen/Qwen3-32B',
-  'unsloth/gemma-3-4b-it',
-  'chutesai/Mistral-Small-3.1-24B-Instruct-2503',
-] as const;
+/** One served model: its id and USD per million tokens (Chutes' `pricing.{prompt,completion}`). */
+export interface EmulatorModel {
+  id: string;
+  prompt: number;
+  completion: number;
+}
 
-export function modelList(createdSec: number): unknown {
+/**
+ * The default served list: ids and input prices as seen in mid-2026 (facts: Models), cheapest
+ * first is Mistral-Nemo. unsloth/gemma-3-4b-it was gone by then; it stays here (priced above the
+ * cheapest) only so request bodies written in 2025, the test suite's, still get answers. Pass
+ * `models` to emulate a list without it.
+ */
+export const DEFAULT_MODELS: readonly EmulatorModel[] = [
+  { id: 'deepseek-ai/DeepSeek-V3.2-TEE', prompt: 0.25, completion: 0.38 },
+  { id: 'Qwen/Qwen3-32B-TEE', prompt: 0.08, completion: 0.24 },
+  { id: 'unsloth/Mistral-Nemo-Instruct-2407-TEE', prompt: 0.0245, completion: 0.1 },
+  { id: 'unsloth/gemma-3-4b-it', prompt: 0.03, completion: 0.1 },
+];
+
+/** GET /v1/models in Chutes' shape (facts: Models); `tao` prices are made up (1 TAO = 400 USD). */
+export function modelList(models: readonly EmulatorModel[], createdSec: number): unknown {
+  const side = (usd: number) => ({ usd: usd / 1e6, tao: usd / 1e6 / 400 });
   return {
     object: 'list',
-    data: MODEL_IDS.map((id) => ({ id, object: 'model', created: createdSec, owned_by: 'chutes' })),
+    data: models.map((m) => ({
+      id: m.id,
+      object: 'model',
+      created: createdSec,
+      owned_by: 'chutes',
+      chute_id: createHash('sha256').update(m.id).digest('hex').slice(0, 32).replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-'),
+      root: m.id,
+      price: { input: side(m.prompt), output: side(m.completion) },
+      pricing: { prompt: m.prompt, completion: m.completion },
+      confidential_compute: m.id.endsWith('-TEE'),
+      context_length: 32768,
+      max_model_len: 32768,
+      quantization: 'bf16',
+    })),
   };
+}
+
+/**
+ * Whether a request's `model` is served: Chutes also takes a comma-separated failover list and a
+ * `:latency` / `:throughput` suffix (facts: Models). A body without a model is not checked.
+ */
+export function servesModel(models: readonly EmulatorModel[], requested: string): boolean {
+  return requested.split(',').some((part) => models.some((m) => m.id === part.trim().replace(/:(latency|throughput)$/, '')));
 }
 
 /** A minimal completion: the content is always "ok", cut off by max_tokens (finish_reason "length"). */

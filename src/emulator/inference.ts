@@ -6,7 +6,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LimitDecision } from './limiters.js';
 import {
   DETAIL,
-  MODEL_IDS,
   anonymousEdge429,
   completionBody,
   detailResponse,
@@ -17,6 +16,7 @@ import {
   quotaExceeded402,
   quotaHeaders,
   rateLimitHeaders,
+  servesModel,
   retryAfterHeader,
   subscriptionCapReached,
   type CannedResponse,
@@ -46,7 +46,7 @@ export async function routeInference(
 ): Promise<CannedResponse | null> {
   if (req.method === 'GET' && path === '/v1/models') {
     // No auth on the model list (facts: Hosts): a 200 here proves nothing about the key.
-    return jsonResponse(200, modelList(Math.floor(ctx.settings.now() / 1000)));
+    return jsonResponse(200, modelList(ctx.settings.models, Math.floor(ctx.settings.now() / 1000)));
   }
   if (req.method === 'POST' && path === '/v1/chat/completions') return infer(ctx, req, res, 'chat', path);
   if (req.method === 'POST' && path === '/v1/completions') return infer(ctx, req, res, 'text', path);
@@ -69,6 +69,11 @@ async function infer(
   if (account === null) return detailResponse(401, DETAIL.invalidToken);
   const body = await readJsonObject(req);
   if (!body.ok) return body.response;
+  // The model is looked up before any quota is spent: an unknown one costs nothing (facts: Models).
+  const requested = typeof body.json.model === 'string' ? body.json.model : null;
+  if (requested !== null && !servesModel(settings.models, requested)) {
+    return detailResponse(404, `model not found: ${requested}`);
+  }
   if (settings.fault !== null) return faultResponse(settings.fault, ctx.chuteId, path);
 
   const now = settings.now();
@@ -77,7 +82,7 @@ async function infer(
   const headers = successHeaders(settings, account, admission.decision, now);
   await ctx.delay(settings.latencyMs);
   if (ctx.isClosed()) return null;
-  const model = typeof body.json.model === 'string' ? body.json.model : MODEL_IDS[0];
+  const model = requested ?? settings.models[0]?.id ?? 'model';
   return jsonResponse(200, completionBody(kind, model, now, promptLength(body.json)), headers);
 }
 

@@ -2,7 +2,7 @@
 // bad value fails startEmulator() instead of the first request.
 
 import type { RateAlgorithm } from './limiters.js';
-import type { Fault, HeaderDialect, ResetFormat, SubscriptionState } from './chutes.js';
+import { DEFAULT_MODELS, type EmulatorModel, type Fault, type HeaderDialect, type ResetFormat, type SubscriptionState } from './chutes.js';
 
 export interface EmulatorOptions {
   host?: string;
@@ -28,6 +28,8 @@ export interface EmulatorOptions {
   now?: () => number;
   /** How many of the latest arrivals `arrivals` keeps (default 100 000), so a long-running mock stays bounded. */
   maxArrivals?: number;
+  /** The served models (GET /v1/models); any other model gets 404 "model not found". Default DEFAULT_MODELS. */
+  models?: readonly EmulatorModel[];
 }
 
 /** The options with every default filled in and every value checked. */
@@ -49,6 +51,7 @@ export interface Settings {
   quotasEndpoint: 'default' | 'list' | 'missing';
   now: () => number;
   maxArrivals: number;
+  models: readonly EmulatorModel[];
 }
 
 // Only the dialects that exist outside Chutes send Retry-After by default; Chutes sends none (facts: Limits).
@@ -118,5 +121,6 @@ export function resolveSettings(options: EmulatorOptions): Settings {
     quotasEndpoint: oneOf('quotasEndpoint', options.quotasEndpoint ?? 'default', QUOTAS_SHAPES),
     now: options.now ?? Date.now,
     maxArrivals: requireInteger('maxArrivals', options.maxArrivals ?? 100_000, 1),
+    models: options.models ?? DEFAULT_MODELS,
   };
 }

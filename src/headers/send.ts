@@ -1,6 +1,7 @@
 // `headers`' domain call: N requests one after another (never overlapping), each recorded,
 // parsed and classified, handed to the caller as it arrives; an interrupt stops the sequence.
 import type { HttpClient } from '../http/client.js';
+import { isModelNotFound } from '../models/served.js';
 import type { Redactor } from '../redact.js';
 import { buildRecord, type BuiltRecord } from '../record.js';
 import type { Target } from '../types.js';
@@ -21,6 +22,11 @@ export interface SendSequenceInput {
   redactor: Redactor;
   signal: AbortSignal;
   http: HttpClient;
+  /**
+   * The served model ids, cheapest first, for a model-not-found verdict; asked only when a 404
+   * "model not found" came back (see src/models/served.ts), so a healthy run sends nothing more.
+   */
+  servedModels?: () => Promise<readonly string[] | null>;
   /** After each completed response (the request cut short by an interrupt is not one). */
   onResponse: (response: HeadersResponse) => void;
 }
@@ -32,7 +38,8 @@ export async function sendSequence(input: SendSequenceInput): Promise<HeadersRes
   for (let seq = 1; seq <= input.count && !signal.aborted; seq++) {
     const raw = await input.http.send(target, { signal });
     if (raw.error?.code === 'aborted') break;
-    const built = buildRecord(raw, { seq, target, redactor: input.redactor, allHeaders: input.allHeaders });
+    const served = isModelNotFound(raw) ? await input.servedModels?.() : null;
+    const built = buildRecord(raw, { seq, target, redactor: input.redactor, allHeaders: input.allHeaders, ...(served ? { servedModels: served } : {}) });
     const response = { seq, built, receivedAt: raw.receivedAt };
     responses.push(response);
     input.onResponse(response);

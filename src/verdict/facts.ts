@@ -25,6 +25,8 @@ export interface ClassifyContext {
   hasKey: boolean;
   /** The option that names this URL, for hints: '--base-url' (default) or '--api-base-url'. */
   urlOption?: string;
+  /** Served model ids, cheapest first, when GET /v1/models was read: a model-not-found verdict names a few. */
+  servedModels?: readonly string[];
 }
 
 /** What the rules look at, derived once per response so each rule is a short predicate. */
@@ -63,6 +65,8 @@ export interface ResponseFacts {
   tightest: RateLimitPolicy | null;
   /** Retry-After if given (it takes precedence), else the tightest policy's reset. */
   waitSeconds: number | null;
+  /** Served model ids, cheapest first, or null when the list was not read. */
+  servedModels: readonly string[] | null;
 }
 
 /** Derives the facts of one response from what came back and how it was asked. */
@@ -99,6 +103,7 @@ export function readFacts(input: ClassifyInput, ctx: ClassifyContext): ResponseF
     rateLimit: input.rateLimit,
     tightest,
     waitSeconds: finiteOrNull(input.rateLimit.retryAfterSeconds) ?? finiteOrNull(tightest?.resetSeconds) ?? null,
+    servedModels: ctx.servedModels ?? null,
   };
 }
 

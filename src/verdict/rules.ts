@@ -228,6 +228,19 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     message: (f) => `401: Chutes does not accept this key${quote(f)}.`,
     hint: 'Check the key with `chutes-diag doctor` (format `cpk_<32 hex>.<32 hex>.<32 alphanumerics>`, or `cak_…`); create a new key if it was deleted.',
   },
+  // ── Models that are gone (#14): the list moves, so a 404 names the model and what is served now.
+  {
+    code: 'model-not-found',
+    // http_error: exit 5 ("other HTTP error"), as the contract has it; the code tells it apart.
+    outcome: 'http_error',
+    source: 'facts: 404 {"detail":"model not found: <id>"} (the model id is not served, any more)',
+    when: (f) => f.status === 404 && says(f, 'model not found'),
+    message: (f) => `404: the model ${missingModel(f) ?? '(unnamed)'} is not served here (any more); this is not a rate limit.`,
+    hint: (f) =>
+      f.servedModels !== null && f.servedModels.length > 0
+        ? `Served now, cheapest first: ${servedList(f.servedModels)}; pick one with \`-m <id>\`, or leave -m out to pick the cheapest.`
+        : `See the served ids with \`curl ${f.origin}/v1/models\` (free, no key) and pick one with \`-m <id>\`.`,
+  },
   {
     code: 'wrong-host',
     outcome: 'http_error',
@@ -475,6 +488,19 @@ function describePolicy(p: RateLimitPolicy | null): string {
   return `policy "${p.name}" (${p.dialect}) has ${left}`;
 }
 
+
+/** The id after "model not found: " in the server's text, clipped. */
+function missingModel(f: ResponseFacts): string | null {
+  const id = /model not found:\s*([^"\n]+)/i.exec(f.summary ?? '')?.[1]?.trim();
+  return id ? clip(id) : null;
+}
+
+const SERVED_SHOWN = 5;
+
+function servedList(ids: readonly string[]): string {
+  const shown = ids.slice(0, SERVED_SHOWN).map(clip).join(', ');
+  return ids.length > SERVED_SHOWN ? `${shown} (+${ids.length - SERVED_SHOWN} more)` : shown;
+}
 
 const MAX_QUOTE = 120;
 // Knows no key, so it masks only key-shaped text (cpk_/cak_, Bearer tokens); callers redact the real key too.

@@ -141,7 +141,7 @@ describe('inference listener: auth as Chutes reads it', () => {
 
   it('serves /v1/completions as a text completion', async () => {
     const { emulator } = await start();
-    const res = await call(emulator.url, '/v1/completions', { body: JSON.stringify({ model: 'm', prompt: 'hi' }) });
+    const res = await call(emulator.url, '/v1/completions', { body: JSON.stringify({ model: 'Qwen/Qwen3-32B-TEE', prompt: 'hi' }) });
     assert.equal(res.status, 200);
     assert.equal(res.json.object, 'text_completion');
     assert.equal(res.json.choices[0].text, 'ok');
