@@ -30,7 +30,7 @@ function addNetworkOptions(cmd: Command, { management = false } = {}): Command {
   if (!management) {
     cmd
       .addOption(new Option('--path <path>', 'request path').argParser(parseRequestPath).default(DEFAULT_PATH))
-      .addOption(new Option('-m, --model <id>', 'model in the default body').env('CHUTES_MODEL').default(DEFAULT_MODEL))
+      .addOption(new Option('-m, --model <id>', 'model in the default body; on Chutes without it, the cheapest served text model from GET /v1/models ("auto" asks for that anywhere)').env('CHUTES_MODEL').default(DEFAULT_MODEL))
       .option('--body <json|@file>', 'custom request body, inline JSON or @file of at most 10 MiB (default: a minimal chat completion, max_tokens 1)');
   }
   return cmd

@@ -10,7 +10,7 @@ import { jsonDocument } from '../render/json.js';
 import { openJsonlWriter } from '../render/jsonl.js';
 import { probeCiReport, probeJsonFields, progressText, renderPlan, renderProbeReport, shownWarnings } from '../render/probe.js';
 import { startSpinner } from '../render/spinner.js';
-import { resolveNetwork, type CommandContext, type CommonOptions } from './common.js';
+import { reportModelChoice, resolveModel, resolveNetwork, type CommandContext, type CommonOptions } from './common.js';
 
 export interface ProbeOptions extends CommonOptions, ProbeSettings {
   dryRun?: boolean;
@@ -35,8 +35,11 @@ export async function runProbe(opts: ProbeOptions, ctx: CommandContext): Promise
   const { io } = ctx;
   const plan = probePlan(opts);
   // --out is opened only once the plan is accepted: a dry run or a refusal leaves no file behind.
-  const { target } = resolveNetwork({ ...opts, out: undefined }, io);
+  // The model list (GET /v1/models, free, no key) is read only for a real run: a dry run sends nothing.
+  const model = opts.dryRun ? undefined : await resolveModel(opts, ctx);
+  const { target } = resolveNetwork({ ...opts, out: undefined }, io, model);
   if (!io.json) io.print(renderPlan(plan, target, io.color));
+  if (model && opts.body === undefined) reportModelChoice(model, io);
 
   if (opts.dryRun) {
     if (io.json) io.print(jsonDocument('probe', target, ExitCode.ok, { dryRun: true, plan }).trimEnd());

@@ -9,7 +9,7 @@ import {
 } from '../render/wait.js';
 import { retestUntilReset, waitResetExitCode, type RetestResult, type RetestSettings } from '../wait/retest.js';
 import { DEFAULT_INTERVAL_MS, DEFAULT_MAX_INTERVAL_MS, DEFAULT_MAX_WAIT_MS } from '../wait/wait-for-reset.js';
-import { failureLine, resolveNetwork, type CommandContext, type CommonOptions } from './common.js';
+import { failureLine, reportModelChoice, resolveModel, resolveNetwork, type CommandContext, type CommonOptions } from './common.js';
 
 export interface WaitResetOptions extends CommonOptions {
   interval?: number;
@@ -19,7 +19,9 @@ export interface WaitResetOptions extends CommonOptions {
 
 export async function runWaitReset(opts: WaitResetOptions, ctx: CommandContext): Promise<number> {
   const { io, signal } = ctx;
-  const { target, out } = resolveNetwork(opts, io);
+  const model = await resolveModel(opts, ctx);
+  const { target, out } = resolveNetwork(opts, io, model);
+  if (opts.body === undefined) reportModelChoice(model, io);
   const settings: RetestSettings = {
     intervalMs: opts.interval ?? DEFAULT_INTERVAL_MS,
     maxIntervalMs: opts.maxInterval ?? DEFAULT_MAX_INTERVAL_MS,
