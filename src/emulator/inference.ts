@@ -69,7 +69,8 @@ async function infer(
   if (account === null) return detailResponse(401, DETAIL.invalidToken);
   const body = await readJsonObject(req);
   if (!body.ok) return body.response;
-  if (settings.fault !== null) return faultResponse(settings.fault, ctx.chuteId, path);
+  const model = typeof body.json.model === 'string' ? body.json.model : MODEL_IDS[0];
+  if (settings.fault !== null) return faultResponse(settings.fault, ctx.chuteId, path, model);
 
   const now = settings.now();
   const admission = admit(settings, account, res, now);
@@ -77,7 +78,6 @@ async function infer(
   const headers = successHeaders(settings, account, admission.decision, now);
   await ctx.delay(settings.latencyMs);
   if (ctx.isClosed()) return null;
-  const model = typeof body.json.model === 'string' ? body.json.model : MODEL_IDS[0];
   return jsonResponse(200, completionBody(kind, model, now, promptLength(body.json)), headers);
 }
 
