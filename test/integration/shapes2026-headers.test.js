@@ -66,6 +66,7 @@ for (const [name, options, status, body, code, exit, hint] of SHAPES) {
 
 test('mock --fault accepts the 2026 shapes and still rejects an unknown one', async () => {
   const { emulatorOptionsFrom } = await import('../../dist/commands/mock.js');
+  /** @type {import('../../dist/commands/mock.js').MockOptions} */
   const base = { port: 0, apiPort: 0, host: '127.0.0.1', limit: 0, window: 60_000, algorithm: 'fixed-window', dailyQuota: 200, headers: 'chutes', latency: 0 };
   for (const fault of ['tee-402', 'tier-402', 'subscription-cap', 'maintenance', 'openrouter-429']) {
     assert.equal(emulatorOptionsFrom({ ...base, fault }).fault, fault);

@@ -16,6 +16,7 @@ const relayed = (provider, raw) => JSON.stringify({
 });
 const RAW_429 = 'deepseek/deepseek-chat-v3-0324:free is temporarily rate-limited upstream. Please retry shortly, or add your own key to accumulate your rate limits: https://openrouter.ai/settings/integrations';
 
+/** @param {{ status: number, body: string, headers?: Record<string, string>, url?: string }} response */
 function classify({ status, body, headers = CHUTES, url = LLM }) {
   return classifyResponse(
     { status, headers, body, error: null, rateLimit: { policies: [], retryAfterSeconds: null, warnings: [] } },
