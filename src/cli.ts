@@ -207,7 +207,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
     .option('--daily-quota <n|unlimited>', 'requests per day per key', parseDailyQuota, 200)
     .addOption(new Option('--headers <dialect>', 'which rate-limit headers to send').choices(['chutes', 'x-ratelimit', 'ietf', 'openai', 'anthropic', 'none']).default('chutes'))
     .addOption(new Option('--latency <duration>', 'delay before each inference response').argParser(parseDurationMs).default(0, '0ms'))
-    .option('--fault <kind>', 'answer every inference request with this Chutes error: capacity, no-instances, disabled, no-infrastructure, free-limit, spam, edge-403, gateway-timeout')
+    .option('--fault <kind>', 'answer every inference request with this Chutes error: capacity, no-instances, disabled, no-infrastructure, free-limit, spam, edge-403, gateway-timeout, tee-402, tier-402, subscription-cap, maintenance, openrouter-429')
     .option('--api-key <key>', 'the only key accepted (default: any cpk_/cak_ token)')
     .addHelpText('after', commandHelp('mock', [
       'chutes-diag mock --limit 10 --window 5s',

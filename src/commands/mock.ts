@@ -2,6 +2,7 @@
 import { once } from 'node:events';
 import { UsageError } from '../errors.js';
 import type { EmulatorOptions } from '../emulator/server.js';
+import { FAULTS } from '../emulator/settings.js';
 import { jsonDocument } from '../render/json.js';
 import { formatSeconds } from '../render/table.js';
 import type { CommandContext } from './common.js';
@@ -9,7 +10,6 @@ import type { CommandContext } from './common.js';
 /** A dummy key in the real cpk_ format (the emulator takes any cpk_/cak_ token), so doctor's key-format check passes too. */
 export const MOCK_DUMMY_KEY = `cpk_${'0'.repeat(32)}.${'0'.repeat(32)}.${'mockKEYforTHEemulatorONLY'.padEnd(32, '0')}`;
 
-const FAULTS = ['capacity', 'no-instances', 'disabled', 'no-infrastructure', 'free-limit', 'spam', 'edge-403', 'gateway-timeout'] as const;
 
 export interface MockOptions {
   port: number;

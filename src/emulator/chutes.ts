@@ -17,7 +17,13 @@ export type Fault =
   | 'free-limit'
   | 'spam'
   | 'edge-403'
-  | 'gateway-timeout';
+  | 'gateway-timeout'
+  // The 2026 shapes (issue #14); 'openrouter-429' answers as OpenRouter relaying a Chutes 429.
+  | 'tee-402'
+  | 'tier-402'
+  | 'subscription-cap'
+  | 'maintenance'
+  | 'openrouter-429';
 
 export type HeaderMap = Record<string, string>;
 
@@ -72,6 +78,11 @@ export const DETAIL = {
   notFound: 'Not Found',
   internal: 'Internal emulator error',
   subscriptionCap: 'Subscription usage cap exceeded. Please add balance to continue.',
+  freeModelsLimit:
+    'Free models limit reached for today - maintain >= $10 balance or upgrade subscription to pro to unlock more.',
+  teeNeedsBalance: 'TEE models require an active subscription or positive balance.',
+  tierRequired: 'This model requires a higher subscription tier or positive balance.',
+  maintenance: 'model is under maintenance',
 } as const;
 
 export function jsonResponse(status: number, payload: unknown, headers: HeaderMap = {}): CannedResponse {
@@ -109,7 +120,7 @@ export function quotaExceeded402(nowMs: number, headers: HeaderMap): CannedRespo
 }
 
 /** A fault response, as the named component of the real service would send it (facts: error shapes). */
-export function faultResponse(fault: Fault, chuteId: string, path: string): CannedResponse {
+export function faultResponse(fault: Fault, chuteId: string, path: string, model: string): CannedResponse {
   switch (fault) {
     case 'capacity':
       return detailResponse(429, 'Infrastructure is at maximum capacity, try again later');
@@ -120,10 +131,7 @@ export function faultResponse(fault: Fault, chuteId: string, path: string): Cann
     case 'no-infrastructure':
       return detailResponse(500, 'No infrastructure available to serve request');
     case 'free-limit':
-      return detailResponse(
-        429,
-        'Free models limit reached for today - maintain >= $10 balance or upgrade subscription to pro to unlock more.',
-      );
+      return detailResponse(429, DETAIL.freeModelsLimit);
     case 'spam':
       return detailResponse(429, 'Stop spamming this prompt, please...');
     case 'edge-403':
@@ -131,7 +139,32 @@ export function faultResponse(fault: Fault, chuteId: string, path: string): Cann
       return htmlResponse(403, googleForbiddenHtml(path));
     case 'gateway-timeout':
       return htmlResponse(504, GATEWAY_TIMEOUT_HTML);
+    case 'tee-402':
+      return detailResponse(402, DETAIL.teeNeedsBalance);
+    case 'tier-402':
+      return detailResponse(402, DETAIL.tierRequired);
+    case 'subscription-cap':
+      return detailResponse(402, DETAIL.subscriptionCap);
+    case 'maintenance':
+      return detailResponse(429, DETAIL.maintenance);
+    case 'openrouter-429':
+      return openRouterRelayed429(model);
   }
+}
+
+/** OpenRouter passing on a Chutes 429 (facts: Through OpenRouter): its own envelope, Chutes named in metadata. */
+function openRouterRelayed429(model: string): CannedResponse {
+  return jsonResponse(429, {
+    error: {
+      message: 'Provider returned error',
+      code: 429,
+      metadata: {
+        raw: `${model} is temporarily rate-limited upstream. Please retry shortly, or add your own key to accumulate your rate limits: https://openrouter.ai/settings/integrations`,
+        provider_name: 'Chutes',
+      },
+    },
+    user_id: 'user_emulator',
+  });
 }
 
 /** One served model: its id and USD per million tokens (Chutes' `pricing.{prompt,completion}`). */
@@ -312,8 +345,42 @@ export function retryAfterHeader(retryAfterMs: number): HeaderMap {
 
 export interface SubscriptionState {
   monthlyPrice: number;
-  monthly: { usage: number; cap: number };
+  /** USD of pay-as-you-go usage; `{uncapped: true}` for a monthly meter without a cap (facts: Plans 2026). */
+  monthly: { usage: number; cap: number } | { uncapped: true };
   fourHour: { usage: number; cap: number };
+  /** A custom (negotiated) plan. Default false. */
+  custom?: boolean;
+  /** ISO date the monthly period counts from; default the 1st of the current UTC month. */
+  anchorDate?: string;
+}
+
+const FOUR_HOURS_MS = 4 * 3_600_000;
+
+/** The 4-hour cap counts in fixed UTC buckets (00:00, 04:00, … 20:00): the next bucket's start. */
+export function nextFourHourReset(nowMs: number): number {
+  return (Math.floor(nowMs / FOUR_HOURS_MS) + 1) * FOUR_HOURS_MS;
+}
+
+function startOfUtcMonth(nowMs: number): number {
+  const d = new Date(nowMs);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+}
+
+/** The first monthly anniversary of `anchorMs` after nowMs (the day clamped to short months). */
+export function nextMonthlyReset(anchorMs: number, nowMs: number): number {
+  const anchor = new Date(anchorMs);
+  const day = anchor.getUTCDate();
+  const timeOfDay = anchorMs - Date.UTC(anchor.getUTCFullYear(), anchor.getUTCMonth(), day);
+  const now = new Date(nowMs);
+  // Start a month before now's month: the anniversary may still be ahead in the current month.
+  for (let k = -1; k <= 1; k++) {
+    const year = now.getUTCFullYear();
+    const month = now.getUTCMonth() + k;
+    const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+    const at = Date.UTC(year, month, Math.min(day, lastDay)) + timeOfDay;
+    if (at > nowMs && at > anchorMs) return at;
+  }
+  return Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 2, 1); // unreachable: k = 1 is always ahead
 }
 
 export function userBody(userId: string, createdAtMs: number): unknown {
@@ -341,22 +408,31 @@ export function quotaUsageBody(daily: number | null, used: number): unknown {
   return daily === null ? { quota: 'unlimited', used: 0 } : { quota: daily, used };
 }
 
-export function subscriptionUsageBody(subscription: SubscriptionState | null): unknown {
+export function subscriptionUsageBody(subscription: SubscriptionState | null, nowMs: number): unknown {
   if (subscription === null) return { subscription: false };
-  const meter = (m: { usage: number; cap: number }) => ({
+  const meter = (m: { usage: number; cap: number }, resetAtMs: number) => ({
     usage: m.usage,
     cap: m.cap,
     remaining: Math.max(0, m.cap - m.usage),
+    reset_at: new Date(resetAtMs).toISOString(),
   });
+  const anchorMs = subscription.anchorDate === undefined ? startOfUtcMonth(nowMs) : Date.parse(subscription.anchorDate);
+  const anchorIso = new Date(anchorMs).toISOString();
+  const { monthly } = subscription;
   return {
     subscription: true,
+    custom: subscription.custom ?? false,
     monthly_price: subscription.monthlyPrice,
-    monthly: meter(subscription.monthly),
-    four_hour: meter(subscription.fourHour),
+    anchor_date: anchorIso,
+    effective_date: anchorIso,
+    updated_at: anchorIso,
+    four_hour: meter(subscription.fourHour, nextFourHourReset(nowMs)),
+    monthly: 'uncapped' in monthly ? { uncapped: true } : meter(monthly, nextMonthlyReset(anchorMs, nowMs)),
   };
 }
 
 export function subscriptionCapReached(subscription: SubscriptionState | null): boolean {
   if (subscription === null) return false;
-  return subscription.monthly.usage >= subscription.monthly.cap || subscription.fourHour.usage >= subscription.fourHour.cap;
+  const { monthly, fourHour } = subscription;
+  return (!('uncapped' in monthly) && monthly.usage >= monthly.cap) || fourHour.usage >= fourHour.cap;
 }

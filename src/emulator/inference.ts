@@ -74,7 +74,8 @@ async function infer(
   if (requested !== null && !servesModel(settings.models, requested)) {
     return detailResponse(404, `model not found: ${requested}`);
   }
-  if (settings.fault !== null) return faultResponse(settings.fault, ctx.chuteId, path);
+  const model = requested ?? settings.models[0]?.id ?? 'model';
+  if (settings.fault !== null) return faultResponse(settings.fault, ctx.chuteId, path, model);
 
   const now = settings.now();
   const admission = admit(settings, account, res, now);
@@ -82,7 +83,6 @@ async function infer(
   const headers = successHeaders(settings, account, admission.decision, now);
   await ctx.delay(settings.latencyMs);
   if (ctx.isClosed()) return null;
-  const model = requested ?? settings.models[0]?.id ?? 'model';
   return jsonResponse(200, completionBody(kind, model, now, promptLength(body.json)), headers);
 }
 

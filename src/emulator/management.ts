@@ -62,6 +62,6 @@ function answerLookup(settings: Settings, lookup: ManagementLookup, account: Acc
     case 'quota-usage':
       return jsonResponse(200, quotaUsageBody(dailyQuota, quotaUsedToday(account, settings.now())));
     case 'subscription-usage':
-      return jsonResponse(200, subscriptionUsageBody(subscription));
+      return jsonResponse(200, subscriptionUsageBody(subscription, settings.now()));
   }
 }

@@ -71,7 +71,8 @@ function oneOf<T extends string>(name: string, value: T, allowed: readonly T[]):
 const ALGORITHMS: readonly RateAlgorithm[] = ['fixed-window', 'sliding-window', 'token-bucket'];
 const DIALECTS: readonly HeaderDialect[] = ['chutes', 'x-ratelimit', 'ietf', 'openai', 'anthropic', 'none'];
 const RESET_FORMATS: readonly ResetFormat[] = ['delta', 'epoch', 'epoch-ms'];
-const FAULTS: readonly Fault[] = [
+/** Every `fault` (mock --fault) the emulator can answer with; mock.ts checks the flag against this list. */
+export const FAULTS: readonly Fault[] = [
   'capacity',
   'no-instances',
   'disabled',
@@ -80,6 +81,11 @@ const FAULTS: readonly Fault[] = [
   'spam',
   'edge-403',
   'gateway-timeout',
+  'tee-402',
+  'tier-402',
+  'subscription-cap',
+  'maintenance',
+  'openrouter-429',
 ];
 const QUOTAS_SHAPES: readonly Settings['quotasEndpoint'][] = ['default', 'list', 'missing'];
 

@@ -8,8 +8,8 @@ import {
   type EndpointState, type ManagementAnswer, type ManagementContext,
 } from './management.js';
 import {
-  asObject, exhaustedMeters, parseQuotas, parseQuotaUsage, parseSubscriptionUsage, quotaExhaustedVerdict, summariseQuota,
-  type QuotaSummary, type QuotaTable, type SubscriptionSummary,
+  asObject, bindingLimit, exhaustedMeters, parseQuotas, parseQuotaUsage, parseSubscriptionUsage, quotaExhaustedVerdict, summariseQuota,
+  type BindingLimit, type QuotaSummary, type QuotaTable, type SubscriptionSummary,
 } from './usage.js';
 
 /** The answers of quota_usage, quotas and subscription_usage, in that order. */
@@ -27,6 +27,8 @@ export interface QuotaAssessment {
   /** The quotas table (per-chute rows); null when it did not parse. */
   table: QuotaTable | null;
   subscription: SubscriptionSummary | null;
+  /** The daily quota or subscription cap that runs out first; null when none is capped or known. */
+  binding: BindingLimit | null;
   /** Per answer, in the answers' order. */
   states: [EndpointState, EndpointState, EndpointState];
   exitCode: number;
@@ -79,5 +81,6 @@ export function assessQuota(answers: QuotaAnswers, nowMs: number, aborted: boole
   const problems = answers
     .map((answer, i): EndpointProblem => ({ answer, state: states[i] ?? 'ok' }))
     .filter(({ state }) => state !== 'ok' && !saidByVerdict(state));
-  return { answers, summary, table, subscription, states, exitCode, verdict, failed, problems, nowMs };
+  const binding = bindingLimit(summary, subscription);
+  return { answers, summary, table, subscription, binding, states, exitCode, verdict, failed, problems, nowMs };
 }

@@ -27,16 +27,41 @@ export interface QuotaTable {
   perChute: ChuteQuota[];
 }
 
+/** One subscription cap, in USD of pay-as-you-go usage (chutes-facts.md, Plans 2026). */
 export interface Meter {
   usage: number | null;
   cap: number | null;
   remaining: number | null;
+  /** `reset_at`, ISO, as sent; null when absent. */
+  resetAt: string | null;
+  /** `{"uncapped": true}`: this meter has no cap, so it never binds. */
+  uncapped: boolean;
 }
 
 export interface SubscriptionSummary {
   monthlyPrice: number | null;
   monthly: Meter | null;
   fourHour: Meter | null;
+  /** A custom (negotiated) plan; null when not said. */
+  custom: boolean | null;
+  anchorDate: string | null;
+  effectiveDate: string | null;
+  updatedAt: string | null;
+}
+
+/** The limit that runs out first, of the daily quota (requests) and the subscription's caps (USD). */
+export interface BindingLimit {
+  limit: 'daily' | 'four-hour' | 'monthly';
+  unit: 'requests' | 'usd';
+  remaining: number;
+  cap: number;
+  /** remaining / cap, 0 to 1. */
+  remainingShare: number;
+  resetsAt: string | null;
+  /** How it was chosen: an exhausted limit (the one that resets last), else the smallest share left. */
+  rule: 'exhausted-resets-last' | 'smallest-share-left';
+  /** The other limits that apply, with their share left, for the comparison. */
+  others: Array<{ limit: BindingLimit['limit']; remainingShare: number }>;
 }
 
 export interface QuotaSummary {
@@ -94,20 +119,70 @@ export function parseQuotas(json: unknown): QuotaTable | null {
   return { daily: count(body['*']), unlimited: isUnlimited(body['*']), perChute };
 }
 
+function text(value: unknown): string | null {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : null;
+}
+
+/** `{usage, cap, remaining, reset_at}` or `{"uncapped": true}` (then no cap and nothing remaining to count). */
 function meter(value: unknown): Meter | null {
   const m = asObject(value);
   if (m === null) return null;
   const usage = count(m.usage);
+  const resetAt = text(m.reset_at);
+  if (m.uncapped === true) return { usage, cap: null, remaining: null, resetAt, uncapped: true };
   const cap = count(m.cap);
   const remaining = count(m.remaining) ?? (usage !== null && cap !== null ? Math.max(0, cap - usage) : null);
-  return { usage, cap, remaining };
+  return { usage, cap, remaining, resetAt, uncapped: false };
 }
 
-/** `{"subscription": false}` → null; `{"subscription": true, "monthly_price", "monthly": {…}, "four_hour": {…}}`. */
+/**
+ * `{"subscription": false}` → null; `{"subscription": true, custom, monthly_price, anchor_date, effective_date,
+ * updated_at, "four_hour": {usage, cap, remaining, reset_at}, "monthly": {…} | {"uncapped": true}}`.
+ */
 export function parseSubscriptionUsage(json: unknown): SubscriptionSummary | null {
   const body = asObject(json);
   if (body === null || body.subscription !== true) return null;
-  return { monthlyPrice: count(body.monthly_price), monthly: meter(body.monthly), fourHour: meter(body.four_hour) };
+  return {
+    monthlyPrice: count(body.monthly_price),
+    monthly: meter(body.monthly),
+    fourHour: meter(body.four_hour),
+    custom: typeof body.custom === 'boolean' ? body.custom : null,
+    anchorDate: text(body.anchor_date),
+    effectiveDate: text(body.effective_date),
+    updatedAt: text(body.updated_at),
+  };
+}
+
+/**
+ * Which limit binds first. The limits count different things (the daily quota requests, the caps USD) and
+ * usage comes in bursts, so a run-out time projected from the average rate would be a guess: compare the
+ * share each has left instead. An exhausted limit binds outright; of several, the one that resets last
+ * (all must recover before a request goes through). Unlimited and uncapped limits never bind; null when
+ * none applies or none is known.
+ */
+export function bindingLimit(summary: QuotaSummary, subscription: SubscriptionSummary | null): BindingLimit | null {
+  type Candidate = Omit<BindingLimit, 'rule' | 'others'>;
+  const candidates: Candidate[] = [];
+  if (!summary.unlimited && summary.daily !== null && summary.daily > 0 && summary.remaining !== null) {
+    candidates.push({ limit: 'daily', unit: 'requests', remaining: summary.remaining, cap: summary.daily,
+      remainingShare: summary.remaining / summary.daily, resetsAt: summary.resetsAt });
+  }
+  for (const [limit, m] of [['four-hour', subscription?.fourHour], ['monthly', subscription?.monthly]] as const) {
+    if (m == null || m.uncapped || m.cap === null || m.cap <= 0 || m.remaining === null) continue;
+    candidates.push({ limit, unit: 'usd', remaining: m.remaining, cap: m.cap,
+      remainingShare: Math.min(1, m.remaining / m.cap), resetsAt: m.resetAt });
+  }
+  if (candidates.length === 0) return null;
+  const exhausted = candidates.filter((c) => c.remaining <= 0);
+  const resetMs = (c: Candidate) => (c.resetsAt === null ? Infinity : Date.parse(c.resetsAt) || Infinity);
+  const chosen = exhausted.length > 0
+    ? exhausted.reduce((a, b) => (resetMs(b) > resetMs(a) ? b : a))
+    : candidates.reduce((a, b) => (b.remainingShare < a.remainingShare ? b : a));
+  return {
+    ...chosen,
+    rule: exhausted.length > 0 ? 'exhausted-resets-last' : 'smallest-share-left',
+    others: candidates.filter((c) => c !== chosen).map((c) => ({ limit: c.limit, remainingShare: c.remainingShare })),
+  };
 }
 
 /** The daily counter resets at 00:00 UTC; computed in one place, format.ts. */

@@ -5,13 +5,14 @@ import { ExitCode } from '../errors.js';
 import { QUOTA_USAGE_PATH, QUOTAS_PATH, SUBSCRIPTION_USAGE_PATH, type EndpointState, type ManagementAnswer } from '../quota/management.js';
 import type { QuotaAssessment } from '../quota/lookup.js';
 import {
-  describeReset, exhaustedMeters, LOW_QUOTA_SHARE, quotaLow, type Meter, type QuotaSummary, type SubscriptionSummary,
+  describeReset, exhaustedMeters, LOW_QUOTA_SHARE, quotaLow,
+  type BindingLimit, type Meter, type QuotaSummary, type SubscriptionSummary,
 } from '../quota/usage.js';
 import type { Verdict } from '../types.js';
 import { joinBlocks } from './blocks.js';
 import type { CiReport } from './github.js';
 import { renderStatusLine } from './record.js';
-import { formatNumber, makeTable } from './table.js';
+import { formatNumber, formatSeconds, makeTable } from './table.js';
 
 export interface QuotaStyle {
   color: ChalkInstance;
@@ -57,13 +58,61 @@ function renderQuotaTable(summary: QuotaSummary, color: ChalkInstance, nowMs: nu
   return table.toString();
 }
 
-function renderSubscription(subscription: SubscriptionSummary, color: ChalkInstance): string {
-  const table = makeTable(['subscription cap', 'usage', 'cap', 'remaining'], color);
+/** A cap's reset_at with the time left: "2026-05-02T04:00:00.000Z (in 1h20m)", or "—". */
+function describeMeterReset(resetAt: string | null, nowMs: number): string {
+  if (resetAt === null) return '—';
+  const at = Date.parse(resetAt);
+  return Number.isNaN(at) ? resetAt : `${resetAt} (in ${formatSeconds(Math.max(0, at - nowMs) / 1000)})`;
+}
+
+/** A USD figure without float noise (8.33 - 7.5 is 0.8300000000000001): at most 4 decimals, as sent otherwise. */
+function usd(n: number | null): string {
+  return n === null ? '—' : String(Number(n.toFixed(4)));
+}
+
+function renderSubscription(subscription: SubscriptionSummary, color: ChalkInstance, nowMs: number): string {
+  const table = makeTable(['subscription cap', 'usage', 'cap', 'remaining', 'resets at'], color);
   for (const [name, m] of [['monthly', subscription.monthly], ['4-hour', subscription.fourHour]] as const) {
-    if (m !== null) table.push([name, formatNumber(m.usage), formatNumber(m.cap), m.remaining === 0 ? color.red('0') : formatNumber(m.remaining)]);
+    if (m === null) continue;
+    if (m.uncapped) table.push([name, usd(m.usage), 'uncapped', 'uncapped', '—']);
+    else table.push([name, usd(m.usage), usd(m.cap), m.remaining === 0 ? color.red('0') : usd(m.remaining), describeMeterReset(m.resetAt, nowMs)]);
   }
   const price = subscription.monthlyPrice === null ? '' : ` ($${subscription.monthlyPrice}/month)`;
-  return `Subscription${price}:\n${table.toString()}`;
+  const custom = subscription.custom === true ? ', a custom plan' : '';
+  return `Subscription${price}${custom}; caps in USD of pay-as-you-go usage:\n${table.toString()}`;
+}
+
+const LIMIT_NAMES: Record<BindingLimit['limit'], string> = {
+  daily: 'the daily quota',
+  'four-hour': "the subscription's 4-hour cap",
+  monthly: "the subscription's monthly cap",
+};
+
+const percent = (share: number) => `${Math.round(share * 100)}%`;
+
+/**
+ * Which limit binds first, and why that one (the rule of quota/usage.ts bindingLimit); null when nothing
+ * is known to compare.
+ */
+export function describeBinding(result: Pick<QuotaAssessment, 'binding' | 'summary' | 'subscription'>): string | null {
+  const { binding, summary, subscription } = result;
+  if (binding === null) {
+    const noCap = subscription === null || [subscription.monthly, subscription.fourHour].every((m) => m === null || m.uncapped);
+    return summary.unlimited && noCap ? 'Binds first: nothing; the daily quota is unlimited and no subscription cap applies.' : null;
+  }
+  const figures = binding.unit === 'usd'
+    ? `${usd(binding.remaining)} of ${usd(binding.cap)} USD left, ${percent(binding.remainingShare)}`
+    : `${binding.remaining} of ${binding.cap} requests left, ${percent(binding.remainingShare)}`;
+  const reset = binding.resetsAt === null ? '' : `; resets at ${binding.resetsAt}`;
+  const others = binding.others.map((o) => `${LIMIT_NAMES[o.limit].replace(/^the (subscription's )?/, '')} ${percent(o.remainingShare)}`).join(', ');
+  const why = binding.rule === 'exhausted-resets-last'
+    ? binding.others.some((o) => o.remainingShare <= 0)
+      ? 'it is used up and, of the used-up limits, resets last'
+      : 'it is used up'
+    : binding.others.length === 0
+      ? 'the only capped limit'
+      : `the smallest share left (others: ${others}); shares are compared rather than projected run-out times, because the limits count different units (requests, USD) and usage comes in bursts`;
+  return `Binds first: ${LIMIT_NAMES[binding.limit]} (${figures}${reset}): ${why}.`;
 }
 
 /** The human output of `quota` on stdout ('' when there is nothing to say). */
@@ -78,8 +127,10 @@ export function renderQuota(result: QuotaAssessment, style: QuotaStyle, apiHost:
     if (special.length > 0) blocks.push(`Per-chute quotas: ${special.map((q) => `${q.chuteId}: ${q.quota ?? 'unlimited'}/day`).join(', ')}`);
     if (summary.used === null) blocks.push(color.dim('Usage today is unknown: /users/me/quota_usage/me did not answer.'));
   }
-  if (subscription !== null) blocks.push(renderSubscription(subscription, color));
+  if (subscription !== null) blocks.push(renderSubscription(subscription, color, nowMs));
   else if (result.states[2] === 'ok') blocks.push('Subscription: none.');
+  const binding = describeBinding(result);
+  if (binding !== null) blocks.push(binding);
   for (const note of quotaNotes(result)) blocks.push(color.yellow(`! ${note}`));
   const exhausted = exhaustedMeters(subscription);
   if (exhausted.length > 0) blocks.push(color.yellow(`The subscription's ${exhausted.join(' and ')} cap is used up: with a $0 balance requests fail with 402.`));
@@ -96,6 +147,10 @@ function subscriptionJson(subscription: SubscriptionSummary | null) {
     monthlyPrice: subscription.monthlyPrice,
     monthly: subscription.monthly,
     fourHour: subscription.fourHour,
+    custom: subscription.custom,
+    anchorDate: subscription.anchorDate,
+    effectiveDate: subscription.effectiveDate,
+    updatedAt: subscription.updatedAt,
   };
 }
 
@@ -105,6 +160,7 @@ export function quotaJson(result: QuotaAssessment): Record<string, unknown> {
     quota: result.summary,
     perChute: result.table?.perChute ?? [],
     subscription: subscriptionJson(result.subscription),
+    bindsFirst: result.binding === null ? null : { ...result.binding, message: describeBinding(result) },
     endpoints: Object.fromEntries(result.answers.map((a, i) => [a.path, { status: a.record.status, state: result.states[i] }])),
     verdict: result.verdict,
     notes: quotaNotes(result),
@@ -113,7 +169,9 @@ export function quotaJson(result: QuotaAssessment): Record<string, unknown> {
 }
 
 function describeMeter(name: string, m: Meter | null): string | null {
-  return m === null ? null : `${name} ${m.usage ?? '?'} of ${m.cap ?? '?'} used (${m.remaining ?? '?'} left)`;
+  if (m === null) return null;
+  if (m.uncapped) return `${name} uncapped`;
+  return `${name} ${m.usage ?? '?'} of ${m.cap ?? '?'} used (${m.remaining ?? '?'} left)`;
 }
 
 /** The subscription in one line: "none", "$20/month; monthly 1200 of 5000 used (3800 left), …", or "unknown". */

@@ -47,6 +47,13 @@ export interface ResponseFacts {
   summary: string | null;
   /** `detail.quota_reset_timestamp` from a Chutes 402. */
   quotaResetAt: string | null;
+  /**
+   * The provider a gateway relayed the error from: OpenRouter's `error.metadata.provider_name`
+   * (e.g. "Chutes"); null on a direct answer.
+   */
+  upstreamProvider: string | null;
+  /** The provider's own text a gateway passed on (OpenRouter's `error.metadata.raw`), or null. */
+  upstreamRaw: string | null;
   auth: AuthScheme;
   /** A key went out in some header: hasKey and a scheme other than 'none'. */
   keySent: boolean;
@@ -92,6 +99,8 @@ export function readFacts(input: ClassifyInput, ctx: ClassifyContext): ResponseF
     detail,
     summary: message ?? (isHtml ? htmlTitle(body) : firstLine(body)),
     quotaResetAt: quotaResetTimestamp(body),
+    upstreamProvider: asText(field(relayMetadata(json), 'provider_name'))?.trim() ?? null,
+    upstreamRaw: rawText(field(relayMetadata(json), 'raw')),
     auth: ctx.auth,
     keySent: ctx.hasKey && ctx.auth !== 'none',
     host,
@@ -174,6 +183,17 @@ function detailMessage(json: unknown): string | null {
 function otherJsonMessage(json: unknown): string | null {
   const error = field(json, 'error');
   return asText(field(error, 'message')) ?? asText(error) ?? asText(field(json, 'message'));
+}
+
+/** OpenRouter relays a provider's error as `{"error": {"message", "code", "metadata": {"raw", "provider_name"}}}`. */
+function relayMetadata(json: unknown): unknown {
+  return field(field(json, 'error'), 'metadata');
+}
+
+/** `metadata.raw` is the provider's body: a string, or (seen) already-parsed JSON. */
+function rawText(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  return asText(value) ?? asText(JSON.stringify(value));
 }
 
 function htmlTitle(body: string): string | null {

@@ -142,6 +142,43 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
       `429 from the edge (HTML page, no X-Chutes-* headers): the edge limited this client or address before Chutes saw the request, so it is not your account quota${waitClause(f)}.`,
     hint: 'Slow down (e.g. `chutes-diag probe --rpm 10`) and look for other traffic from the same IP address (shared NAT, CI runners, other tools).',
   },
+  // ── The 2026 shapes (issue #14): maintenance, TEE and tier gates, a Chutes 429 relayed by OpenRouter.
+  //    Kept together; each is a body phrase (or OpenRouter's metadata) the generic 402/429 rows would misname.
+  {
+    code: 'openrouter-chutes-upstream-limit',
+    outcome: 'rate_limited',
+    // First of the JSON 429s: whatever Chutes said, the user must learn that it came through OpenRouter.
+    source: 'facts: OpenRouter relays a Chutes 429 as "Provider returned error", error.metadata.provider_name "Chutes"',
+    when: (f) => f.status === 429 && f.upstreamProvider !== null && f.upstreamProvider.toLowerCase() === 'chutes',
+    message: (f) =>
+      `429 relayed by OpenRouter from Chutes ("Provider returned error"${f.upstreamRaw === null ? '' : `: "${clip(f.upstreamRaw)}"`}): Chutes limited OpenRouter's traffic upstream; this is not OpenRouter's limit on your key.`,
+    hint: 'Retry later with backoff, route around Chutes in the request body (`"provider": {"ignore": ["Chutes"]}`), or call Chutes directly with your own key and check it with `chutes-diag doctor`.',
+  },
+  {
+    code: 'model-under-maintenance',
+    // `capacity` (exit 3): a 429 per the contract, but the model's state, not your limit; the probe does not count it.
+    outcome: 'capacity',
+    source: 'facts: 429 "model is under maintenance" (a disabled model)',
+    when: (f) => f.status === 429 && says(f, 'model is under maintenance'),
+    message: 'This model is under maintenance on Chutes ("model is under maintenance"): it is disabled for everyone, this is not your rate limit or quota.',
+    hint: 'Pick another model with `-m <model>` (the served ids are at GET https://llm.chutes.ai/v1/models, free); retrying this one only spends requests.',
+  },
+  {
+    code: 'tee-model-needs-balance',
+    outcome: 'quota_exceeded',
+    source: 'facts: 402 "TEE models require an active subscription or positive balance."',
+    when: (f) => f.status === 402 && says(f, 'tee models require an active subscription or positive balance'),
+    message: 'This is a TEE (confidential compute) model, and on the one-time 200/day tier with a $0 balance TEE models are refused ("TEE models require an active subscription or positive balance."); your daily quota is not the problem.',
+    hint: 'Add balance or take a subscription (300, 2000 or 5000/day), or pick a non-TEE model with `-m <model>` (`confidential_compute: false` in GET https://llm.chutes.ai/v1/models).',
+  },
+  {
+    code: 'model-tier-required',
+    outcome: 'quota_exceeded',
+    source: 'facts: 402 "This model requires a higher subscription tier or positive balance."',
+    when: (f) => f.status === 402 && says(f, 'requires a higher subscription tier or positive balance'),
+    message: 'This model is gated: it needs a higher subscription tier or a positive balance ("This model requires a higher subscription tier or positive balance."); this is not a rate limit.',
+    hint: 'Upgrade the subscription or add balance, or pick another model with `-m <model>`; `chutes-diag quota` shows your subscription without spending a request.',
+  },
   {
     code: 'capacity-at-maximum',
     outcome: 'capacity',
@@ -155,8 +192,10 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     outcome: 'quota_exceeded',
     source: 'facts: 429 "Free models limit reached for today"',
     when: (f) => f.status === 429 && says(f, 'free models limit reached'),
-    message: 'The daily cap on free-model calls is reached ("Free models limit reached for today"); it resets at 00:00 UTC.',
-    hint: 'Wait until 00:00 UTC or use a paid model with `-m <model>`; `chutes-diag quota` shows the account usage without spending a request.',
+    // The full message (facts): "… - maintain >= $10 balance or upgrade subscription to pro to unlock more."
+    message: (f) =>
+      `The daily cap on free-model calls (100 a day on small accounts) is reached${quote(f)}; it resets at 00:00 UTC. It is not your daily request quota: paid models still work.`,
+    hint: 'Keep a balance of at least $10 or upgrade the subscription to Pro to lift the cap; or wait until 00:00 UTC, or use a paid model with `-m <model>`. `chutes-diag quota` shows the account without spending a request.',
   },
   {
     code: 'identical-prompt-spam',
@@ -191,8 +230,9 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     outcome: 'quota_exceeded',
     source: 'facts: 402 "Subscription usage cap exceeded"',
     when: (f) => f.status === 402 && says(f, 'subscription usage cap exceeded'),
-    message: "The subscription's monthly or 4-hour usage cap is exceeded and the account balance is $0.",
-    hint: 'Add balance to continue, or wait for the cap window to roll over; `chutes-diag quota` shows the subscription usage.',
+    message: (f) =>
+      `The subscription's monthly or 4-hour usage cap is exceeded and the account balance is $0${quote(f)}; the daily request quota may still have room.`,
+    hint: 'Add balance to continue now, or wait: the 4-hour cap resets at the next fixed UTC 4-hour boundary (00:00, 04:00, … 20:00 UTC), the monthly one at its reset_at. `chutes-diag quota` shows which cap is spent and when it resets, without spending a request.',
   },
   {
     code: 'missing-api-key',

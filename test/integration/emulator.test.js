@@ -466,11 +466,18 @@ describe('management listener', () => {
     const subscribed = (
       await start({ subscription: { monthlyPrice: 20, monthly: { usage: 5.5, cap: 100 }, fourHour: { usage: 1, cap: 10 } } })
     ).emulator;
+    // The 2026 shape (chutes-facts.md, Plans): reset_at per cap, the monthly period from the anchor date.
+    const monthStart = new Date(Date.UTC(new Date(NOON).getUTCFullYear(), new Date(NOON).getUTCMonth(), 1)).toISOString();
+    const nextMonth = new Date(Date.UTC(new Date(NOON).getUTCFullYear(), new Date(NOON).getUTCMonth() + 1, 1)).toISOString();
     assert.deepEqual((await call(subscribed.apiUrl, '/users/me/subscription_usage', { method: 'GET' })).json, {
       subscription: true,
+      custom: false,
       monthly_price: 20,
-      monthly: { usage: 5.5, cap: 100, remaining: 94.5 },
-      four_hour: { usage: 1, cap: 10, remaining: 9 },
+      anchor_date: monthStart,
+      effective_date: monthStart,
+      updated_at: monthStart,
+      monthly: { usage: 5.5, cap: 100, remaining: 94.5, reset_at: nextMonth },
+      four_hour: { usage: 1, cap: 10, remaining: 9, reset_at: '2026-01-15T16:00:00.000Z' }, // the next fixed UTC 4-hour bucket
     });
   });
 });

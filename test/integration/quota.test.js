@@ -90,12 +90,19 @@ describe('quota: every shape of the management endpoints', { concurrency: true }
     const result = await quota(emulator, ['--json']);
     assert.equal(result.code, 0, result.stderr);
     const doc = parseJsonOutput(result.stdout);
-    assert.deepEqual(doc.subscription, {
-      active: true,
-      monthlyPrice: 20,
-      monthly: { usage: 1200, cap: 5000, remaining: 3800 },
-      fourHour: { usage: 40, cap: 300, remaining: 260 },
-    });
+    assert.deepEqual(
+      { ...doc.subscription, monthly: { ...doc.subscription.monthly, resetAt: 'x' }, fourHour: { ...doc.subscription.fourHour, resetAt: 'x' } },
+      {
+        active: true,
+        monthlyPrice: 20,
+        monthly: { usage: 1200, cap: 5000, remaining: 3800, resetAt: 'x', uncapped: false },
+        fourHour: { usage: 40, cap: 300, remaining: 260, resetAt: 'x', uncapped: false },
+        custom: false,
+        anchorDate: doc.subscription.anchorDate,
+        effectiveDate: doc.subscription.effectiveDate,
+        updatedAt: doc.subscription.updatedAt,
+      },
+    );
     const human = await quota(emulator);
     assert.match(human.stdout, /Subscription \(\$20\/month\)/);
     assert.match(human.stdout, /4-hour\s+│ 40\s+│ 300\s+│ 260/);
@@ -172,7 +179,8 @@ describe('quota parsers', () => {
   it('subscription bodies', () => {
     assert.equal(parseSubscriptionUsage({ subscription: false }), null);
     assert.deepEqual(parseSubscriptionUsage({ subscription: true, monthly_price: 3, monthly: { usage: 5, cap: 10 } }), {
-      monthlyPrice: 3, monthly: { usage: 5, cap: 10, remaining: 5 }, fourHour: null,
+      monthlyPrice: 3, monthly: { usage: 5, cap: 10, remaining: 5, resetAt: null, uncapped: false }, fourHour: null,
+      custom: null, anchorDate: null, effectiveDate: null, updatedAt: null,
     });
   });
 

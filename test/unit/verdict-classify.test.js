@@ -77,6 +77,15 @@ const VERDICTS = [
     },
     /2026-05-02T00:00:00\+00:00/],
   ['subscription-cap-exceeded', 'quota_exceeded', { status: 402, headers: CHUTES, body: detail('Subscription usage cap exceeded. Please add balance to continue.') }, /cap/],
+  // the 2026 shapes (issue #14)
+  ['openrouter-chutes-upstream-limit', 'rate_limited',
+    { status: 429, headers: JSON_CT, url: 'https://openrouter.ai/api/v1/chat/completions',
+      body: JSON.stringify({ error: { message: 'Provider returned error', code: 429, metadata: {
+        raw: 'deepseek/deepseek-chat-v3-0324:free is temporarily rate-limited upstream. Please retry shortly.', provider_name: 'Chutes' } } }) },
+    /not OpenRouter's limit/],
+  ['model-under-maintenance', 'capacity', { status: 429, headers: CHUTES, body: detail('model is under maintenance') }, /another model/],
+  ['tee-model-needs-balance', 'quota_exceeded', { status: 402, headers: CHUTES, body: detail('TEE models require an active subscription or positive balance.') }, /non-TEE model/],
+  ['model-tier-required', 'quota_exceeded', { status: 402, headers: CHUTES, body: detail('This model requires a higher subscription tier or positive balance.') }, /higher subscription tier/],
   ['missing-api-key', 'auth_error', { status: 401, headers: JSON_CT, body: detail('Missing or invalid authorization header(s)'), auth: 'none' }, /no key was sent/],
   ['x-api-key-rejected', 'auth_error',
     { status: 401, headers: JSON_CT, body: detail("Can't find a user with that api key in our db :("), auth: 'x-api-key', url: 'https://api.chutes.ai/users/me' },
@@ -87,6 +96,7 @@ const VERDICTS = [
     { status: 503, headers: CHUTES, body: detail('No instances available (yet) for chute_id=0a1b2c3d-1111-5222-8333-444455556666') },
     /not a rate limit/],
   ['model-disabled', 'http_error', { status: 503, headers: CHUTES, body: detail('This chute is currently disabled.') }, /disabled/],
+  ['model-not-found', 'http_error', { status: 404, headers: CHUTES, body: detail('model not found: unsloth/gemma-3-4b-it') }, /v1\/models/],
   ['no-infrastructure', 'http_error', { status: 500, headers: CHUTES, body: detail('No infrastructure available to serve request') }, /not your rate limit/],
   ['edge-blocked', 'http_error', { status: 403, headers: { 'content-type': 'text/html; charset=UTF-8', via: '1.1 google' }, body: GOOGLE_403 }, /via: 1\.1 google/],
   ['edge-timeout', 'http_error', { status: 504, headers: HTML, body: NGINX_504 }, /not a rate limit/],
