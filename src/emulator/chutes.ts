@@ -106,6 +106,14 @@ export function anonymousEdge429(): CannedResponse {
   return htmlResponse(429, EDGE_429_HTML);
 }
 
+/**
+ * The edge's ban (edge-ban.ts): the same nginx page as the anonymous limit, and likewise no X-Chutes-*,
+ * no rate-limit headers and no Retry-After (facts: "Edge bans escalate").
+ */
+export function edgeBan429(): CannedResponse {
+  return htmlResponse(429, EDGE_429_HTML);
+}
+
 /** Daily quota used up with a zero balance: 402, not 429 (facts: Limits and quotas). */
 export function quotaExceeded402(nowMs: number, headers: HeaderMap): CannedResponse {
   return detailResponse(

@@ -8,6 +8,7 @@ import {
   DETAIL,
   anonymousEdge429,
   completionBody,
+  edgeBan429,
   detailResponse,
   faultResponse,
   invocationHeaders,
@@ -23,6 +24,7 @@ import {
   type HeaderMap,
 } from './chutes.js';
 import { quotaUsedToday, type Account, type Accounts } from './accounts.js';
+import type { EdgeBan } from './edge-ban.js';
 import { promptLength, readAuthorization, readJsonObject } from './request.js';
 import type { Settings } from './settings.js';
 
@@ -30,6 +32,8 @@ import type { Settings } from './settings.js';
 export interface InferenceContext {
   settings: Settings;
   accounts: Accounts;
+  /** The edge's escalating ban in front of the completion routes, or null. */
+  edgeBan: EdgeBan | null;
   /** The one chute this emulator pretends to serve, named in fault bodies. */
   chuteId: string;
   /** Waits ms, or less when the emulator is closing. */
@@ -61,6 +65,9 @@ async function infer(
   path: string,
 ): Promise<CannedResponse | null> {
   const { settings } = ctx;
+  // The edge comes first: it reads no key, so every completion request counts, and a refused one
+  // never reaches Chutes (the model list is not counted, so picking a model costs no allowance).
+  if (ctx.edgeBan !== null && !ctx.edgeBan.admit(settings.now()).allowed) return edgeBan429();
   const auth = readAuthorization(req);
   // No Authorization (X-API-Key is never read) is anonymous, and the edge limits anonymous calls.
   if (auth.kind === 'absent') return anonymousEdge429();
@@ -124,10 +131,14 @@ function stateHeaders(settings: Settings, account: Account, now: number): Header
 }
 
 function successHeaders(settings: Settings, account: Account, decision: LimitDecision | null, now: number): HeaderMap {
-  const { dialect, resetFormat, dailyQuota } = settings;
+  const { dialect, resetFormat, dailyQuota, edgeBan } = settings;
+  // Chutes announces the per-minute limit its edge enforces (facts: X-Chutes-RL-User): with no account
+  // limiter but an edge ban, that is the edge's limit, not "inf".
+  const announced: HeaderMap = decision === null && edgeBan !== null && dialect === 'chutes' ? { 'x-chutes-rl-user': String(edgeBan.limit) } : {};
   return {
     ...invocationHeaders(),
     ...rateLimitHeaders(dialect, decision, now, resetFormat),
+    ...announced,
     ...(dialect === 'chutes' ? quotaHeaders(dailyQuota, account.quotaUsed) : {}),
   };
 }

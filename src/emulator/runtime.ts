@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { DETAIL, EDGE_HEADERS, detailResponse, type CannedResponse, type HeaderMap } from './chutes.js';
 import { Accounts } from './accounts.js';
+import { EdgeBan, type EdgeBanState } from './edge-ban.js';
 import { routeInference, type InferenceContext } from './inference.js';
 import { routeManagement } from './management.js';
 import { pathOf } from './request.js';
@@ -27,6 +28,8 @@ export interface EmulatorStats {
   requests: number;
   byStatus: Record<string, number>;
   maxInFlight: number;
+  /** The edge ban's state now; absent when the emulator runs without one. */
+  edgeBan?: EdgeBanState;
 }
 
 type Listener = Arrival['listener'];
@@ -37,6 +40,7 @@ export class EmulatorRuntime {
   private readonly byStatus: Record<string, number> = {};
   private readonly pendingDelays = new Set<() => void>();
   private readonly inference: InferenceContext;
+  private readonly edgeBan: EdgeBan | null;
   private requests = 0;
   private inFlight = 0;
   private maxInFlight = 0;
@@ -44,9 +48,11 @@ export class EmulatorRuntime {
 
   constructor(private readonly settings: Settings) {
     this.accounts = new Accounts(settings);
+    this.edgeBan = settings.edgeBan === null ? null : new EdgeBan(settings.edgeBan);
     this.inference = {
       settings,
       accounts: this.accounts,
+      edgeBan: this.edgeBan,
       chuteId: randomUUID(),
       delay: (ms) => this.delay(ms),
       isClosed: () => this.closed,
@@ -54,7 +60,9 @@ export class EmulatorRuntime {
   }
 
   stats(): EmulatorStats {
-    return { requests: this.requests, byStatus: { ...this.byStatus }, maxInFlight: this.maxInFlight };
+    const stats: EmulatorStats = { requests: this.requests, byStatus: { ...this.byStatus }, maxInFlight: this.maxInFlight };
+    if (this.edgeBan !== null) stats.edgeBan = this.edgeBan.state(this.settings.now());
+    return stats;
   }
 
   /** Keeps the log bounded: past the cap, the oldest tenth goes at once (amortised, not one shift per request). */

@@ -13,6 +13,7 @@ import { resolveSettings, type EmulatorOptions } from './settings.js';
 
 export type { Arrival, EmulatorStats } from './runtime.js';
 export type { EmulatorOptions } from './settings.js';
+export { CHUTES_EDGE_BAN, type EdgeBanConfig, type EdgeBanState } from './edge-ban.js';
 
 export interface Emulator {
   url: string;

@@ -2,6 +2,7 @@
 // bad value fails startEmulator() instead of the first request.
 
 import type { RateAlgorithm } from './limiters.js';
+import { checkEdgeBanConfig, type EdgeBanConfig } from './edge-ban.js';
 import { DEFAULT_MODELS, type EmulatorModel, type Fault, type HeaderDialect, type ResetFormat, type SubscriptionState } from './chutes.js';
 
 export interface EmulatorOptions {
@@ -30,6 +31,11 @@ export interface EmulatorOptions {
   maxArrivals?: number;
   /** The served models (GET /v1/models); any other model gets 404 "model not found". Default DEFAULT_MODELS. */
   models?: readonly EmulatorModel[];
+  /**
+   * The edge's escalating ban in front of the completion routes (edge-ban.ts), one per emulator (one
+   * client address); null (the default) = no edge limit. mock turns it on with the Chutes headers.
+   */
+  edgeBan?: EdgeBanConfig | null;
 }
 
 /** The options with every default filled in and every value checked. */
@@ -52,6 +58,7 @@ export interface Settings {
   now: () => number;
   maxArrivals: number;
   models: readonly EmulatorModel[];
+  edgeBan: EdgeBanConfig | null;
 }
 
 // Only the dialects that exist outside Chutes send Retry-After by default; Chutes sends none (facts: Limits).
@@ -128,5 +135,6 @@ export function resolveSettings(options: EmulatorOptions): Settings {
     now: options.now ?? Date.now,
     maxArrivals: requireInteger('maxArrivals', options.maxArrivals ?? 100_000, 1),
     models: options.models ?? DEFAULT_MODELS,
+    edgeBan: options.edgeBan == null ? null : checkEdgeBanConfig({ ...options.edgeBan }),
   };
 }

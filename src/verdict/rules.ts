@@ -134,9 +134,21 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     hint: BEARER_HINT,
   },
   {
+    code: 'edge-ban',
+    outcome: 'rate_limited',
+    // The ban's exact shape: the bare nginx page, no Retry-After or rate-limit headers. On any host, since
+    // a local emulator or a proxy in front of Chutes has no *.chutes.ai name.
+    source: 'facts: 429 text/html nginx page, no X-Chutes-* headers, no Retry-After; key sent in Authorization (edge bans escalate)',
+    when: (f) => isEdgePage(f, 429) && f.keySent && isAuthorizationHeader(f) && f.waitSeconds === null,
+    message: (f) =>
+      `The edge refused this authenticated request: a temporary edge ban (or the edge's per-minute limit); the 429 is the edge's HTML page with no X-Chutes-* headers and no Retry-After, so Chutes never saw the request${f.onChutes ? '' : ` (${f.host} answers as Chutes' edge does)`}.`,
+    hint: 'Stop all traffic from this key and address; every refused request lengthens the ban (up to a day); wait, then send one request (`chutes-diag wait-reset` spaces its retests so they do not re-arm the ban).',
+  },
+  {
     code: 'edge-rate-limit',
     outcome: 'rate_limited',
-    source: 'facts: 429 text/html nginx page, no X-Chutes-* headers; key sent in Authorization',
+    // Reached when the edge page says when it resets (Retry-After or rate-limit headers): not the bare ban shape.
+    source: 'facts: 429 text/html nginx page, no X-Chutes-* headers; key sent in Authorization, with a stated reset',
     when: (f) => isEdgePage(f, 429),
     message: (f) =>
       `429 from the edge (HTML page, no X-Chutes-* headers): the edge limited this client or address before Chutes saw the request, so it is not your account quota${waitClause(f)}.`,
@@ -491,6 +503,11 @@ function isSuccess(f: ResponseFacts): boolean {
 /** An HTML error page with no X-Chutes-* header: the edge (nginx, Google front end) answered, not the app. */
 function isEdgePage(f: ResponseFacts, status: number): boolean {
   return f.status === status && f.isHtml && !f.fromChutes;
+}
+
+/** The key went in the Authorization header (Bearer or raw), the only one Chutes reads. */
+function isAuthorizationHeader(f: ResponseFacts): boolean {
+  return f.auth === 'bearer' || f.auth === 'raw';
 }
 
 function statusPrefix(f: ResponseFacts): string {

@@ -60,7 +60,10 @@ const VERDICTS = [
   // chutes-facts.md, "Error shapes and what they mean"
   ['anonymous-edge-limit', 'rate_limited', { status: 429, headers: HTML, body: NGINX_429, auth: 'none' }, /never reached Chutes/],
   ['x-api-key-ignored', 'rate_limited', { status: 429, headers: HTML, body: NGINX_429, auth: 'x-api-key' }, /ignores X-API-Key/],
-  ['edge-rate-limit', 'rate_limited', { status: 429, headers: HTML, body: NGINX_429, auth: 'bearer' }, /before Chutes saw/],
+  // An authenticated request refused by the edge's bare page (no Retry-After): Chutes' escalating ban (#14).
+  ['edge-ban', 'rate_limited', { status: 429, headers: HTML, body: NGINX_429, auth: 'bearer' }, /every refused request lengthens the ban \(up to a day\)/],
+  // An edge page that says when it resets is an edge limit, not the bare ban shape.
+  ['edge-rate-limit', 'rate_limited', { status: 429, headers: { ...HTML, 'retry-after': '20' }, body: NGINX_429, auth: 'bearer', rateLimit: limits([], 20) }, /before Chutes saw/],
   ['account-rate-limit', 'rate_limited', { status: 429, headers: CHUTES, body: detail('Too many requests') }, /per-user/],
   ['capacity-at-maximum', 'capacity', { status: 429, headers: CHUTES, body: detail('Infrastructure is at maximum capacity, try again later') }, /not your quota/],
   ['free-model-daily-cap', 'quota_exceeded',
@@ -153,7 +156,11 @@ test('the verdict table has one row per code and covers every rule', () => {
 // How tolerant the matching is, and the decisions between neighbouring rules.
 /** @type {Array<[string, Row, string]>} */
 const DETAILS = [
-  ['edge 429 with no content-type is still recognised by its <title>', { status: 429, body: NGINX_429, auth: 'raw' }, 'edge-rate-limit'],
+  ['edge 429 with no content-type is still recognised by its <title>', { status: 429, body: NGINX_429, auth: 'raw' }, 'edge-ban'],
+  ['edge 429 to an authenticated request on any host is an edge ban (the emulator is on 127.0.0.1)', { status: 429, headers: HTML, body: NGINX_429, url: 'http://127.0.0.1:8787/v1/chat/completions' }, 'edge-ban'],
+  ['edge 429 to an X-API-Key request keeps its own verdict, not edge-ban', { status: 429, headers: HTML, body: NGINX_429, auth: 'x-api-key' }, 'x-api-key-ignored'],
+  ['edge 429 to a keyless request keeps its own verdict, not edge-ban', { status: 429, headers: HTML, body: NGINX_429, auth: 'none' }, 'anonymous-edge-limit'],
+  ['edge 429 with --auth bearer but no key is anonymous, not a ban', { status: 429, headers: HTML, body: NGINX_429, auth: 'bearer', hasKey: false }, 'anonymous-edge-limit'],
   ['edge 429 with an X-API-Key header but no key is anonymous', { status: 429, headers: HTML, body: NGINX_429, auth: 'x-api-key', hasKey: false }, 'anonymous-edge-limit'],
   ['an HTML 429 carrying X-Chutes-* headers came from Chutes, not the edge', { status: 429, headers: { ...CHUTES, 'content-type': 'text/html' }, body: NGINX_429 }, 'rate-limited-no-headers'],
   ['detail as an object with message', { status: 401, headers: JSON_CT, body: detail({ message: 'Invalid token or user not found' }) }, 'invalid-api-key'],
@@ -178,6 +185,14 @@ for (const [name, row, code] of DETAILS) {
     assert.equal(verdict.code, code);
   });
 }
+
+test('the edge-ban verdict says what to do, in the words of the issue (#14)', () => {
+  const { outcome, verdict } = run({ status: 429, headers: HTML, body: NGINX_429, auth: 'raw' });
+  assert.equal(verdict.code, 'edge-ban');
+  assert.equal(outcome, 'rate_limited', 'exit 3');
+  assert.match(verdict.message, /the edge refused this authenticated request: a temporary edge ban \(or the edge's per-minute limit\)/i);
+  assert.match(verdict.hint, /stop all traffic from this key and address; every refused request lengthens the ban \(up to a day\); wait, then send one request/i);
+});
 
 test('Retry-After wins over the policy reset in the wait', () => {
   const { verdict } = run({ status: 429, rateLimit: limits([policy({ remaining: 0, resetSeconds: 50 })], 7) });

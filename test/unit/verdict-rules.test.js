@@ -28,7 +28,7 @@ test('every rule has a kebab-case code, a known outcome, a source and texts', ()
 test('every row of chutes-facts.md "Error shapes" has a rule', () => {
   const fromFacts = RULES.filter((r) => r.source.startsWith('facts:')).map((r) => r.code);
   for (const code of [
-    'anonymous-edge-limit', 'x-api-key-ignored', 'edge-rate-limit', 'account-rate-limit', 'capacity-at-maximum',
+    'anonymous-edge-limit', 'x-api-key-ignored', 'edge-ban', 'edge-rate-limit', 'account-rate-limit', 'capacity-at-maximum',
     'free-model-daily-cap', 'identical-prompt-spam', 'daily-quota-exhausted', 'subscription-cap-exceeded',
     'missing-api-key', 'x-api-key-rejected', 'invalid-api-key', 'wrong-host', 'model-cold', 'model-disabled',
     'no-infrastructure', 'edge-blocked', 'edge-timeout',
