@@ -10,6 +10,7 @@ import type { Io, MainIo } from './render/io.js';
 import { DEFAULT_API_BASE_URL, DEFAULT_BASE_URL, DEFAULT_MODEL, DEFAULT_PATH, DEFAULT_TIMEOUT_MS } from './target.js';
 import type { CommandContext } from './commands/common.js';
 import type { MockOptions } from './commands/mock.js';
+import { parseBanDurationMs, parseBanGrowth } from './emulator/ban-options.js';
 import { TOOL_VERSION } from './version.js';
 
 export type { MainIo } from './render/io.js';
@@ -209,10 +210,19 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
     .addOption(new Option('--latency <duration>', 'delay before each inference response').argParser(parseDurationMs).default(0, '0ms'))
     .option('--fault <kind>', 'answer every inference request with this Chutes error: capacity, no-instances, disabled, no-infrastructure, free-limit, spam, edge-403, gateway-timeout, tee-402, tier-402, subscription-cap, maintenance, openrouter-429')
     .option('--api-key <key>', 'the only key accepted (default: any cpk_/cak_ token)')
+    // The edge's escalating ban (facts: "Edge bans escalate"); on by default with the Chutes headers.
+    .option('--edge-limit <n>', 'edge ban: requests per --edge-window the edge admits (default 60); any --edge-*/--ban-* option turns the edge ban on for other dialects too', integerParser(1, 1_000_000))
+    .addOption(new Option('--edge-window <duration>', 'edge ban: the edge\'s sliding window (default 1m)').argParser(parseBanDurationMs))
+    .addOption(new Option('--ban-base <duration>', 'edge ban: the first ban; a request over the edge limit, or any request during a ban, restarts it, longer (default 3s)').argParser(parseBanDurationMs))
+    .option('--ban-growth <x>', 'edge ban: each violation multiplies the ban by this (default 2)', parseBanGrowth)
+    .addOption(new Option('--ban-max <duration>', 'edge ban: the longest ban; days allowed, e.g. 12h or 1d (default 1d)').argParser(parseBanDurationMs))
+    .option('--no-edge-ban', 'turn the edge ban off (it is ON by default with --headers chutes: 60 requests per 1m, then a 3s ban doubling per violation up to 1d, answered with the edge\'s HTML 429)')
     .addHelpText('after', commandHelp('mock', [
       'chutes-diag mock --limit 10 --window 5s',
       'chutes-diag mock --headers ietf --algorithm token-bucket --limit 30 --window 1m --burst 5',
       'chutes-diag mock --port 0 --json     # prints the URLs as JSON, then serves until Ctrl-C',
+      'chutes-diag mock --edge-limit 5 --ban-base 2s --ban-max 1m   # a quick edge ban to try wait-reset on',
+      'chutes-diag mock --no-edge-ban       # the Chutes headers without the edge ban',
     ])))
     .action(run(async (ctx, opts) => (await import('./commands/mock.js')).runMock(opts as unknown as MockOptions, ctx)));
 

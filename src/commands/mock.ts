@@ -2,6 +2,7 @@
 import { once } from 'node:events';
 import { UsageError } from '../errors.js';
 import type { EmulatorOptions } from '../emulator/server.js';
+import { CHUTES_EDGE_BAN, type EdgeBanConfig } from '../emulator/edge-ban.js';
 import { FAULTS } from '../emulator/settings.js';
 import { jsonDocument } from '../render/json.js';
 import { formatSeconds } from '../render/table.js';
@@ -26,6 +27,44 @@ export interface MockOptions {
   fault?: string;
   apiKey?: string;
   json?: boolean;
+  /** The edge ban's knobs (undefined: the Chutes profile's value); false with --no-edge-ban. */
+  edgeLimit?: number;
+  edgeWindow?: number;
+  banBase?: number;
+  banGrowth?: number;
+  banMax?: number;
+  edgeBan?: boolean;
+}
+
+/**
+ * The edge ban: on by default with the Chutes headers (it is Chutes' edge), on for another dialect
+ * when any of the --edge- or --ban- options asks for it, off with --no-edge-ban.
+ */
+function edgeBanFrom(opts: MockOptions): EdgeBanConfig | null {
+  const given = [opts.edgeLimit, opts.edgeWindow, opts.banBase, opts.banGrowth, opts.banMax].some((v) => v !== undefined);
+  if (opts.edgeBan === false) {
+    if (given) throw new UsageError('--no-edge-ban: the edge ban is off, so --edge-limit, --edge-window, --ban-base, --ban-growth and --ban-max have no effect; drop one side.');
+    return null;
+  }
+  if (opts.headers !== 'chutes' && !given) return null;
+  const config: EdgeBanConfig = {
+    limit: opts.edgeLimit ?? CHUTES_EDGE_BAN.limit,
+    // Both sides count whole milliseconds.
+    windowMs: Math.max(1, Math.round(opts.edgeWindow ?? CHUTES_EDGE_BAN.windowMs)),
+    baseMs: Math.max(1, Math.round(opts.banBase ?? CHUTES_EDGE_BAN.baseMs)),
+    growth: opts.banGrowth ?? CHUTES_EDGE_BAN.growth,
+    maxMs: Math.max(1, Math.round(opts.banMax ?? CHUTES_EDGE_BAN.maxMs)),
+  };
+  if (config.maxMs < config.baseMs) {
+    throw new UsageError(`--ban-max: ${formatSeconds(config.maxMs / 1000)} is shorter than --ban-base ${formatSeconds(config.baseMs / 1000)}; the longest ban must be at least the first.`);
+  }
+  return config;
+}
+
+/** The start-up line's account of the edge ban. */
+function describeEdgeBan(edge: EdgeBanConfig | null): string {
+  if (edge === null) return 'edge ban: off';
+  return `edge ban: ${edge.limit} requests per ${formatSeconds(edge.windowMs / 1000)}; a request over that, or any request during a ban, gets the edge's HTML 429 and restarts a ban of ${formatSeconds(edge.baseMs / 1000)} ×${edge.growth} per violation, up to ${formatSeconds(edge.maxMs / 1000)} (--no-edge-ban: off)`;
 }
 
 export function emulatorOptionsFrom(opts: MockOptions): EmulatorOptions {
@@ -46,6 +85,7 @@ export function emulatorOptionsFrom(opts: MockOptions): EmulatorOptions {
     latencyMs: Math.round(opts.latency),
     apiKey: opts.apiKey ?? null,
     fault: (opts.fault as EmulatorOptions['fault']) ?? null,
+    edgeBan: edgeBanFrom(opts),
   };
 }
 
@@ -53,9 +93,10 @@ export async function runMock(opts: MockOptions, ctx: CommandContext): Promise<n
   const { io, signal } = ctx;
   io.redactor.addSecret(opts.apiKey);
   const { startEmulator } = await import('../emulator/server.js');
+  const options = emulatorOptionsFrom(opts);
   let emulator;
   try {
-    emulator = await startEmulator(emulatorOptionsFrom(opts));
+    emulator = await startEmulator(options);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new UsageError(`--port: ${opts.port} is already in use; pick another or use --port 0 for any free port.`);
@@ -71,7 +112,7 @@ export async function runMock(opts: MockOptions, ctx: CommandContext): Promise<n
     io.print(jsonDocument('mock', null, 0, {
       url: emulator.url,
       apiUrl: emulator.apiUrl,
-      config: { ...emulatorOptionsFrom(opts), apiKey: opts.apiKey ? '(set)' : null },
+      config: { ...options, apiKey: opts.apiKey ? '(set)' : null },
     }).trimEnd());
   } else {
     io.print(`Chutes emulator listening
@@ -79,6 +120,7 @@ export async function runMock(opts: MockOptions, ctx: CommandContext): Promise<n
   management (api.chutes.ai role): ${emulator.apiUrl}
   limit: ${limiter}; concurrency: ${opts.concurrencyLimit ?? 'unlimited'}; daily quota: ${opts.dailyQuota}
   headers: ${opts.headers}; latency: ${opts.latency} ms${opts.fault ? `; fault: ${opts.fault}` : ''}
+  ${describeEdgeBan(options.edgeBan ?? null)}
   key: ${opts.apiKey ? 'only the one given with --api-key' : 'any cpk_… or cak_… token'}`);
     // Past the redactor on purpose: it masks every cpk_-shaped string, and this line holds only the
     // public placeholder (never the --api-key) and the emulator's own URLs.
