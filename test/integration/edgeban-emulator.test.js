@@ -164,3 +164,14 @@ test('mock: contradictory or impossible edge-ban flags are usage errors naming t
   assert.match(growth.stderr, /--ban-growth <x>/);
   for (const result of [off, short, growth]) assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
 });
+
+test('doctor against a banned edge: the verdict is edge-ban and says stop all traffic', { timeout: 120_000 }, async () => {
+  const { emulator } = await start({ limit: 0, edgeBan: { ...TINY, limit: 1 } });
+  assert.equal((await chat(emulator)).status, 200, 'the one request the edge admits');
+  const { code, stdout, stderr } = await runCli(['doctor', '--base-url', emulator.url, '--api-base-url', emulator.apiUrl, '--json'], { env: { CHUTES_API_KEY: FAKE_KEY } });
+  const doc = JSON.parse(stdout);
+  assert.ok(doc.verdict, `doctor has a verdict: ${stdout.slice(0, 500)}; stderr ${stderr}`);
+  assert.equal(doc.verdict.code, 'edge-ban', `verdict ${JSON.stringify(doc.verdict)}`);
+  assert.match(doc.verdict.hint, /stop all traffic from this key and address/i);
+  assert.notEqual(code, 0, 'doctor does not pass');
+});
