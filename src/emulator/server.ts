@@ -4,7 +4,7 @@
 // This file starts and stops the listeners. The rest, one idea per file: options and defaults in
 // settings.ts, the shared state and request handler in runtime.ts, the two roles in inference.ts and
 // management.ts, accounts in accounts.ts, request reading in request.ts, bodies and header formats in
-// chutes.ts, limiter maths in limiters.ts.
+// chutes.ts, limiter maths in limiters.ts, the edge's escalating ban in edge-ban.ts.
 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

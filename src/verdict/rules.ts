@@ -142,7 +142,7 @@ export const VERDICT_RULES: readonly VerdictRule[] = [
     when: (f) => isEdgePage(f, 429) && f.keySent && isAuthorizationHeader(f) && f.waitSeconds === null,
     message: (f) =>
       `The edge refused this authenticated request: a temporary edge ban (or the edge's per-minute limit); the 429 is the edge's HTML page with no X-Chutes-* headers and no Retry-After, so Chutes never saw the request${f.onChutes ? '' : ` (${f.host} answers as Chutes' edge does)`}.`,
-    hint: 'Stop all traffic from this key and address; every refused request lengthens the ban (up to a day); wait, then send one request (`chutes-diag wait-reset` spaces its retests so they do not re-arm the ban).',
+    hint: 'Stop all traffic from this key and address; every refused request lengthens the ban (up to a day); wait, then send one request (e.g. `chutes-diag headers`), not a burst of retries.',
   },
   {
     code: 'edge-rate-limit',

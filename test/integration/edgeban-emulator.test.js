@@ -124,7 +124,7 @@ test('mock --help lists the edge-ban options and says the ban is on by default w
   assert.match(stdout.replace(/\s+/g, ' '), /ON by default with --headers chutes/);
 });
 
-/** [args, the banner's edge-ban line] */
+/** @type {Array<[string[], RegExp]>} [args, the banner's edge-ban line] */
 const BANNERS = [
   [[], /edge ban: 60 requests per 1m00s; .* 3s ×2 per violation, up to 24h00m/],
   [['--edge-limit', '5', '--ban-base', '2s', '--ban-max', '1d'], /edge ban: 5 requests per 1m00s; .* 2s ×2 per violation, up to 24h00m/],
