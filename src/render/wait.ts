@@ -134,7 +134,10 @@ function refusals(result: Result): number {
 
 /** After an edge ban cleared: why the retests were so far apart. */
 function banSafeLine(result: Result): string {
-  return `A header-less edge ban: every refused retest could lengthen it, so the retests backed off ×${BAN_SAFE_GROWTH} each time (${plural(refusals(result), 'refused request')} in all).`;
+  return [
+    `A header-less edge ban: every refused retest could lengthen it, so the retests backed off ×${BAN_SAFE_GROWTH} each time (${plural(refusals(result), 'refused request')} in all).`,
+    'Each refusal re-armed the ban: this is when the last one ended, not how long the first one was.',
+  ].join('\n');
 }
 
 /**

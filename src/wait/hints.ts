@@ -65,7 +65,8 @@ export function stateForStatus(status: number | null): WaitState {
  * edge's HTML 429 — no X-Chutes-* header (the app never saw it), no Retry-After. Every violation
  * restarts a ban that grows with the violations, up to a day, so every refused retest lengthens it.
  * `authenticated`: a key went out in Authorization (bearer or raw); X-API-Key or no key is the
- * anonymous edge limit, which is a different answer with its own verdict.
+ * anonymous edge limit, which is a different answer with its own verdict. HTML as verdict/facts.ts
+ * reads it (the type, or the markup when the type is missing); the shape, not the verdict code.
  */
 export function isEdgeBanAnswer(response: Pick<HttpResponseLike, 'status' | 'headers' | 'body'>, authenticated: boolean): boolean {
   if (!authenticated || response.status !== 429) return false;

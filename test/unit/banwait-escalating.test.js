@@ -175,7 +175,9 @@ describe('wait-reset against an escalating edge ban (base 3 s, ×2 per violation
     assert.match(line, /a header-less edge ban: every refused retest can lengthen it, so retests back off fast/);
     assert.match(renderNextTest(waits[0], noColor), /every refused retest can lengthen it/);
     assert.ok(BAN_BACKOFF_REASON.includes('back off fast'));
-    assert.match(renderWaitSummary(result, 600 * SECOND, clock.t), /backed off ×8 each time \(2 refused requests in all\)/);
+    const summary = renderWaitSummary(result, 600 * SECOND, clock.t);
+    assert.match(summary, /backed off ×8 each time \(2 refused requests in all\)/);
+    assert.match(summary, /Each refusal re-armed the ban: this is when the last one ended, not how long the first one was/);
   });
 });
 
