@@ -12,6 +12,9 @@ export interface CountdownState {
   startedAt: number;
 }
 
+/** Why a ban-safe wait is so long, in the countdown and the line before each wait. */
+export const BAN_BACKOFF_REASON = 'ban-safe backoff (a header-less edge ban: every refused retest can lengthen it, so retests back off fast)';
+
 /** Where the next test time came from, in words a user can check against the response headers. */
 export function describeHintSource(source: ResetHintSource, origin: string | null): string {
   switch (source) {
@@ -25,6 +28,8 @@ export function describeHintSource(source: ResetHintSource, origin: string | nul
       return `${origin ?? 'reset header'} (a guess: no policy at 0)`;
     case 'backoff':
       return 'backoff (the server gave no hint)';
+    case 'ban-backoff':
+      return BAN_BACKOFF_REASON;
   }
 }
 

@@ -4,8 +4,9 @@
 import type { ChalkInstance } from 'chalk';
 import type { ResponseRecord } from '../types.js';
 import type { RetestResult, RetestSettings } from '../wait/retest.js';
-import type { NextTest, ResetHint, ResetWindow } from '../wait/wait-for-reset.js';
+import { BAN_SAFE_GROWTH, type NextTest, type ResetHint, type ResetWindow } from '../wait/wait-for-reset.js';
 import { joinBlocks } from './blocks.js';
+import { BAN_BACKOFF_REASON } from './countdown.js';
 import type { CiReport } from './github.js';
 import { renderStatusLine, renderVerdict } from './record.js';
 import { formatLocalTime, formatSeconds } from './table.js';
@@ -44,6 +45,7 @@ export function waitResetJson(result: Result, opts: RetestSettings): Record<stri
     waitedSeconds: seconds(result.waitedMs),
     attempts: result.attempts,
     stop: result.stop,
+    banSafe: result.banSafe,
     limited: result.observations.some((o) => o.state === 'limited'),
     window: windowJson(result.window),
     pendingReset: hintJson(result.pendingHint),
@@ -57,6 +59,7 @@ export function waitResetJson(result: Result, opts: RetestSettings): Record<stri
 function describeSource(source: string | null, header: string | null): string {
   if (source === 'retry-after') return header === null || header === 'retry-after' ? 'Retry-After' : header;
   if (source === 'quota-reset-timestamp') return "the 402's quota_reset_timestamp";
+  if (source === 'ban-backoff') return BAN_BACKOFF_REASON;
   if (source === 'backoff' || source === null) return 'backoff: the server gave no hint';
   return header ?? 'a reset header';
 }
@@ -99,8 +102,9 @@ export function renderWaitSummary(result: Result, maxWaitMs: number, nowMs: numb
       return [
         `Reset: the limit cleared about ${formatSeconds(w.resetAfterMs / 1000)} after the first limited response (${formatLocalTime(w.firstLimitedAt)}).`,
         `It reset between ${formatLocalTime(w.earliestAt)} and ${formatLocalTime(w.latestAt)} (±${formatSeconds((w.latestAt - w.earliestAt) / 2000)}), ${bound}.`,
+        result.banSafe ? banSafeLine(result) : null,
         `${spent}.`,
-      ].join('\n');
+      ].filter((line) => line !== null).join('\n');
     }
     case 'reset-beyond-max-wait': {
       const hint = result.pendingHint;
@@ -112,6 +116,7 @@ export function renderWaitSummary(result: Result, maxWaitMs: number, nowMs: numb
       ].join('\n');
     }
     case 'max-wait': {
+      if (result.banSafe) return banStillOn(result, maxWaitMs, nowMs, spent);
       const hint = result.pendingHint;
       const last = hint === null ? '' : ` The server's last hint: resets at ${formatLocalTime(hint.atMs)}, from ${describeSource(hint.source, hint.origin)}.`;
       return `Still limited after --max-wait ${formatSeconds(maxWaitMs / 1000)}: gave up (${spent}).${last}`;
@@ -123,6 +128,39 @@ export function renderWaitSummary(result: Result, maxWaitMs: number, nowMs: numb
   }
 }
 
+function refusals(result: Result): number {
+  return result.observations.filter((o) => o.state === 'limited').length;
+}
+
+/** After an edge ban cleared: why the retests were so far apart. */
+function banSafeLine(result: Result): string {
+  return [
+    `A header-less edge ban: every refused retest could lengthen it, so the retests backed off ×${BAN_SAFE_GROWTH} each time (${plural(refusals(result), 'refused request')} in all).`,
+    'Each refusal re-armed the ban: this is when the last one ended, not how long the first one was.',
+  ].join('\n');
+}
+
+/**
+ * Still banned at --max-wait, without a last retest that would only have lengthened the ban: the
+ * honest bracket (the last refusal re-armed it, and it had outlasted the wait before), the safe time.
+ */
+function banStillOn(result: Result, maxWaitMs: number, nowMs: number, spent: string): string {
+  const limited = result.observations.filter((o) => o.state === 'limited');
+  const last = limited.at(-1);
+  const before = limited.at(-2);
+  const next = result.nextTest;
+  const lines = [`Still banned after --max-wait ${formatSeconds(maxWaitMs / 1000)}: gave up rather than retest early, since every refused request lengthens the ban (${spent}).`];
+  if (last !== undefined) {
+    lines.push(before === undefined
+      ? `The ban was re-armed by the refusal at ${formatLocalTime(last.sentAt)}; how long it lasts is unknown (up to a day).`
+      : `The refusal at ${formatLocalTime(last.sentAt)} re-armed it after it had outlasted a wait of ${formatSeconds((last.sentAt - before.sentAt) / 1000)}: it lasts more than that from then, up to a day.`);
+  }
+  if (next !== null) {
+    lines.push(`Send nothing from this key and address until the next ban-safe retest at ${formatLocalTime(next.atMs)} (in ${formatSeconds(Math.max(0, next.atMs - nowMs) / 1000)}); a --max-wait of ${formatSeconds(Math.ceil((next.atMs - result.startedAt) / 1000))} or more waits for it.`);
+  }
+  return lines.join('\n');
+}
+
 /** Where the reset estimate (or the pending reset) came from, for the CI summary. */
 function hintSourceRow(result: Result): string {
   const w = result.window;
@@ -131,6 +169,7 @@ function hintSourceRow(result: Result): string {
     return w.missedHints > 0 ? "tests only (the server's hint proved wrong)" : 'tests only (no usable hint)';
   }
   if (result.stop === 'not-limited') return '— (not limited)';
+  if (result.banSafe && result.pendingHint === null) return 'none (edge ban: ban-safe backoff)';
   return result.pendingHint === null ? 'none (backoff)' : describeSource(result.pendingHint.source, result.pendingHint.origin);
 }
 

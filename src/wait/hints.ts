@@ -21,14 +21,19 @@ export interface WaitObservation<T = unknown> {
   quotaResetAt: number | null;
   /** Response headers (lower-case names): only to name the header a hint came from and its precision. */
   headers: Readonly<Record<string, string>>;
+  /**
+   * A refusal of the kind that lengthens itself: each refused retest may re-arm a longer ban (Chutes'
+   * edge ban, see isEdgeBanAnswer). With no hint, the loop then spaces its retests ban-safe.
+   */
+  escalating?: boolean;
   data: T;
 }
 
-export type ResetHintSource = 'retry-after' | 'reset-header' | 'quota-reset-timestamp' | 'policy-reset' | 'backoff';
+export type ResetHintSource = 'retry-after' | 'reset-header' | 'quota-reset-timestamp' | 'policy-reset' | 'backoff' | 'ban-backoff';
 
 /** What a limited response says about when it will pass. */
 export interface ResetHint {
-  source: Exclude<ResetHintSource, 'backoff'>;
+  source: Exclude<ResetHintSource, 'backoff' | 'ban-backoff'>;
   /** The header or body field that said it, e.g. "retry-after", "x-ratelimit-reset", "quota_reset_timestamp". */
   origin: string | null;
   /** Epoch ms from which the server says a request will pass. */
@@ -55,6 +60,22 @@ export function stateForStatus(status: number | null): WaitState {
   return status === 429 || status === 402 ? 'limited' : 'error';
 }
 
+/**
+ * Chutes' edge ban (chutes-facts.md, "Edge bans escalate"): an authenticated request refused by the
+ * edge's HTML 429 — no X-Chutes-* header (the app never saw it), no Retry-After. Every violation
+ * restarts a ban that grows with the violations, up to a day, so every refused retest lengthens it.
+ * `authenticated`: a key went out in Authorization (bearer or raw); X-API-Key or no key is the
+ * anonymous edge limit, which is a different answer with its own verdict. HTML as verdict/facts.ts
+ * reads it (the type, or the markup when the type is missing); the shape, not the verdict code.
+ */
+export function isEdgeBanAnswer(response: Pick<HttpResponseLike, 'status' | 'headers' | 'body'>, authenticated: boolean): boolean {
+  if (!authenticated || response.status !== 429) return false;
+  const names = Object.keys(response.headers).map((name) => name.toLowerCase());
+  if (names.some((name) => name.startsWith('x-chutes-'))) return false;
+  const contentType = Object.entries(response.headers).find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? '';
+  return /html/i.test(contentType) || (!/json/i.test(contentType) && /<html|<title>|<!doctype html/i.test(response.body ?? ''));
+}
+
 export interface HttpResponseLike {
   status: number | null;
   headers: Record<string, string>;
@@ -66,12 +87,19 @@ export interface HttpResponseLike {
 /**
  * A response → WaitObservation. Pass `rateLimit` when the headers are already parsed and `outcome`
  * when the verdict engine classified the response; otherwise the headers are parsed here and the
- * state comes from the status alone.
+ * state comes from the status alone. `authenticated` (a key went out in Authorization) lets an edge
+ * HTML 429 count as an escalating ban; `escalating` says so directly (a library caller's own
+ * penalty box).
  */
 export function observeResponse<T>(
   response: HttpResponseLike,
   data: T,
-  known: { rateLimit?: Pick<RateLimitInfo, 'policies' | 'retryAfterSeconds'>; outcome?: Outcome } = {},
+  known: {
+    rateLimit?: Pick<RateLimitInfo, 'policies' | 'retryAfterSeconds'>;
+    outcome?: Outcome;
+    authenticated?: boolean;
+    escalating?: boolean;
+  } = {},
 ): WaitObservation<T> {
   const headers = Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name.toLowerCase(), value]));
   const rateLimit = known.rateLimit ?? parseRateLimitHeaders(headers, { receivedAt: response.receivedAt });
@@ -83,6 +111,7 @@ export function observeResponse<T>(
     policies: rateLimit.policies,
     quotaResetAt: response.status === 402 ? readQuotaResetTimestamp(response.body ?? null) : null,
     headers,
+    escalating: known.escalating ?? isEdgeBanAnswer(response, known.authenticated ?? false),
     data,
   };
 }

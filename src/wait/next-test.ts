@@ -25,6 +25,28 @@ export interface NextTestInput {
   backoffStep: number;
   /** Tests made at a hinted time that were still limited: the server's hints are not to be trusted alone. */
   missedHints: number;
+  /** The refusals can lengthen themselves (an edge ban): with no hint, back off ban-safe. */
+  banSafe?: boolean;
+}
+
+/**
+ * Ban-safe backoff, against a ban that every refusal restarts at base · 2^(violations − 1), up to a
+ * day (Chutes' edge ban). Retest k waits interval · G^(k−1) after refusal k−1, whose ban lasts
+ * B · 2^(k−1) (B: the ban armed by the first refusal seen). The retest clears once
+ * interval · G^(k−1) ≥ B · 2^(k−1), i.e. (G/2)^(k−1) ≥ B / interval: the wait must grow faster than
+ * the ban (G > 2), or the ban keeps pace with it for ever (today's doubling never clears a ban longer
+ * than --interval). With G = 8 the wait gains ×4 on the ban per refused retest, so a ban is cleared
+ * after 1 + ⌈log4(B / interval)⌉ refusals in all (B ≤ interval: 1; 4× interval: 2; 16×: 3), and it
+ * still gains on a ban that triples per violation. The price: the last wait may outlast the ban by up
+ * to ×4. Not capped by --max-interval (a capped wait never outgrows a doubling ban), only at a day,
+ * the longest ban Chutes gives.
+ */
+export const BAN_SAFE_GROWTH = 8;
+export const BAN_SAFE_MAX_MS = 86_400_000;
+
+/** interval · BAN_SAFE_GROWTH^step, capped at a day. */
+export function banSafeDelayMs(step: number, intervalMs: number): number {
+  return Math.min(intervalMs * BAN_SAFE_GROWTH ** Math.max(0, step), Math.max(intervalMs, BAN_SAFE_MAX_MS));
 }
 
 /** interval · 2^step, capped at maxInterval. */
@@ -36,7 +58,7 @@ export function backoffDelayMs(step: number, options: Pick<BackoffOptions, 'inte
  * The next test time. A binding hint is obeyed to the millisecond plus the margin, and once such a
  * test was still limited the backoff is added on top (a server answering "Retry-After: 0" forever
  * must not make us hammer it). A guess is used only while it is sooner than the backoff and has not
- * failed yet. No hint: backoff.
+ * failed yet. No hint: backoff, ban-safe when the refusals can lengthen themselves.
  */
 export function nextTestDelay(input: NextTestInput, options: BackoffOptions): NextTest {
   const { now, hint } = input;
@@ -52,5 +74,6 @@ export function nextTestDelay(input: NextTestInput, options: BackoffOptions): Ne
     }
     if (input.missedHints === 0 && hintedAt < backoffAt) return plan(hintedAt, hint.source, hint);
   }
+  if (input.banSafe === true) return plan(now + banSafeDelayMs(input.backoffStep, options.intervalMs), 'ban-backoff', null);
   return plan(backoffAt, 'backoff', null);
 }

@@ -28,6 +28,8 @@ export interface RetestInput extends RetestSettings, Pick<WaitForResetOptions<Re
 /** Retests `target` until the limit resets (or --max-wait, an error, an interrupt). */
 export function retestUntilReset(input: RetestInput): Promise<RetestResult> {
   const { target, signal } = input;
+  // A key in Authorization: an edge HTML 429 is then a ban that every refused retest lengthens.
+  const authenticated = target.keyFingerprint !== null && (target.auth === 'bearer' || target.auth === 'raw');
   return waitForReset<ResponseRecord>({
     intervalMs: input.intervalMs,
     maxIntervalMs: input.maxIntervalMs,
@@ -37,7 +39,7 @@ export function retestUntilReset(input: RetestInput): Promise<RetestResult> {
     sendOne: async (seq) => {
       const raw = await input.http.send(target, { signal });
       const built = buildRecord(raw, { seq, target, redactor: input.redactor });
-      return observeResponse(raw, built.record, { rateLimit: built.rateLimit, outcome: built.record.outcome });
+      return observeResponse(raw, built.record, { rateLimit: built.rateLimit, outcome: built.record.outcome, authenticated });
     },
     onResponse: input.onResponse,
     onWait: input.onWait,

@@ -4,6 +4,12 @@
 // Rule: send; while limited, test again at the moment the server named (plus a small margin), and
 // only when it named none, back off from --interval, doubling up to --max-interval. Never test
 // sooner than the server asked; never poll a reset that falls after --max-wait.
+// A refusal that lengthens itself (Chutes' edge ban: an authenticated request refused by the edge's
+// HTML 429, no hint) is retested ban-safe instead: ×8 per refused retest, not capped by
+// --max-interval, and never a shortened last test at --max-wait (next-test.ts derives the rule).
+// Chosen by the answer's shape, from the first refusal, rather than by detecting the escalation:
+// seeing it takes refused retests, each of which doubles the ban, and a doubling backoff never
+// catches up with a doubling ban. Other header-less limits keep the doubling backoff.
 //
 // Its parts: hints.ts (reading one response), next-test.ts (when to test next), window.ts (how long
 // the window took); all re-exported here, the module of the public API.
@@ -74,6 +80,8 @@ export interface WaitForResetResult<T> {
   pendingHint: ResetHint | null;
   /** The test that was planned when the wait stopped (max-wait, abort), if any. */
   nextTest: NextTest | null;
+  /** The refusals could lengthen themselves (an edge ban with no hint): the retests were spaced ban-safe. */
+  banSafe: boolean;
 }
 
 /** A timer that resolves early (never rejects) when the signal aborts. */
@@ -116,6 +124,7 @@ export async function waitForReset<T>(options: WaitForResetOptions<T>): Promise<
   let missedHints = 0;
   let planned: NextTest | null = null;
   let pendingHint: ResetHint | null = null;
+  let banSafe = false;
 
   const finish = (stop: WaitStop): WaitForResetResult<T> => {
     const final = observations.at(-1) ?? null;
@@ -131,6 +140,7 @@ export async function waitForReset<T>(options: WaitForResetOptions<T>): Promise<
       window: stop === 'reset' ? estimateResetWindow(observations) : null,
       pendingHint: reset ? null : pendingHint,
       nextTest: stop === 'max-wait' || stop === 'aborted' ? planned : null,
+      banSafe,
     };
   };
 
@@ -149,14 +159,22 @@ export async function waitForReset<T>(options: WaitForResetOptions<T>): Promise<
     const previous = pendingHint;
     pendingHint = readResetHint(obs);
     if (previous !== null && obs.sentAt >= previous.atMs) missedHints += 1;
+    // Once a refusal is seen to lengthen itself, every later wait must outgrow the ban: it stays on.
+    if (obs.escalating === true && pendingHint === null) banSafe = true;
     const t = now();
-    let next = nextTestDelay({ now: t, hint: pendingHint, backoffStep, missedHints }, backoff);
+    let next = nextTestDelay({ now: t, hint: pendingHint, backoffStep, missedHints, banSafe }, backoff);
     if (deadline - t < backoff.marginMs) {
       planned = next;
       return finish('max-wait');
     }
     if (pendingHint?.binding && pendingHint.atMs + backoff.marginMs > deadline) return finish('reset-beyond-max-wait');
-    if (next.source === 'backoff') backoffStep += 1;
+    if (next.source === 'backoff' || next.source === 'ban-backoff') backoffStep += 1;
+    if (next.atMs > deadline && next.source === 'ban-backoff') {
+      // A retest before the ban-safe time would most likely be refused and lengthen the ban: give up
+      // instead, and report the safe time.
+      planned = next;
+      return finish('max-wait');
+    }
     if (next.atMs > deadline) {
       // A binding hint is known to fit (checked above), so a last look at the deadline is never too early;
       // giving up at the previous test instead would end the wait long before --max-wait.
