@@ -168,8 +168,8 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
 
   addNetworkOptions(addOutputOptions(program.command('wait-reset')
     .description('retest until the limit window resets, guided by Retry-After / reset headers, with as few requests as possible')
-    .addOption(new Option('--interval <duration>', 'retest interval when the server gives no hint (doubles each time)').argParser(parsePositiveDurationMs).default(5_000, '5s'))
-    .addOption(new Option('--max-interval <duration>', 'cap for the doubling interval').argParser(parsePositiveDurationMs).default(60_000, '1m'))
+    .addOption(new Option('--interval <duration>', 'retest interval when the server gives no hint (doubles each time; ×8 against a header-less edge ban, where each refused retest can lengthen the ban)').argParser(parsePositiveDurationMs).default(5_000, '5s'))
+    .addOption(new Option('--max-interval <duration>', 'cap for the doubling interval (not for the ban-safe waits, which only a day caps)').argParser(parsePositiveDurationMs).default(60_000, '1m'))
     .addOption(new Option('--max-wait <duration>', 'give up (exit 3) after this long').argParser(parsePositiveDurationMs).default(600_000, '10m'))
     .addHelpText('after', commandHelp('wait-reset', [
       'chutes-diag wait-reset',
