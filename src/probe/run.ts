@@ -15,6 +15,7 @@ import { driveProbe, WARM_UP_MAX_MS, type SendTicket } from './runner.js';
 import { paceIntervalMs } from './schedule.js';
 import { ProbeStrategy, type ConcurrencyMode, type ProbeResult } from './strategy.js';
 import { trackWire } from './wire.js';
+import { isChutesHost } from '../target.js';
 
 /** The probe's own options (cli-contract.md), as the command got them; unset ones take the defaults. */
 export interface ProbeSettings {
@@ -24,6 +25,12 @@ export interface ProbeSettings {
   maxDuration?: number;
   concurrency?: ConcurrencyMode;
   maxConcurrency?: number;
+  /** --allow-refusals: how many refusals the probe may provoke (default 1 on Chutes, else no limit). */
+  allowRefusals?: number;
+  /** --max-quota-share, percent (Chutes mode). */
+  maxQuotaShare?: number;
+  /** --yes: confirmed, whatever share of today's quota the plan may spend. */
+  yes?: boolean;
 }
 
 /** The `plan` object of the JSON document (cli-contract.md). */
@@ -33,6 +40,8 @@ export interface ProbePlan {
   maxRequests: number;
   maxDurationSeconds: number;
   maxConcurrency: number;
+  /** Refusals the probe may provoke: --allow-refusals, 1 on a Chutes host, else null (no limit). */
+  allowRefusals: number | null;
 }
 
 /** After Ctrl-C, how long requests in flight may take to come back. */
@@ -41,7 +50,7 @@ export const DRAIN_MS = 3000;
 const START_LEAD_MS = 20;
 
 /** The plan from the options, defaults filled in. */
-export function probePlan(opts: ProbeSettings): ProbePlan {
+export function probePlan(opts: ProbeSettings, chutesHost = false): ProbePlan {
   const rpm = opts.rpm ?? 20;
   const concurrency = opts.concurrency ?? 'auto';
   return {
@@ -50,6 +59,7 @@ export function probePlan(opts: ProbeSettings): ProbePlan {
     maxRequests: opts.maxRequests ?? 60,
     maxDurationSeconds: (opts.maxDuration ?? 300_000) / 1000,
     maxConcurrency: concurrency === 'off' ? 0 : typeof concurrency === 'number' ? concurrency : opts.maxConcurrency ?? 8,
+    allowRefusals: opts.allowRefusals ?? (chutesHost ? 1 : null),
   };
 }
 
@@ -87,6 +97,8 @@ export interface ProbeRunInput {
   progress?: (state: () => ProgressState) => Promise<Progress>;
   /** The probe's clock, epoch ms with sub-millisecond precision. */
   clock?: () => number;
+  /** Told what the user must hear while the run goes on (Chutes mode found from headers, the quota share). */
+  notice?: (text: string) => void;
 }
 
 /** What the run found, for the renderers and the JSON document. */
@@ -139,6 +151,10 @@ export async function runProbeSession(input: ProbeRunInput): Promise<ProbeReport
     maxDurationMs: settings.maxDuration ?? 300_000,
     concurrency: settings.concurrency ?? 'auto',
     maxConcurrency: settings.maxConcurrency ?? 8,
+    ...(settings.allowRefusals !== undefined ? { allowRefusals: settings.allowRefusals } : {}),
+    chutes: isChutesHost(target.url.hostname),
+    ...(settings.maxQuotaShare !== undefined ? { maxQuotaShare: settings.maxQuotaShare } : {}),
+    yes: Boolean(settings.yes),
   });
   const completed: Completed[] = [];
   const parserWarnings = new Set<string>();
@@ -178,7 +194,7 @@ export async function runProbeSession(input: ProbeRunInput): Promise<ProbeReport
       for (const warning of built.warnings) parserWarnings.add(warning);
     }
     progress.update();
-    return {
+    const observation: Observation = {
       seq: ticket.seq,
       // The estimate times answers from when the request went out: a first request that waited for its
       // connection (TLS, a proxy) would otherwise look as if the server's reset instant moved.
@@ -190,6 +206,14 @@ export async function runProbeSession(input: ProbeRunInput): Promise<ProbeReport
       retryAfterSeconds: built.rateLimit.retryAfterSeconds,
       inFlight: ticket.inFlight,
     };
+    return observation;
+  };
+  // Notices come from the strategy as it plans on the answers: passed on after each decision.
+  const next = strategy.next.bind(strategy);
+  strategy.next = (now: number) => {
+    const action = next(now);
+    for (const text of strategy.takeNotices()) input.notice?.(text);
+    return action;
   };
 
   let outcome;
