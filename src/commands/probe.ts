@@ -3,7 +3,7 @@
 // (probe/run.ts) does the probing, render/probe.ts writes what it found.
 import { createInterface } from 'node:readline/promises';
 import { ExitCode, UsageError } from '../errors.js';
-import { probePlan, runProbeSession, type ProbeSettings } from '../probe/run.js';
+import { plannedRefusals, probePlan, runProbeSession, type ProbeSettings } from '../probe/run.js';
 import { emitGithubReport } from '../render/github.js';
 import type { Stream } from '../render/io.js';
 import { jsonDocument } from '../render/json.js';
@@ -38,8 +38,8 @@ export async function runProbe(opts: ProbeOptions, ctx: CommandContext): Promise
   // The model list (GET /v1/models, free, no key) is read only for a real run: a dry run sends nothing.
   const model = opts.dryRun ? undefined : await resolveModel(opts, ctx);
   const { target } = resolveNetwork({ ...opts, out: undefined }, io, model);
-  const plan = probePlan(opts, isChutesHost(target.url.hostname));
-  if (!io.json) io.print(renderPlan(plan, target, io.color));
+  const plan = probePlan(opts);
+  if (!io.json) io.print(renderPlan(plan, target, io.color, plannedRefusals(opts, isChutesHost(target.url.hostname))));
   if (model && opts.body === undefined) reportModelChoice(model, io);
 
   if (opts.dryRun) {

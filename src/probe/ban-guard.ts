@@ -9,9 +9,13 @@ import { bySendTime, isRateLimited, type Observation } from './observation.js';
 /** --max-quota-share's default: the most of today's remaining quota a plan may spend without --yes. */
 export const DEFAULT_MAX_QUOTA_SHARE = 10;
 
-/** Any answer carried a Chutes header (its parser reads X-Chutes-RL-* and X-Chutes-Quota-* as `chutes` policies). */
+/**
+ * An answer came from the Chutes app: it carried X-Chutes-Quota-* (read as the `chutes` daily-quota
+ * policy), which Chutes sends with every success. X-Chutes-RL-User alone is read as a header dialect, as
+ * other servers and the emulator's dialect sweeps use it; only the host or the quota headers say Chutes.
+ */
 export function chutesAnswered(observations: readonly Observation[]): boolean {
-  return observations.some((o) => o.policies.some((p) => p.dialect === 'chutes'));
+  return observations.some((o) => o.policies.some((p) => p.dialect === 'chutes' && p.name === 'daily-quota'));
 }
 
 /** How many refusals the probe may provoke: --allow-refusals, else 1 on Chutes, else no limit. */

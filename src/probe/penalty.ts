@@ -9,8 +9,8 @@
 //    would be back (its Retry-After, or its exhausted policy's reset) is refused again, with a hint at
 //    least ESCALATION times longer. A window's own hint, obeyed, is never refused (a hint rounded down
 //    gives a shorter second hint, not a longer one).
-//  - recoveries that take longer after each refusal: MIN_EPISODES blocks (first refusal → first accepted
-//    request after it), each at least ESCALATION times longer than the one before. Two are not enough: a
+//  - recoveries that take longer after each refusal: MIN_EPISODES blocks with refused retests (first
+//    refusal → first accepted request after it), each at least ESCALATION times longer than the one before. Two are not enough: a
 //    fixed window's first recovery is short when the probe began late in a window.
 // A block that never lets a retest through cannot be told from a long window without headers: that is
 // what the refusal budget (--allow-refusals, 1 on Chutes) is for.
@@ -58,15 +58,24 @@ function pushedRecovery(sorted: readonly Observation[]): number[] | null {
   return chain.length >= 2 ? chain.map((s) => toSeconds(s * 1000)) : null;
 }
 
-/** Each block's length, first refusal to the first accepted request sent after it (unrecovered blocks left out). */
+/**
+ * Each block's length, first refusal to the first accepted request sent after it, for blocks that had a
+ * refused retest (a refusal sent after the block's first refusal came back): only retests can lengthen a
+ * penalty box, and a silent gap (a token bucket's refill stage) is the probe's own wait. Unrecovered
+ * blocks are left out.
+ */
 export function recoveredBlocksMs(sorted: readonly Observation[]): number[] {
   const blocks: number[] = [];
   let firstRefusal: Observation | null = null;
+  let retested = false;
   for (const o of sorted) {
-    if (isRateLimited(o)) firstRefusal ??= o;
-    else if (isAccepted(o) && firstRefusal !== null) {
-      blocks.push(o.sentAt - firstRefusal.sentAt);
+    if (isRateLimited(o)) {
+      if (firstRefusal === null) firstRefusal = o;
+      else if (o.sentAt >= firstRefusal.receivedAt) retested = true;
+    } else if (isAccepted(o) && firstRefusal !== null) {
+      if (retested) blocks.push(o.sentAt - firstRefusal.sentAt);
       firstRefusal = null;
+      retested = false;
     }
   }
   return blocks;

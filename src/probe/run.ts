@@ -40,8 +40,6 @@ export interface ProbePlan {
   maxRequests: number;
   maxDurationSeconds: number;
   maxConcurrency: number;
-  /** Refusals the probe may provoke: --allow-refusals, 1 on a Chutes host, else null (no limit). */
-  allowRefusals: number | null;
 }
 
 /** After Ctrl-C, how long requests in flight may take to come back. */
@@ -50,7 +48,7 @@ export const DRAIN_MS = 3000;
 const START_LEAD_MS = 20;
 
 /** The plan from the options, defaults filled in. */
-export function probePlan(opts: ProbeSettings, chutesHost = false): ProbePlan {
+export function probePlan(opts: ProbeSettings): ProbePlan {
   const rpm = opts.rpm ?? 20;
   const concurrency = opts.concurrency ?? 'auto';
   return {
@@ -59,8 +57,12 @@ export function probePlan(opts: ProbeSettings, chutesHost = false): ProbePlan {
     maxRequests: opts.maxRequests ?? 60,
     maxDurationSeconds: (opts.maxDuration ?? 300_000) / 1000,
     maxConcurrency: concurrency === 'off' ? 0 : typeof concurrency === 'number' ? concurrency : opts.maxConcurrency ?? 8,
-    allowRefusals: opts.allowRefusals ?? (chutesHost ? 1 : null),
   };
+}
+
+/** Refusals the probe may provoke, as the plan can tell before the first answer: --allow-refusals, 1 on a Chutes host, else null (no limit). */
+export function plannedRefusals(opts: ProbeSettings, chutesHost: boolean): number | null {
+  return opts.allowRefusals ?? (chutesHost ? 1 : null);
 }
 
 /** Where the run stands, for a live progress line. */

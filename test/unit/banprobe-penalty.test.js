@@ -42,18 +42,23 @@ describe('detectPenalty', () => {
       expected: null,
     },
     {
-      name: 'three recoveries, each after a block twice as long as the one before (no hints)',
-      series: () => [...burst(), no(1000), ok(2000), no(2100), ok(4100), no(4200), ok(8200)],
+      name: 'three recoveries, each after a block with refused retests twice as long as the one before (no hints)',
+      series: () => [...burst(), no(1000), no(1500), ok(2000), no(2100), no(3000), ok(4100), no(4200), no(6000), ok(8200)],
       expected: { escalating: true, observedBanSeconds: [1, 2, 4] },
     },
     {
+      name: 'growing blocks without refused retests: the probe\'s own silent gaps (a token bucket\'s refill stage)',
+      series: () => [...burst(), no(1000), ok(2000), no(2100), ok(4100), no(4200), ok(8200)],
+      expected: null,
+    },
+    {
       name: 'two growing recoveries are not enough (a fixed window\'s first one is short when it began late)',
-      series: () => [...burst(), no(1000), ok(1200), no(1300), ok(3000)],
+      series: () => [...burst(), no(1000), no(1100), ok(1200), no(1300), no(2000), ok(3000)],
       expected: null,
     },
     {
       name: 'recoveries of a steady length (a window or a bucket)',
-      series: () => [...burst(), no(1000), ok(2000), no(2100), ok(3100), no(3200), ok(4200)],
+      series: () => [...burst(), no(1000), no(1500), ok(2000), no(2100), no(2600), ok(3100), no(3200), no(3700), ok(4200)],
       expected: null,
     },
     {
@@ -68,8 +73,8 @@ describe('detectPenalty', () => {
     });
   }
 
-  it('recoveredBlocksMs: first refusal to the next accepted request; an unrecovered block is left out', () => {
-    assert.deepEqual(recoveredBlocksMs([...burst(), no(1000), no(1500), ok(2000), no(2100)]), [1000]);
+  it('recoveredBlocksMs: first refusal to the next accepted request, for blocks with a refused retest; an unrecovered block is left out', () => {
+    assert.deepEqual(recoveredBlocksMs([...burst(), no(1000), no(1500), ok(2000), no(2100), ok(2500), no(2600)]), [1000]);
   });
 });
 
