@@ -25,8 +25,11 @@ const STOP_CLAUSE: Record<NonNullable<StopCause>, string> = {
   'quota-share': " before the probe stopped to spare today's quota (--max-quota-share; --yes to spend more)",
 };
 
-/** Stops that end the rate part on purpose, to spare a ban or the quota: what was not measured is said so. */
-const SPARED: ReadonlySet<StopCause> = new Set<StopCause>(['refusals', 'penalty']);
+/** Stops that end the rate part on purpose after a refusal, to spare a ban: why, in the no-recovery sentence. */
+const SPARED: Partial<Record<NonNullable<StopCause>, string>> = {
+  refusals: 'its refusal budget (--allow-refusals) was spent, as each refused request can lengthen an edge ban',
+  penalty: 'retries lengthened the block (a penalty box)',
+};
 
 function stopClause(stop: StopCause): string {
   // A cause this table does not know (a JavaScript caller's) says nothing, like no cause.
@@ -93,8 +96,8 @@ const RATE_TEXT: Writers<RateReason> = {
     const stated = r.stated === null ? '' : `; the ${r.stated.name} header states ${r.stated.limit}, but the probe never reached a limit at ${r.paceRpm}/min, so that figure was not measured`;
     return `No request was rate limited: all ${r.accepted} in ${seconds(r.spanMs)} s were accepted${r.perMinute === null ? '' : ` (at least ${describeRate(r.perMinute)}/min)`}${stopClause(r.stop)}${stated}; rerun with a higher --rpm (e.g. --rpm ${r.suggestedRpm}) to reach the limit.`;
   },
-  'no-recovery': (r) => SPARED.has(r.stop)
-    ? `${r.accepted} request${r.accepted === 1 ? ' was' : 's were'} accepted before the first 429${sayHeader(r.header)}; the probe stopped provoking there${stopClause(r.stop)}, so the window (or refill time) was not measured.`
+  'no-recovery': (r) => r.stop !== null && SPARED[r.stop] !== undefined
+    ? `${r.accepted} request${r.accepted === 1 ? ' was' : 's were'} accepted before the first 429${sayHeader(r.header)}; the probe stopped provoking there because ${SPARED[r.stop]}, so the window (or refill time) was not measured.`
     : `${r.accepted} request${r.accepted === 1 ? ' was' : 's were'} accepted before the first 429${sayHeader(r.header)}, and no retest succeeded within ${seconds(r.waitedMs)} s${stopClause(r.stop)}, so the window (or refill time) is longer than that.`,
   'not-limited-again': (r) =>
     `${r.accepted} requests were accepted before the first 429, allowance came back ${seconds(r.recoveredAfterMs)} s later, and the next burst was not limited again${stopClause(r.stop)}; the window could not be timed.`,
@@ -173,6 +176,6 @@ export function explainBanRisk(allowRefusals: number): string {
 /** Chutes mode: what the plan may cost of today's quota, and whether the probe goes on. */
 export function explainQuotaShare(q: { worstCase: number; remaining: number; sharePercent: number; maxSharePercent: number; proceeds: boolean }): string {
   const share = `this plan may spend up to ${q.worstCase} of the ${q.remaining} requests left of today's quota (${round(q.sharePercent, 1)} %)`;
-  if (q.proceeds) return `Chutes quota: ${share}.`;
+  if (q.proceeds) return `Chutes quota: ${share}${q.sharePercent > q.maxSharePercent ? `, over --max-quota-share ${q.maxSharePercent} %, confirmed with --yes` : ''}.`;
   return `Chutes quota: ${share}, over --max-quota-share ${q.maxSharePercent} %: the probe stopped after its first request and reports what the headers say; pass --yes (or lower --max-requests) to measure.`;
 }
