@@ -8,7 +8,13 @@ import { chutesAnswered, quotaRemaining, quotaShare, refusalBudget, refusalsSeen
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
 let seq = 0;
 
-/** An answer sent `at` ms after T0 and back 10 ms later: 'ok', or 429 with an optional Retry-After. */
+/** @typedef {import('../../dist/probe/observation.js').Observation} Observation */
+
+/**
+ * An answer sent `at` ms after T0 and back 10 ms later: 'ok', or 429 with an optional Retry-After.
+ * @param {number} at @param {number} status @param {number | null} [retryAfterSeconds] @param {any[]} [policies]
+ * @returns {Observation}
+ */
 function obs(at, status, retryAfterSeconds = null, policies = []) {
   seq += 1;
   return { seq, sentAt: T0 + at, receivedAt: T0 + at + 10, status, outcome: status === 200 ? 'ok' : 'rate_limited', policies, retryAfterSeconds, inFlight: 1 };
@@ -85,6 +91,7 @@ const chutesPolicies = (remaining) => [
 
 describe('Chutes mode rules', () => {
   it('refusalBudget: --allow-refusals wins; else 1 on Chutes, no limit elsewhere', () => {
+    /** @type {Array<[{ allowRefusals?: number }, boolean, number]>} */
     const table = [
       [{}, true, 1],
       [{}, false, Infinity],
@@ -102,10 +109,11 @@ describe('Chutes mode rules', () => {
   });
 
   it('refusalsSeen counts the rate-limit 429s (the edge\'s header-less 429 among them)', () => {
-    assert.equal(refusalsSeen([ok(0), no(100), no(200, 3), { ...ok(300), outcome: 'capacity', status: 429 }]), 2);
+    assert.equal(refusalsSeen([ok(0), no(100), no(200, 3), { ...ok(300), outcome: /** @type {const} */ ('capacity'), status: 429 }]), 2);
   });
 
   it('quotaShare: the plan\'s worst case against the quota left; over --max-quota-share it needs --yes', () => {
+    /** @type {Array<[{ maxRequests: number, yes?: boolean, maxQuotaShare?: number }, number, number, boolean]>} */
     const table = [
       [{ maxRequests: 60 }, 199, 30.15, false],
       [{ maxRequests: 60, yes: true }, 199, 30.15, true],

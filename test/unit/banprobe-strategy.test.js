@@ -78,6 +78,11 @@ function chutesEdge({ quota = 5000, baseMs = 3000 } = {}) {
   return { answer, ban };
 }
 
+/**
+ * @param {(now: number) => { status: number, headers: Record<string, string> }} answer
+ * @param {{ rpm?: number, maxRequests?: number, maxDurationMs?: number, concurrency?: import('../../dist/probe/strategy.js').ConcurrencyMode, phase?: number,
+ *   allowRefusals?: number, chutes?: boolean, maxQuotaShare?: number, yes?: boolean }} [options]
+ */
 async function simulate(answer, { rpm = 600, maxRequests = 150, maxDurationMs = 600_000, concurrency = 'off', phase = 700, ...extra } = {}) {
   const start = NOON + phase;
   const clock = new SimClock(start);
@@ -117,7 +122,7 @@ function assertPaced(run, rpm) {
 
 describe('Chutes mode: the refusal budget', () => {
   it('an eager --rpm 120 on a Chutes-like edge (X-Chutes-RL-User 60, escalating HTML 429 bans) provokes one refusal and names the ban risk', async () => {
-    for (const concurrency of ['off', 'auto']) {
+    for (const concurrency of /** @type {const} */ (['off', 'auto'])) {
       const edge = chutesEdge();
       const run = await simulate(edge.answer, { rpm: 120, maxRequests: 150, concurrency });
       assert.equal(refusals(run), 1, `${concurrency}: ${refusals(run)} refusals, bans ${JSON.stringify(edge.ban.bans)}`);
@@ -207,7 +212,7 @@ describe('the penalty box (any target)', () => {
   });
 
   it('normal limiters (with and without Retry-After) never read as a penalty box', async () => {
-    for (const algorithm of ['fixed-window', 'sliding-window', 'token-bucket']) {
+    for (const algorithm of /** @type {const} */ (['fixed-window', 'sliding-window', 'token-bucket'])) {
       for (const retryAfter of [false, true]) {
         for (const phase of [150, 1650]) {
           const limiter = createRateLimiter({ algorithm, limit: 10, windowMs: 2000 });
