@@ -59,8 +59,8 @@ function simServer(clock, answer, latencyMs = 1) {
 }
 
 /** Chutes as the facts describe it: X-Chutes-* on the app's answers, the edge's bare HTML 429 when it bans. */
-function chutesEdge({ quota = 5000, baseMs = 3000 } = {}) {
-  const ban = escalatingBan({ limiter: createRateLimiter({ algorithm: 'sliding-window', limit: 60, windowMs: 60_000 }), baseMs });
+function chutesEdge({ quota = 5000, baseMs = 3000, limit = 60 } = {}) {
+  const ban = escalatingBan({ limiter: createRateLimiter({ algorithm: 'sliding-window', limit, windowMs: 60_000 }), baseMs });
   let used = 0;
   const answer = (now) => {
     if (!ban.decide(now).allowed) return { status: 429, headers: {} };
@@ -68,7 +68,7 @@ function chutesEdge({ quota = 5000, baseMs = 3000 } = {}) {
     return {
       status: 200,
       headers: {
-        'x-chutes-rl-user': '60',
+        'x-chutes-rl-user': String(limit),
         'x-chutes-quota-total': String(quota),
         'x-chutes-quota-used': String(used),
         'x-chutes-quota-remaining': String(quota - used),
@@ -81,12 +81,12 @@ function chutesEdge({ quota = 5000, baseMs = 3000 } = {}) {
 /**
  * @param {(now: number) => { status: number, headers: Record<string, string> }} answer
  * @param {{ rpm?: number, maxRequests?: number, maxDurationMs?: number, concurrency?: import('../../dist/probe/strategy.js').ConcurrencyMode, phase?: number,
- *   allowRefusals?: number, chutes?: boolean, maxQuotaShare?: number, yes?: boolean }} [options]
+ *   allowRefusals?: number, chutes?: boolean, maxQuotaShare?: number, yes?: boolean, latencyMs?: number }} [options]
  */
-async function simulate(answer, { rpm = 600, maxRequests = 150, maxDurationMs = 600_000, concurrency = 'off', phase = 700, ...extra } = {}) {
+async function simulate(answer, { rpm = 600, maxRequests = 150, maxDurationMs = 600_000, concurrency = 'off', phase = 700, latencyMs = 1, ...extra } = {}) {
   const start = NOON + phase;
   const clock = new SimClock(start);
-  const { sendOne, arrivals } = simServer(clock, answer);
+  const { sendOne, arrivals } = simServer(clock, answer, latencyMs);
   const strategy = new ProbeStrategy({ start, rpm, maxRequests, maxDurationMs, concurrency, maxConcurrency: 8, ...extra });
   const sends = [];
   const notices = [];
@@ -145,9 +145,12 @@ describe('Chutes mode: the refusal budget', () => {
   });
 
   it('with the host known as Chutes (config.chutes), the pre-flight is awaited and the burst keeps one request in flight', async () => {
-    const edge = chutesEdge();
-    const run = await simulate(edge.answer, { rpm: 120, chutes: true });
+    const edge = chutesEdge({ limit: 10 });
+    // Answers four pace intervals slow: an open-loop burst would have four requests in flight at its first refusal.
+    const run = await simulate(edge.answer, { rpm: 120, chutes: true, latencyMs: 2000 });
     assert.equal(refusals(run), 1);
+    const crowded = run.sends.filter((s) => s.inFlight > 1);
+    assert.deepEqual(crowded.map((s) => s.seq), [], 'sends that went out with another request in flight');
     // The plan said so already: no notice repeats the ban risk, only the quota share.
     assert.ok(!run.notices.some((n) => /edge ban/.test(n)), JSON.stringify(run.notices));
     assert.ok(run.notices.some((n) => /Chutes quota: this plan may spend up to 150 of the 4999 requests left/.test(n)), JSON.stringify(run.notices));
