@@ -55,6 +55,8 @@ interface RateView {
   tight: boolean | null;
   /** retryFloor per cycle kind (it decides whether an exhausted policy's reset binds). */
   floor: Map<string, number | null>;
+  /** The ban guard's readings of these answers (banGuard), once per response: refusals, penalty, Chutes. */
+  guard: { refused: number; penalty: boolean; chutes: boolean } | null;
 }
 
 export class RatePhase {
@@ -66,7 +68,7 @@ export class RatePhase {
   /** Silent gaps of the token-bucket stage, oldest first. */
   private gaps: Array<{ from: number; until: number }> = [];
   private checks = 0;
-  /** Chutes mode: the host said so, or an answer did (X-Chutes-* headers). */
+  /** Chutes mode: the host said so, or an answer did (X-Chutes-Quota-*, see ban-guard.ts). */
   private chutes: boolean;
   /** Chutes mode: the plan's worst case against the quota the first answer reported (once known). */
   quota: QuotaShare | null = null;
@@ -94,7 +96,8 @@ export class RatePhase {
 
   /** Refusals the probe may still provoke (Infinity: no limit). */
   refusalsLeft(): number {
-    return Math.max(0, this.refusalBudget - refusalsSeen(this.rateView().obs));
+    const budget = this.refusalBudget;
+    return Number.isFinite(budget) ? Math.max(0, budget - refusalsSeen(this.rateView().obs)) : Infinity;
   }
 
   /** How many refusals the probe may provoke (Infinity: no limit). */
@@ -199,14 +202,17 @@ export class RatePhase {
    * rate sends in flight than refusals left, so answers in flight cannot overshoot the budget. Null: go on.
    */
   private banGuard(raw: readonly Observation[], obs: readonly Observation[]): PhaseStep | null {
-    if (!this.chutes && chutesAnswered(raw)) {
+    // Read once per response: step() runs on every decision.
+    const view = this.rateView();
+    view.guard ??= { refused: refusalsSeen(obs), penalty: detectPenalty(obs) !== null, chutes: this.chutes || chutesAnswered(raw) };
+    const { refused, penalty, chutes } = view.guard;
+    if (!this.chutes && chutes) {
       this.chutes = true;
       if (Number.isFinite(this.refusalBudget)) this.notices.push(explainBanRisk(this.refusalBudget));
     }
     const budget = this.refusalBudget;
-    const refused = refusalsSeen(obs);
     if (refused >= budget) return this.finishWhenSettled('refusals');
-    if (detectPenalty(obs) !== null) return this.finishWhenSettled('penalty');
+    if (penalty) return this.finishWhenSettled('penalty');
     if (this.chutes && this.quota === null) {
       const remaining = quotaRemaining(raw);
       if (remaining !== null) {
@@ -378,7 +384,7 @@ export class RatePhase {
     if (this.view?.size !== this.ledger.responses.size) {
       const raw = this.answers();
       const obs = attributeRefusals(raw);
-      this.view = { size: this.ledger.responses.size, raw, obs, mode: headerModeOf(obs), cycles: namedCycles(rateRuns(obs)), resetBinds: null, tight: null, floor: new Map() };
+      this.view = { size: this.ledger.responses.size, raw, obs, mode: headerModeOf(obs), cycles: namedCycles(rateRuns(obs)), resetBinds: null, tight: null, floor: new Map(), guard: null };
     }
     return this.view;
   }

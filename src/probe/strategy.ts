@@ -69,7 +69,7 @@ export class ProbeStrategy {
     return this.ledger.pending;
   }
 
-  /** The probe knows it talks to Chutes (by host, or an answer's X-Chutes-* headers). */
+  /** The probe knows it talks to Chutes (by host, or an answer's X-Chutes-Quota-* headers). */
   get chutesMode(): boolean {
     return this.rate.chutesMode;
   }

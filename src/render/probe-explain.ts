@@ -94,7 +94,9 @@ const RATE_TEXT: Writers<RateReason> = {
     `${r.header} states ${r.limit} requests, but the allowance was back in full before each of ${r.count} requests at ${r.paceRpm}/min, so the sustained rate is at least that and the stated ${r.limit} was never reached; rerun with a higher --rpm (e.g. --rpm ${r.higherRpm}) to reach the limit.`,
   'never-limited': (r) => {
     const stated = r.stated === null ? '' : `; the ${r.stated.name} header states ${r.stated.limit}, but the probe never reached a limit at ${r.paceRpm}/min, so that figure was not measured`;
-    return `No request was rate limited: all ${r.accepted} in ${seconds(r.spanMs)} s were accepted${r.perMinute === null ? '' : ` (at least ${describeRate(r.perMinute)}/min)`}${stopClause(r.stop)}${stated}; rerun with a higher --rpm (e.g. --rpm ${r.suggestedRpm}) to reach the limit.`;
+    // Stopped to spare the quota, not for want of pace: a higher --rpm would not help.
+    const rerun = r.stop === 'quota-share' ? 'pass --yes (or lower --max-requests) to measure it' : `rerun with a higher --rpm (e.g. --rpm ${r.suggestedRpm}) to reach the limit`;
+    return `No request was rate limited: all ${r.accepted} in ${seconds(r.spanMs)} s were accepted${r.perMinute === null ? '' : ` (at least ${describeRate(r.perMinute)}/min)`}${stopClause(r.stop)}${stated}; ${rerun}.`;
   },
   'no-recovery': (r) => r.stop !== null && SPARED[r.stop] !== undefined
     ? `${r.accepted} request${r.accepted === 1 ? ' was' : 's were'} accepted before the first 429${sayHeader(r.header)}; the probe stopped provoking there because ${SPARED[r.stop]}, so the window (or refill time) was not measured.`

@@ -182,6 +182,7 @@ describe('Chutes mode: the quota share', () => {
     assert.ok(run.notices.some((n) => /up to 60 of the 199 requests left of today's quota \(30\.2 %\), over --max-quota-share 10 %: the probe stopped after its first request/.test(n)), JSON.stringify(run.notices));
     assert.ok(run.result.warnings.some((w) => /--max-quota-share/.test(w)));
     assert.match(run.result.rate.explanation, /x-chutes-rl-user header states 60/);
+    assert.match(run.result.rate.explanation, /pass --yes \(or lower --max-requests\) to measure it\.$/);
   });
 
   it('--yes, or a larger --max-quota-share, lets it go on', async () => {
