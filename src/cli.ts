@@ -3,7 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { DiagError, ExitCode } from './errors.js';
 import {
-  collectHeader, integerParser, parseChoice, parseConcurrency, parseDailyQuota, parseDurationMs, parseHttpUrl, parsePositiveDurationMs, parseRequestPath,
+  collectHeader, integerParser, numberParser, parseChoice, parseConcurrency, parseDailyQuota, parseDurationMs, parseHttpUrl, parsePositiveDurationMs, parseRequestPath,
 } from './options.js';
 import { Redactor } from './redact.js';
 import type { Io, MainIo } from './render/io.js';
@@ -158,7 +158,9 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
     .option('--concurrency <auto|off|n>', 'concurrency test: auto (when the budget allows), off, or test up to n at once', parseConcurrency, 'auto' as const)
     .option('--max-concurrency <n>', 'largest simultaneous batch the concurrency test may send', integerParser(1, 1000), 8)
     .option('--dry-run', 'print the plan and send nothing')
-    .option('-y, --yes', 'no confirmation for plans over 100 requests')
+    .option('-y, --yes', "no confirmation for plans over 100 requests, or over --max-quota-share of today's Chutes quota")
+    .option('--allow-refusals <n>', 'refusals (429s) the probe may provoke before it stops provoking; default 1 on Chutes (each can lengthen an edge ban), else no limit', integerParser(1, 100_000))
+    .option('--max-quota-share <percent>', "Chutes: the most of today's remaining quota the plan may spend without --yes (checked on the first answer)", numberParser(0, 100), 10)
     .addHelpText('after', commandHelp('probe', [
       'chutes-diag probe --rpm 20',
       'chutes-diag probe --rpm 120 --max-requests 80 --concurrency off',

@@ -42,8 +42,8 @@ export function demoSteps(): DemoStep[] {
     },
     {
       title: 'probe',
-      why: 'Chutes states no window in its headers, so a paced burst measures the limit, window and concurrency cap.',
-      args: ['probe', '--rpm', '600', '--max-requests', '60', '--max-duration', '30s'],
+      why: 'Chutes states no window in its headers, and every refused request can lengthen an edge ban: the paced burst stops at its first refusal (the limit is the header\'s and the count before it; the window stays unmeasured). --yes: the emulated quota is not yours.',
+      args: ['probe', '--rpm', '600', '--max-requests', '60', '--max-duration', '30s', '--yes'],
       expectExit: 0,
     },
     {

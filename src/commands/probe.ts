@@ -3,10 +3,11 @@
 // (probe/run.ts) does the probing, render/probe.ts writes what it found.
 import { createInterface } from 'node:readline/promises';
 import { ExitCode, UsageError } from '../errors.js';
-import { probePlan, runProbeSession, type ProbeSettings } from '../probe/run.js';
+import { plannedRefusals, probePlan, runProbeSession, type ProbeSettings } from '../probe/run.js';
 import { emitGithubReport } from '../render/github.js';
 import type { Stream } from '../render/io.js';
 import { jsonDocument } from '../render/json.js';
+import { isChutesHost } from '../target.js';
 import { openJsonlWriter } from '../render/jsonl.js';
 import { probeCiReport, probeJsonFields, progressText, renderPlan, renderProbeReport, shownWarnings } from '../render/probe.js';
 import { startSpinner } from '../render/spinner.js';
@@ -33,12 +34,12 @@ async function confirmOnTty(question: string, input: CommandContext['stdin'], ou
 
 export async function runProbe(opts: ProbeOptions, ctx: CommandContext): Promise<number> {
   const { io } = ctx;
-  const plan = probePlan(opts);
   // --out is opened only once the plan is accepted: a dry run or a refusal leaves no file behind.
   // The model list (GET /v1/models, free, no key) is read only for a real run: a dry run sends nothing.
   const model = opts.dryRun ? undefined : await resolveModel(opts, ctx);
   const { target } = resolveNetwork({ ...opts, out: undefined }, io, model);
-  if (!io.json) io.print(renderPlan(plan, target, io.color));
+  const plan = probePlan(opts);
+  if (!io.json) io.print(renderPlan(plan, target, io.color, plannedRefusals(opts, isChutesHost(target.url.hostname))));
   if (model && opts.body === undefined) reportModelChoice(model, io);
 
   if (opts.dryRun) {
@@ -65,6 +66,8 @@ export async function runProbe(opts: ProbeOptions, ctx: CommandContext): Promise
       signal: ctx.signal,
       out,
       progress: (state) => startSpinner(io, () => progressText(state()), ctx.now),
+      // Chutes mode found from the answers, and the quota share: said as soon as known, before more is sent.
+      notice: (text) => io.warn(text),
     });
     const { result, summary, records, exitCode, interrupted } = report;
     emitGithubReport(io, probeCiReport({ result, summary, records, warnings: shownWarnings(report, io.verbose), exitCode, interrupted }));

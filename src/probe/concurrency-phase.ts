@@ -22,6 +22,8 @@ export interface RateSide {
   attributed(): readonly Observation[];
   /** The earliest instant the latest rate-phase refusals allow, or null. */
   retryFloor(): number | null;
+  /** Refusals the probe may still provoke (--allow-refusals; Infinity: no limit). */
+  refusalsLeft(): number;
 }
 
 /** The largest batch: the --concurrency number, or --max-concurrency with auto. */
@@ -36,6 +38,13 @@ export function concurrencyReserve(config: StrategyConfig): number {
   const needed = batchSizes(concurrencyCap(config)).reduce((a, b) => a + b, 0) + 1;
   return Math.min(needed, Math.floor(config.maxRequests / 4));
 }
+
+/** Why the test did not run when the rate part stopped to spare a ban or the quota. */
+const SPARED_BY = {
+  refusals: 'the refusal budget (--allow-refusals) was spent: a batch could be refused and lengthen a ban',
+  penalty: 'retries lengthen the block (a penalty box): a batch would make it longer',
+  'quota-share': "the plan was stopped to spare today's quota (--max-quota-share)",
+} as const;
 
 export class ConcurrencyPhase {
   readonly trials: ConcurrencyTrial[] = [];
@@ -93,6 +102,12 @@ export class ConcurrencyPhase {
       this.finish(stopReason === 'interrupted' ? 'the probe was interrupted' : 'the rate part ended on errors', true);
       return 'finished';
     }
+    // Sparing a ban or the quota: a batch could be refused (and lengthen the block) or spend the quota.
+    const spared = SPARED_BY[stopReason as keyof typeof SPARED_BY];
+    if (spared !== undefined) {
+      this.finish(spared, true);
+      return 'finished';
+    }
     // Batches need the line to be quiet: nothing of ours in flight.
     if (this.ledger.pending > 0) return { kind: 'await', until: null };
     const cap = concurrencyCap(this.config);
@@ -111,6 +126,11 @@ export class ConcurrencyPhase {
     const size = sizes[this.trials.length];
     if (size === undefined) {
       this.finish(null);
+      return 'finished';
+    }
+    // Each request of a batch could be refused: more than the refusal budget leaves could lengthen a ban.
+    if (size > this.rate.refusalsLeft()) {
+      this.finish(`a batch of ${size} could be refused ${size} times, more than --allow-refusals leaves (each refusal can lengthen an edge ban)`, this.trials.length === 0);
       return 'finished';
     }
     const model = allowanceModel(this.rate.estimate(), this.rate.attributed());

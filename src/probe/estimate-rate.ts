@@ -18,6 +18,7 @@ import { estimateFromCycles } from './estimate-cycles.js';
 import { estimateFromExactHeaders, estimateFromHeaderSeries } from './estimate-headers.js';
 import type { RateContext, RateEstimate, RateFinding } from './estimate-types.js';
 import { foreignUsage } from './foreign.js';
+import { detectPenalty } from './penalty.js';
 import { headerModeOf } from './header-mode.js';
 import { attributeRefusals, isAccepted, isRateLimited, type Observation } from './observation.js';
 
@@ -63,8 +64,8 @@ export { slidingRefusalDeadline, windowTiming } from './window-timing.js';
 export { bucketCapacity, refillRateInterval, resetRateInterval, tokenRate, tokenRateInterval, type RateInterval } from './refill.js';
 
 /** The figures and reason of an estimator, as the public result: the reason written out, the requests counted. */
-function toEstimate({ reason, ...figures }: RateFinding, requests: number): RateEstimate {
-  return { ...figures, explanation: explainRate(reason), requests };
+function toEstimate({ reason, ...figures }: RateFinding, requests: number, penalty: RateEstimate['penalty']): RateEstimate {
+  return { ...figures, explanation: explainRate(reason), requests, penalty };
 }
 
 /** What the rate part can say: headers first (a stated window, then a series), behaviour when they say too little. */
@@ -94,7 +95,8 @@ function findRate(observations: readonly Observation[], ctx: RateContext): RateF
 
 /** Everything the rate part can say from these observations (rate-phase sends only). */
 export function estimateRateLimit(sent: readonly Observation[], ctx: RateContext): RateEstimate {
-  return toEstimate(findRate(attributeRefusals(sent), ctx), sent.length);
+  const attributed = attributeRefusals(sent);
+  return toEstimate(findRate(attributed, ctx), sent.length, detectPenalty(attributed));
 }
 
 /**

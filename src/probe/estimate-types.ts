@@ -1,5 +1,6 @@
 // The vocabulary of the rate estimate: what it says (figures, algorithm, how sure) and what it is told
 // about the probe. Types only; the estimators live in their own modules, estimate-rate.ts assembles them.
+import type { Penalty } from './penalty.js';
 import type { RateReason, StopCause } from './reasons.js';
 
 export type RateAlgorithmName = 'fixed-window' | 'sliding-window' | 'token-bucket' | 'unknown';
@@ -19,6 +20,8 @@ export interface RateEstimate {
   explanation: string;
   /** Requests this probe spent on the rate part. */
   requests: number;
+  /** Refusals were seen to lengthen the block (a penalty box, see penalty.ts), else null. */
+  penalty: Penalty | null;
 }
 
 export interface RateContext {

@@ -16,6 +16,17 @@ export interface StrategyConfig {
   maxDurationMs: number;
   concurrency: ConcurrencyMode;
   maxConcurrency: number;
+  /**
+   * How many refusals (rate-limit 429s, the edge's HTML 429 among them) the probe may provoke; after that
+   * it provokes none. Unset: 1 in Chutes mode (each can lengthen an edge ban), else unlimited.
+   */
+  allowRefusals?: number;
+  /** The target is Chutes by its host (*.chutes.ai); answers with X-Chutes-* headers say so too. */
+  chutes?: boolean;
+  /** Chutes mode: the most of today's remaining quota (percent) the plan may spend without `yes`; default 10. */
+  maxQuotaShare?: number;
+  /** --yes: the plan was confirmed, whatever share of the quota it may spend. */
+  yes?: boolean;
 }
 
 export type SendPurpose = 'burst' | 'retest' | 'check' | 'batch' | 'lone';
@@ -32,7 +43,7 @@ export type SendAction = Extract<ProbeAction, { kind: 'send' }>;
 /** What one phase asks for next, or 'finished' when it has nothing more to send. */
 export type PhaseStep = ProbeAction | 'finished';
 
-export type StopReason = 'complete' | 'budget' | 'duration' | 'interrupted' | 'errors' | 'quota';
+export type StopReason = 'complete' | 'budget' | 'duration' | 'interrupted' | 'errors' | 'quota' | 'refusals' | 'penalty' | 'quota-share';
 
 export interface SentEntry {
   seq: number;

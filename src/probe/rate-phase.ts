@@ -30,6 +30,9 @@ import {
   type RateContext,
   type RateEstimate,
 } from './estimate-rate.js';
+import { chutesAnswered, quotaRemaining, quotaShare, refusalBudget, refusalsSeen, type QuotaShare } from './ban-guard.js';
+import { detectPenalty } from './penalty.js';
+import { explainBanRisk, explainQuotaShare } from '../render/probe-explain.js';
 import { isRatePurpose, type PhaseStep, type SendAction, type SendLedger, type SendPurpose, type StrategyConfig } from './ledger.js';
 import type { RatePacer } from './rate-pacing.js';
 import { bucketGap, burst2PauseUntil, refillRateIsTight, secondLadderGrowth, secondRecoveryFloor, type Cycles } from './rate-stages.js';
@@ -52,6 +55,8 @@ interface RateView {
   tight: boolean | null;
   /** retryFloor per cycle kind (it decides whether an exhausted policy's reset binds). */
   floor: Map<string, number | null>;
+  /** The ban guard's readings of these answers (banGuard), once per response: refusals, penalty, Chutes. */
+  guard: { refused: number; penalty: boolean; chutes: boolean } | null;
 }
 
 export class RatePhase {
@@ -63,6 +68,14 @@ export class RatePhase {
   /** Silent gaps of the token-bucket stage, oldest first. */
   private gaps: Array<{ from: number; until: number }> = [];
   private checks = 0;
+  /** Chutes mode: the host said so, or an answer did (X-Chutes-Quota-*, see ban-guard.ts). */
+  private chutes: boolean;
+  /** Chutes mode: the plan's worst case against the quota the first answer reported (once known). */
+  quota: QuotaShare | null = null;
+  /** A burst send was held for an answer (the refusal budget): it is planned from then, not late on its grid. */
+  private heldForAnswer = false;
+  /** What the user must hear while the probe runs (Chutes mode found from headers, the quota share); the run drains it. */
+  readonly notices: string[] = [];
 
   constructor(
     private readonly ledger: SendLedger,
@@ -72,7 +85,25 @@ export class RatePhase {
     readonly intervalMs: number,
     /** Requests kept for the concurrency test until the first 429 (concurrencyReserve). */
     private readonly reserve: number,
-  ) {}
+  ) {
+    this.chutes = Boolean(config.chutes);
+  }
+
+  /** Whether the probe knows it talks to Chutes. */
+  get chutesMode(): boolean {
+    return this.chutes;
+  }
+
+  /** Refusals the probe may still provoke (Infinity: no limit). */
+  refusalsLeft(): number {
+    const budget = this.refusalBudget;
+    return Number.isFinite(budget) ? Math.max(0, budget - refusalsSeen(this.rateView().obs)) : Infinity;
+  }
+
+  /** How many refusals the probe may provoke (Infinity: no limit). */
+  get refusalBudget(): number {
+    return refusalBudget(this.config, this.chutes);
+  }
 
   // ------------------------------------------------------------------ what the coordinator reports
 
@@ -125,6 +156,8 @@ export class RatePhase {
   step(now: number): PhaseStep {
     const { raw, obs, mode, cycles } = this.rateView();
     if (this.errorStop(raw)) return this.finishWhenSettled('errors');
+    const guarded = this.banGuard(raw, obs);
+    if (guarded !== null) return guarded;
     // Limit and window in the headers (IETF `w`): nothing left to measure, whatever the status.
     if (mode.kind === 'exact') return this.finishWhenSettled(null);
 
@@ -159,6 +192,39 @@ export class RatePhase {
     }
     if (!useful && auth >= AUTH_STOP_NO_SUCCESS && auth === trailing) return 'errors';
     if (trailing >= (useful ? ERROR_STOP_AFTER_SUCCESS : ERROR_STOP_NO_SUCCESS)) return 'errors';
+    return null;
+  }
+
+  /**
+   * Sparing bans and quota, before anything else is sent: stop provoking once the refusal budget is spent
+   * or refusals are seen to lengthen the block; in Chutes mode, stop after the first answer when the plan
+   * could spend more of today's quota than --max-quota-share allows (without --yes); and keep no more
+   * rate sends in flight than refusals left, so answers in flight cannot overshoot the budget. Null: go on.
+   */
+  private banGuard(raw: readonly Observation[], obs: readonly Observation[]): PhaseStep | null {
+    // Read once per response: step() runs on every decision.
+    const view = this.rateView();
+    view.guard ??= { refused: refusalsSeen(obs), penalty: detectPenalty(obs) !== null, chutes: this.chutes || chutesAnswered(raw) };
+    const { refused, penalty, chutes } = view.guard;
+    if (!this.chutes && chutes) {
+      this.chutes = true;
+      if (Number.isFinite(this.refusalBudget)) this.notices.push(explainBanRisk(this.refusalBudget));
+    }
+    const budget = this.refusalBudget;
+    if (refused >= budget) return this.finishWhenSettled('refusals');
+    if (penalty) return this.finishWhenSettled('penalty');
+    if (this.chutes && this.quota === null) {
+      const remaining = quotaRemaining(raw);
+      if (remaining !== null) {
+        this.quota = quotaShare(this.config, remaining);
+        this.notices.push(explainQuotaShare(this.quota));
+      }
+    }
+    if (this.quota !== null && !this.quota.proceeds) return this.finishWhenSettled('quota-share');
+    if (Number.isFinite(budget) && this.pending() >= budget - refused) {
+      this.heldForAnswer = true;
+      return { kind: 'await', until: null };
+    }
     return null;
   }
 
@@ -293,7 +359,11 @@ export class RatePhase {
 
   /** The next paced burst send (see RatePacer.nextBurstSlot). */
   private burstSend(now: number): PhaseStep {
-    return this.send(this.pacer.nextBurstSlot(now), 'burst');
+    const slot = this.pacer.nextBurstSlot(now);
+    // Held for an answer on purpose: the wait is the plan, not lateness to catch up on.
+    const planned = this.heldForAnswer ? Math.max(slot, now) : slot;
+    this.heldForAnswer = false;
+    return this.send(planned, 'burst');
   }
 
   // ------------------------------------------------------------------ bookkeeping
@@ -314,7 +384,7 @@ export class RatePhase {
     if (this.view?.size !== this.ledger.responses.size) {
       const raw = this.answers();
       const obs = attributeRefusals(raw);
-      this.view = { size: this.ledger.responses.size, raw, obs, mode: headerModeOf(obs), cycles: namedCycles(rateRuns(obs)), resetBinds: null, tight: null, floor: new Map() };
+      this.view = { size: this.ledger.responses.size, raw, obs, mode: headerModeOf(obs), cycles: namedCycles(rateRuns(obs)), resetBinds: null, tight: null, floor: new Map(), guard: null };
     }
     return this.view;
   }

@@ -2,7 +2,7 @@
 // sentence needs (raw, in ms or per second; rounding is the renderer's). src/render/probe-explain.ts is
 // the only place that turns these into words. Types only.
 /** Why sending stopped, when it stopped before the estimate was complete. */
-export type StopCause = 'budget' | 'duration' | 'interrupted' | 'errors' | null;
+export type StopCause = 'budget' | 'duration' | 'interrupted' | 'errors' | 'refusals' | 'penalty' | 'quota-share' | null;
 
 /** A header's own figure, quoted beside a measured one: "(the NAME header says LIMIT)". */
 export interface StatedLimit {

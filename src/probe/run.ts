@@ -15,6 +15,7 @@ import { driveProbe, WARM_UP_MAX_MS, type SendTicket } from './runner.js';
 import { paceIntervalMs } from './schedule.js';
 import { ProbeStrategy, type ConcurrencyMode, type ProbeResult } from './strategy.js';
 import { trackWire } from './wire.js';
+import { isChutesHost } from '../target.js';
 
 /** The probe's own options (cli-contract.md), as the command got them; unset ones take the defaults. */
 export interface ProbeSettings {
@@ -24,6 +25,12 @@ export interface ProbeSettings {
   maxDuration?: number;
   concurrency?: ConcurrencyMode;
   maxConcurrency?: number;
+  /** --allow-refusals: how many refusals the probe may provoke (default 1 on Chutes, else no limit). */
+  allowRefusals?: number;
+  /** --max-quota-share, percent (Chutes mode). */
+  maxQuotaShare?: number;
+  /** --yes: confirmed, whatever share of today's quota the plan may spend. */
+  yes?: boolean;
 }
 
 /** The `plan` object of the JSON document (cli-contract.md). */
@@ -51,6 +58,11 @@ export function probePlan(opts: ProbeSettings): ProbePlan {
     maxDurationSeconds: (opts.maxDuration ?? 300_000) / 1000,
     maxConcurrency: concurrency === 'off' ? 0 : typeof concurrency === 'number' ? concurrency : opts.maxConcurrency ?? 8,
   };
+}
+
+/** Refusals the probe may provoke, as the plan can tell before the first answer: --allow-refusals, 1 on a Chutes host, else null (no limit). */
+export function plannedRefusals(opts: ProbeSettings, chutesHost: boolean): number | null {
+  return opts.allowRefusals ?? (chutesHost ? 1 : null);
 }
 
 /** Where the run stands, for a live progress line. */
@@ -87,6 +99,8 @@ export interface ProbeRunInput {
   progress?: (state: () => ProgressState) => Promise<Progress>;
   /** The probe's clock, epoch ms with sub-millisecond precision. */
   clock?: () => number;
+  /** Told what the user must hear while the run goes on (Chutes mode found from headers, the quota share). */
+  notice?: (text: string) => void;
 }
 
 /** What the run found, for the renderers and the JSON document. */
@@ -139,6 +153,10 @@ export async function runProbeSession(input: ProbeRunInput): Promise<ProbeReport
     maxDurationMs: settings.maxDuration ?? 300_000,
     concurrency: settings.concurrency ?? 'auto',
     maxConcurrency: settings.maxConcurrency ?? 8,
+    ...(settings.allowRefusals !== undefined ? { allowRefusals: settings.allowRefusals } : {}),
+    chutes: isChutesHost(target.url.hostname),
+    ...(settings.maxQuotaShare !== undefined ? { maxQuotaShare: settings.maxQuotaShare } : {}),
+    yes: Boolean(settings.yes),
   });
   const completed: Completed[] = [];
   const parserWarnings = new Set<string>();
@@ -178,7 +196,7 @@ export async function runProbeSession(input: ProbeRunInput): Promise<ProbeReport
       for (const warning of built.warnings) parserWarnings.add(warning);
     }
     progress.update();
-    return {
+    const observation: Observation = {
       seq: ticket.seq,
       // The estimate times answers from when the request went out: a first request that waited for its
       // connection (TLS, a proxy) would otherwise look as if the server's reset instant moved.
@@ -190,6 +208,14 @@ export async function runProbeSession(input: ProbeRunInput): Promise<ProbeReport
       retryAfterSeconds: built.rateLimit.retryAfterSeconds,
       inFlight: ticket.inFlight,
     };
+    return observation;
+  };
+  // Notices come from the strategy as it plans on the answers: passed on after each decision.
+  const next = strategy.next.bind(strategy);
+  strategy.next = (now: number) => {
+    const action = next(now);
+    for (const text of strategy.takeNotices()) input.notice?.(text);
+    return action;
   };
 
   let outcome;

@@ -18,6 +18,8 @@ import { isRatePurpose, SendLedger, type ProbeAction, type SendAction, type Send
 import { RatePacer } from './rate-pacing.js';
 import { RatePhase } from './rate-phase.js';
 import { paceIntervalMs, type RateCap } from './schedule.js';
+import { explainBanRisk, explainPenalty, explainQuotaShare } from '../render/probe-explain.js';
+import type { QuotaShare } from './ban-guard.js';
 
 export { CATCH_UP_MS } from './rate-pacing.js';
 export type { ConcurrencyMode, ProbeAction, SendPurpose, StopReason, StrategyConfig } from './ledger.js';
@@ -65,6 +67,21 @@ export class ProbeStrategy {
 
   get pendingCount(): number {
     return this.ledger.pending;
+  }
+
+  /** The probe knows it talks to Chutes (by host, or an answer's X-Chutes-Quota-* headers). */
+  get chutesMode(): boolean {
+    return this.rate.chutesMode;
+  }
+
+  /** Chutes mode: the plan's worst case against the quota left today, once the first answer told it. */
+  get quota(): QuotaShare | null {
+    return this.rate.quota;
+  }
+
+  /** Notices for the user since the last call (Chutes mode found from headers, the quota share). */
+  takeNotices(): string[] {
+    return this.rate.notices.splice(0);
   }
 
   /** Observations so far, in send order (the live list: read it, do not change it). */
@@ -161,6 +178,14 @@ export class ProbeStrategy {
     if (gated > 0) {
       warnings.push(`${gated} 429${gated === 1 ? '' : 's'} during the rate part came from too many requests in flight (a concurrency limit), not the rate limit, and ${gated === 1 ? 'was' : 'were'} left out of the rate estimate; a lower --rpm keeps fewer requests in flight.`);
     }
-    return { rate, concurrency, warnings, stopReason: this.ledger.stopReason };
+    const stopReason = this.ledger.stopReason;
+    if (rate.penalty) warnings.push(explainPenalty(rate.penalty.observedBanSeconds));
+    const quota = this.rate.quota;
+    if (stopReason === 'quota-share' && quota) warnings.push(explainQuotaShare(quota));
+    // A refusal provoked on Chutes may have started an edge ban: say so, with what not to do.
+    if (this.rate.chutesMode && gated < rateObs.filter((o) => o.outcome === 'rate_limited').length && !rate.penalty) {
+      warnings.push(`${explainBanRisk(this.rate.refusalBudget)} The edge may block this key and address for a while now: stop all traffic from them; \`chutes-diag wait-reset\` waits without lengthening the ban.`);
+    }
+    return { rate, concurrency, warnings, stopReason };
   }
 }

@@ -20,6 +20,15 @@ const STOP_CLAUSE: Record<NonNullable<StopCause>, string> = {
   duration: ' before --max-duration ran out',
   interrupted: ' before the probe was interrupted',
   errors: ' before errors stopped the probe',
+  refusals: ' before the probe stopped at its refusal budget (--allow-refusals: each refused request can lengthen an edge ban)',
+  penalty: ' before the probe stopped because retries lengthened the block (a penalty box)',
+  'quota-share': " before the probe stopped to spare today's quota (--max-quota-share; --yes to spend more)",
+};
+
+/** Stops that end the rate part on purpose after a refusal, to spare a ban: why, in the no-recovery sentence. */
+const SPARED: Partial<Record<NonNullable<StopCause>, string>> = {
+  refusals: 'its refusal budget (--allow-refusals) was spent, as each refused request can lengthen an edge ban',
+  penalty: 'retries lengthened the block (a penalty box)',
 };
 
 function stopClause(stop: StopCause): string {
@@ -85,10 +94,13 @@ const RATE_TEXT: Writers<RateReason> = {
     `${r.header} states ${r.limit} requests, but the allowance was back in full before each of ${r.count} requests at ${r.paceRpm}/min, so the sustained rate is at least that and the stated ${r.limit} was never reached; rerun with a higher --rpm (e.g. --rpm ${r.higherRpm}) to reach the limit.`,
   'never-limited': (r) => {
     const stated = r.stated === null ? '' : `; the ${r.stated.name} header states ${r.stated.limit}, but the probe never reached a limit at ${r.paceRpm}/min, so that figure was not measured`;
-    return `No request was rate limited: all ${r.accepted} in ${seconds(r.spanMs)} s were accepted${r.perMinute === null ? '' : ` (at least ${describeRate(r.perMinute)}/min)`}${stopClause(r.stop)}${stated}; rerun with a higher --rpm (e.g. --rpm ${r.suggestedRpm}) to reach the limit.`;
+    // Stopped to spare the quota, not for want of pace: a higher --rpm would not help.
+    const rerun = r.stop === 'quota-share' ? 'pass --yes (or lower --max-requests) to measure it' : `rerun with a higher --rpm (e.g. --rpm ${r.suggestedRpm}) to reach the limit`;
+    return `No request was rate limited: all ${r.accepted} in ${seconds(r.spanMs)} s were accepted${r.perMinute === null ? '' : ` (at least ${describeRate(r.perMinute)}/min)`}${stopClause(r.stop)}${stated}; ${rerun}.`;
   },
-  'no-recovery': (r) =>
-    `${r.accepted} request${r.accepted === 1 ? ' was' : 's were'} accepted before the first 429${sayHeader(r.header)}, and no retest succeeded within ${seconds(r.waitedMs)} s${stopClause(r.stop)}, so the window (or refill time) is longer than that.`,
+  'no-recovery': (r) => r.stop !== null && SPARED[r.stop] !== undefined
+    ? `${r.accepted} request${r.accepted === 1 ? ' was' : 's were'} accepted before the first 429${sayHeader(r.header)}; the probe stopped provoking there because ${SPARED[r.stop]}, so the window (or refill time) was not measured.`
+    : `${r.accepted} request${r.accepted === 1 ? ' was' : 's were'} accepted before the first 429${sayHeader(r.header)}, and no retest succeeded within ${seconds(r.waitedMs)} s${stopClause(r.stop)}, so the window (or refill time) is longer than that.`,
   'not-limited-again': (r) =>
     `${r.accepted} requests were accepted before the first 429, allowance came back ${seconds(r.recoveredAfterMs)} s later, and the next burst was not limited again${stopClause(r.stop)}; the window could not be timed.`,
   'window-second-recovery-missing': (r) =>
@@ -149,4 +161,23 @@ export function explainConcurrency(reason: ConcurrencyReason): string {
 /** The warning when someone else spends the same allowance. */
 export function explainForeignUsage(f: ForeignUsage): string {
   return `remaining fell by ${f.drop} between requests #${f.fromSeq} and #${f.toSeq}, but this probe sent only ${f.own}: another client is using the same key or address, so the figures may be low.`;
+}
+
+/** The penalty box's one line (estimate.rate.penalty): what to do, then what was seen. */
+export function explainPenalty(observedBanSeconds: readonly number[]): string {
+  const seen = observedBanSeconds.length === 0 ? '' : ` (blocks seen: ${observedBanSeconds.map((s) => `${seconds(s * 1000)} s`).join(', ')})`;
+  return `retries lengthen the block: stop all traffic, then wait${seen}.`;
+}
+
+/** Chutes mode's warning, before the probe provokes anything: the ban risk and the refusal budget. */
+export function explainBanRisk(allowRefusals: number): string {
+  const stops = allowRefusals === 1 ? 'the probe stops at the first refusal' : `the probe stops after ${allowRefusals} refusals`;
+  return `Chutes: each refused request can lengthen an edge ban, up to a day: ${stops}; --allow-refusals N to allow more.`;
+}
+
+/** Chutes mode: what the plan may cost of today's quota, and whether the probe goes on. */
+export function explainQuotaShare(q: { worstCase: number; remaining: number; sharePercent: number; maxSharePercent: number; proceeds: boolean }): string {
+  const share = `this plan may spend up to ${q.worstCase} of the ${q.remaining} requests left of today's quota (${round(q.sharePercent, 1)} %)`;
+  if (q.proceeds) return `Chutes quota: ${share}${q.sharePercent > q.maxSharePercent ? `, over --max-quota-share ${q.maxSharePercent} %, confirmed with --yes` : ''}.`;
+  return `Chutes quota: ${share}, over --max-quota-share ${q.maxSharePercent} %: the probe stopped after its first request and reports what the headers say; pass --yes (or lower --max-requests) to measure.`;
 }

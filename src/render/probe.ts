@@ -11,6 +11,8 @@ import { WARM_UP_MAX_MS } from '../probe/runner.js';
 import type { ProbeResult } from '../probe/strategy.js';
 import type { ResponseRecord, Target } from '../types.js';
 import { renderTimelineChart } from './chart.js';
+import { explainBanRisk } from './probe-explain.js';
+import { isChutesHost } from '../target.js';
 import type { CiReport } from './github.js';
 import { formatSeconds, makeTable } from './table.js';
 
@@ -23,8 +25,20 @@ export interface ProbeStyle {
 /** The human report as its writes, in order: to stdout (a newline is added) or to stderr (as is). */
 export type ProbeOutput = Array<{ stream: 'stdout' | 'stderr'; text: string }>;
 
+/** The refusal budget and, on Chutes, the ban risk and the quota check: said before the first send. */
+function banLines(allowRefusals: number | null, target: Target): string[] {
+  if (isChutesHost(target.url.hostname)) {
+    return [
+      `  ${explainBanRisk(allowRefusals ?? 1)}`,
+      "  The first answer tells how much of today's quota is left; a plan over --max-quota-share of it needs --yes (otherwise the probe stops there).",
+    ];
+  }
+  if (allowRefusals !== null) return [`  The probe stops provoking after ${allowRefusals} refusal${allowRefusals === 1 ? '' : 's'} (--allow-refusals).`];
+  return [];
+}
+
 /** What the plan promises, before anything is sent. */
-export function renderPlan(plan: ProbePlan, target: Target, color: ChalkInstance): string {
+export function renderPlan(plan: ProbePlan, target: Target, color: ChalkInstance, allowRefusals: number | null = null): string {
   const paced = formatSeconds(plan.intervalMs / 1000);
   const fullPace = (plan.maxRequests * plan.intervalMs) / 1000;
   const longest = Math.min(plan.maxDurationSeconds, Math.max(fullPace, 0));
@@ -36,6 +50,7 @@ export function renderPlan(plan: ProbePlan, target: Target, color: ChalkInstance
     `  stops sending after ${formatSeconds(plan.maxDurationSeconds)} at the latest, a connection warm-up of up to ${warmUp} included (sending at full pace for the whole budget would take ${formatSeconds(longest)});`,
     `  answers still in flight after the last send are awaited up to the request timeout (${formatSeconds(target.timeoutMs / 1000)}).`,
     `  Worst case: ${plan.maxRequests} requests count against your quota (429s usually do not).`,
+    ...banLines(allowRefusals, target),
   ].join('\n');
 }
 
