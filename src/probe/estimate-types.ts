@@ -8,7 +8,8 @@ export type Bound = 'exact' | 'approx' | 'at-least' | 'unknown';
 export type EstimateSource = 'headers' | 'observed' | 'both';
 export type Confidence = 'high' | 'medium' | 'low';
 
-export interface RateEstimate {
+/** The figures of a rate estimate and how sure they are. */
+export interface RateFigures {
   limit: number | null;
   windowSeconds: number | null;
   perMinute: number | null;
@@ -17,6 +18,9 @@ export interface RateEstimate {
   bound: Bound;
   source: EstimateSource;
   confidence: Confidence;
+}
+
+export interface RateEstimate extends RateFigures {
   explanation: string;
   /** Requests this probe spent on the rate part. */
   requests: number;
@@ -35,14 +39,6 @@ export interface RateContext {
  * What one estimator found: the figures of a RateEstimate (in its field order) and the reason for them,
  * before any sentence is written. estimate-rate.ts turns it into a RateEstimate.
  */
-export interface RateFinding {
-  limit: number | null;
-  windowSeconds: number | null;
-  perMinute: number | null;
-  burst: number | null;
-  algorithm: RateAlgorithmName;
-  bound: Bound;
-  source: EstimateSource;
-  confidence: Confidence;
+export interface RateFinding extends RateFigures {
   reason: RateReason;
 }

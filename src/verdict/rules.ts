@@ -4,12 +4,12 @@
 // codes, so a Chutes body phrase wins over "some 429".
 // Codes are a stable interface (scripts switch on them): add rules, never rename a code.
 
-import { Redactor } from '../redact.js';
-import type { Outcome, RateLimitPolicy } from '../types.js';
-import type { ResponseFacts } from './facts.js';
 import { formatSeconds } from '../format.js';
+import type { Outcome } from '../types.js';
+import type { ResponseFacts } from './facts.js';
+import { clip, describePolicy, hasRoomLeft, isAuthorizationHeader, isBetween, isEdgePage, isSuccess, missingModel, quote, retryAfterClause, says, servedList, statusPrefix, waitClause, type Text } from './phrases.js';
 
-type Text = string | ((f: ResponseFacts) => string);
+export { renderText } from './phrases.js';
 
 export interface VerdictRule {
   /** Stable kebab-case code; unique in the table. */
@@ -483,88 +483,3 @@ export const FALLBACK_RULE: VerdictRule = {
   message: (f) => `HTTP ${f.status ?? 'with no status'} was not expected for this request${quote(f)}.`,
   hint: 'Check `--base-url` and `--path`; redirects to another origin are not followed.',
 };
-
-export function renderText(text: Text, f: ResponseFacts): string {
-  return typeof text === 'string' ? text : text(f);
-}
-
-function says(f: ResponseFacts, phrase: string): boolean {
-  return f.text.includes(phrase);
-}
-
-function isBetween(f: ResponseFacts, low: number, high: number): boolean {
-  return f.status !== null && f.status >= low && f.status <= high;
-}
-
-function isSuccess(f: ResponseFacts): boolean {
-  return isBetween(f, 200, 299);
-}
-
-/** An HTML error page with no X-Chutes-* header: the edge (nginx, Google front end) answered, not the app. */
-function isEdgePage(f: ResponseFacts, status: number): boolean {
-  return f.status === status && f.isHtml && !f.fromChutes;
-}
-
-/** The key went in the Authorization header (Bearer or raw), the only one Chutes reads. */
-function isAuthorizationHeader(f: ResponseFacts): boolean {
-  return f.auth === 'bearer' || f.auth === 'raw';
-}
-
-function statusPrefix(f: ResponseFacts): string {
-  return f.status === null ? '' : `(status ${f.status}) `;
-}
-
-/** ` ("server text")`, clipped, or nothing. */
-function quote(f: ResponseFacts): string {
-  return f.summary === null ? '' : ` ("${clip(f.summary)}")`;
-}
-
-function retryAfterClause(f: ResponseFacts): string {
-  const retryAfter = f.rateLimit.retryAfterSeconds;
-  return retryAfter !== null && Number.isFinite(retryAfter) ? `; Retry-After says wait ${formatSeconds(retryAfter)}` : '';
-}
-
-function waitClause(f: ResponseFacts): string {
-  const retryAfter = retryAfterClause(f);
-  if (retryAfter !== '') return retryAfter;
-  return f.waitSeconds === null ? '' : `; it resets in ${formatSeconds(f.waitSeconds)}`;
-}
-
-function hasRoomLeft(p: RateLimitPolicy): boolean {
-  return p.remaining !== null && p.remaining > 0;
-}
-
-function describePolicy(p: RateLimitPolicy | null): string {
-  if (p === null) return 'no rate-limit policy was reported';
-  const left =
-    p.remaining === null
-      ? `limit ${p.limit ?? 'unknown'} ${p.unit}`
-      : p.limit === null
-        ? `${p.remaining} ${p.unit} left`
-        : `${p.remaining} of ${p.limit} ${p.unit} left`;
-  return `policy "${p.name}" (${p.dialect}) has ${left}`;
-}
-
-
-/** The id after "model not found: " in the server's text, clipped. */
-function missingModel(f: ResponseFacts): string | null {
-  const id = /model not found:\s*([^"\n]+)/i.exec(f.summary ?? '')?.[1]?.trim();
-  return id ? clip(id) : null;
-}
-
-const SERVED_SHOWN = 5;
-
-function servedList(ids: readonly string[]): string {
-  const shown = ids.slice(0, SERVED_SHOWN).map(clip).join(', ');
-  return ids.length > SERVED_SHOWN ? `${shown} (+${ids.length - SERVED_SHOWN} more)` : shown;
-}
-
-const MAX_QUOTE = 120;
-// Knows no key, so it masks only key-shaped text (cpk_/cak_, Bearer tokens); callers redact the real key too.
-const keyShapes = new Redactor();
-
-/** Shorten server text for a one-sentence message, hiding anything shaped like an API key. */
-function clip(text: string): string {
-  const masked = keyShapes.redact(text.replace(/\s+/g, ' ').trim());
-  return masked.length > MAX_QUOTE ? `${masked.slice(0, MAX_QUOTE - 1)}…` : masked;
-}
