@@ -69,3 +69,22 @@ export async function closedPortUrl() {
   await new Promise((resolve) => server.close(resolve));
   return `http://127.0.0.1:${port}`;
 }
+
+/**
+ * Call at a test file's top level: returns `start(options)`, which starts an emulator whose clock is
+ * `clock.now` (settable by the test, starting at `startMs`) and closes it after the file's tests.
+ * @param {number} startMs
+ */
+export function clockedEmulatorPool(startMs) {
+  /** @type {Array<{ close: () => Promise<void> }>} */
+  const running = [];
+  after(() => Promise.all(running.map((e) => e.close())));
+  /** @param {any} [options] emulator options; tables of cases pass them in many shapes */
+  return async function start(options = {}) {
+    const { startEmulator } = await import('../../dist/emulator/server.js');
+    const clock = { now: startMs };
+    const emulator = await startEmulator({ port: 0, apiPort: 0, now: () => clock.now, ...options });
+    running.push(emulator);
+    return { emulator, clock };
+  };
+}

@@ -73,3 +73,17 @@ export function random(seed) {
   return () => ((s = (s * 16807) % 2147483647) / 2147483647);
 }
 
+
+/**
+ * A clock for code that only reads `now()` and awaits `sleep(ms)`: sleeping moves it on at once.
+ * `sleeps` records every wait asked for.
+ * @param {number} start epoch ms
+ */
+export function steppingClock(start) {
+  /** @type {{ t: number, sleeps: number[], now: () => number, sleep: (ms: number) => Promise<void> }} */
+  const clock = { t: start, sleeps: [], now: () => clock.t, sleep: async (ms) => {
+    clock.sleeps.push(ms);
+    clock.t += ms;
+  } };
+  return clock;
+}

@@ -1,12 +1,11 @@
 // The emulator's edge ban over real loopback sockets (#14): answers exactly as the edge does, the ban
 // state in stats(), `headers` naming it edge-ban (exit 3), and mock's flags. Ban time runs on an
 // injected clock, so no test waits for a ban to end.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { startEmulator } from '../../dist/emulator/server.js';
-import { BIN, FAKE_KEY, runCli } from '../helpers/cli.js';
+import { BIN, clockedEmulatorPool, FAKE_KEY, runCli } from '../helpers/cli.js';
 
 const BEARER = { authorization: `Bearer ${FAKE_KEY}` };
 const CHAT_BODY = JSON.stringify({ model: 'unsloth/gemma-3-4b-it', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 });
@@ -16,16 +15,8 @@ const EDGE_429_HTML =
 // 2 per 10 s; 1 s ban doubling up to 8 s.
 const TINY = { limit: 2, windowMs: 10_000, baseMs: 1_000, growth: 2, maxMs: 8_000 };
 
-const running = [];
-after(() => Promise.all(running.map((emulator) => emulator.close())));
-
-/** An emulator on a settable clock (`clock.now`). */
-async function start(options = {}) {
-  const clock = { now: NOON };
-  const emulator = await startEmulator({ port: 0, apiPort: 0, now: () => clock.now, ...options });
-  running.push(emulator);
-  return { emulator, clock };
-}
+/** Emulators on a settable clock (`clock.now`), closed after the file's tests. */
+const start = clockedEmulatorPool(NOON);
 
 /** POST /v1/chat/completions; resolves with status, headers and body text. */
 async function chat(emulator, headers = BEARER) {

@@ -1,8 +1,9 @@
 // The emulator over real loopback sockets. Limiter time is an injected clock, so header values are exact
 // and no test waits for a window; only the concurrency and close() tests use real (short) delays.
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEmulator } from '../../dist/emulator/server.js';
+import { clockedEmulatorPool } from '../helpers/cli.js';
 
 const KEY = 'cpk_0123456789abcdef0123456789abcdef.0123456789abcdef0123456789abcdef.ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef';
 const BEARER = { authorization: `Bearer ${KEY}` };
@@ -14,16 +15,8 @@ const EDGE_429_HTML =
   '<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n<center><h1>429 Too Many Requests</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
 const RATE_HEADER = /^(x-ratelimit|ratelimit|anthropic-ratelimit|x-chutes-rl|retry-after)/;
 
-const running = [];
-after(() => Promise.all(running.map((emulator) => emulator.close())));
-
-/** Start an emulator on a settable clock; `clock.now` is what the emulator reads. */
-async function start(options = {}) {
-  const clock = { now: NOON };
-  const emulator = await startEmulator({ port: 0, apiPort: 0, now: () => clock.now, ...options });
-  running.push(emulator);
-  return { emulator, clock };
-}
+/** Emulators on a settable clock (`clock.now`), closed after the file's tests. */
+const start = clockedEmulatorPool(NOON);
 
 /**
  * @param {string} base

@@ -12,6 +12,7 @@ import {
 import { waitResetExitCode } from '../../dist/wait/retest.js';
 import { BAN_BACKOFF_REASON, formatCountdown } from '../../dist/render/countdown.js';
 import { renderNextTest, renderWaitSummary, waitResetJson } from '../../dist/render/wait.js';
+import { steppingClock } from '../helpers/sim-clock.js';
 
 const MARGIN = 250;
 const BASE = Date.UTC(2026, 0, 15, 12, 0, 0);
@@ -21,15 +22,7 @@ const EDGE_HTML = '<html>\r\n<head><title>429 Too Many Requests</title></head>\r
 const EDGE_HEADERS = { 'content-type': 'text/html', server: 'nginx', via: '1.1 google' };
 const noColor = new Chalk({ level: 0 });
 
-function simClock(start = BASE) {
-  const clock = { t: start, sleeps: [] };
-  clock.now = () => clock.t;
-  clock.sleep = async (ms) => {
-    clock.sleeps.push(ms);
-    clock.t += ms;
-  };
-  return clock;
-}
+const simClock = (start = BASE) => steppingClock(start);
 
 /**
  * An escalating edge ban. `violations` already happened and the ban is still on, so the first test

@@ -7,20 +7,12 @@ import {
   backoffDelayMs, estimateResetWindow, hintResolutionMs, nextTestDelay, observeResponse, readQuotaResetTimestamp,
   readResetHint, waitForReset,
 } from '../../dist/wait/wait-for-reset.js';
+import { steppingClock } from '../helpers/sim-clock.js';
 
 const MARGIN = 250;
 const BASE = Date.UTC(2026, 0, 15, 12, 0, 0);
 
-/** A clock starting at `start`; sleep advances it. */
-function simClock(start = BASE) {
-  const clock = { t: start, sleeps: [] };
-  clock.now = () => clock.t;
-  clock.sleep = async (ms) => {
-    clock.sleeps.push(ms);
-    clock.t += ms;
-  };
-  return clock;
-}
+const simClock = (start = BASE) => steppingClock(start);
 
 /**
  * A fixed window of `limit` requests per `windowMs` (aligned to the epoch, as the emulator does),
