@@ -20,7 +20,7 @@ export interface CommandContext {
   now: () => number;
   /** Where a confirmation prompt reads its answer (process.stdin in the CLI). */
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
-  /** The HTTP client (its own connection pool, proxy settings from the CLI's env); the command closes it. */
+  /** The HTTP client (its own connection pool, proxy settings from the CLI's env); the CLI closes it when the command returns. */
   http: HttpClient;
   /** Runs a whole CLI command line on the given streams (how `demo` runs each step, as a user would). */
   runCli: (argv: string[], base: MainIo) => Promise<number>;

@@ -53,7 +53,6 @@ export async function runDoctor(opts: DoctorOptions, ctx: CommandContext): Promi
     });
   } finally {
     out?.close();
-    await ctx.http.close();
   }
 
   const result = concludeDoctor(facts, signal.aborted);

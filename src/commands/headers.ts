@@ -44,7 +44,6 @@ export async function runHeaders(opts: HeadersOptions, ctx: CommandContext): Pro
     });
   } finally {
     out?.close();
-    await ctx.http.close();
   }
   const records = responses.map((r) => r.built.record);
   const interrupted = signal.aborted;

@@ -82,6 +82,5 @@ export async function runProbe(opts: ProbeOptions, ctx: CommandContext): Promise
     return exitCode;
   } finally {
     out?.close();
-    await ctx.http.close();
   }
 }

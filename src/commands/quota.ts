@@ -5,7 +5,7 @@ import { ExitCode } from '../errors.js';
 import { emitGithubReport } from '../render/github.js';
 import { jsonDocument } from '../render/json.js';
 import { quotaCiReport, quotaJson, renderQuota } from '../render/quota.js';
-import { assessQuota, fetchQuota, type QuotaAnswers } from '../quota/lookup.js';
+import { assessQuota, fetchQuota } from '../quota/lookup.js';
 import { hasAuthorizationHeader, type ManagementContext } from '../quota/management.js';
 import { readApiKey } from '../target.js';
 import { failureLine, requireKey, resolveNetwork, type CommandContext, type CommonOptions } from './common.js';
@@ -24,12 +24,7 @@ export async function runQuota(opts: QuotaOptions, ctx: CommandContext): Promise
   const mctx: ManagementContext = {
     apiBase, auth, key, extraHeaders: opts.header, timeoutMs: opts.timeout, redactor: io.redactor, signal, http: ctx.http,
   };
-  let answers: QuotaAnswers;
-  try {
-    answers = await fetchQuota(mctx);
-  } finally {
-    await ctx.http.close();
-  }
+  const answers = await fetchQuota(mctx);
   for (const answer of answers) out?.write(answer.record);
   out?.close();
 

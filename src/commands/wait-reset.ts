@@ -51,7 +51,6 @@ export async function runWaitReset(opts: WaitResetOptions, ctx: CommandContext):
   } finally {
     countdown?.stop();
     out?.close();
-    await ctx.http.close();
   }
   const exitCode = waitResetExitCode(result);
   const failure = failureLine(result.final?.data, exitCode);
