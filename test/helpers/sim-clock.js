@@ -37,6 +37,11 @@ export class SimClock {
       signal?.addEventListener('abort', onAbort, { once: true });
     });
 
+  /** What every simulated driveProbe takes: this clock, no busy-wait, a microtask yield (simYield). */
+  driveOptions() {
+    return { now: this.now, sleep: this.sleep, spinMs: 0, yieldToLoop: simYield };
+  }
+
   /**
    * @template T
    * @param {Promise<T>} promise

@@ -9,7 +9,7 @@ import { parseRateLimitHeaders } from '../../dist/ratelimit/parse.js';
 import { ProbeStrategy } from '../../dist/probe/strategy.js';
 import { driveProbe } from '../../dist/probe/runner.js';
 import { maxInAnyWindow } from '../../dist/probe/schedule.js';
-import { SimClock, simYield } from '../helpers/sim-clock.js';
+import { SimClock } from '../helpers/sim-clock.js';
 
 const NOON = Date.UTC(2026, 0, 15, 12, 0, 0);
 const OUTCOME = { 200: 'ok', 429: 'rate_limited' };
@@ -100,11 +100,8 @@ async function simulate(answer, { rpm = 600, maxRequests = 150, maxDurationMs = 
   };
   await clock.run(driveProbe({
     strategy,
-    now: clock.now,
-    sleep: clock.sleep,
+    ...clock.driveOptions(),
     sendOne,
-    spinMs: 0,
-    yieldToLoop: simYield,
     signal: new AbortController().signal,
     drainTimeoutMs: 3000,
     onSend: (ticket) => sends.push({ ...ticket, at: clock.now() }),

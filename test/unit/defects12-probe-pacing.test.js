@@ -16,7 +16,7 @@ import { parseRateLimitHeaders } from '../../dist/ratelimit/parse.js';
 import * as strategyModule from '../../dist/probe/strategy.js';
 import { driveProbe } from '../../dist/probe/runner.js';
 import { maxInAnyWindow } from '../../dist/probe/schedule.js';
-import { random, SimClock, simYield } from '../helpers/sim-clock.js';
+import { random, SimClock } from '../helpers/sim-clock.js';
 
 const { ProbeStrategy } = strategyModule;
 /** The most of its own lateness the probe catches up on: none. */
@@ -126,14 +126,11 @@ async function simulate({ rpm, maxRequests = 60, maxDurationMs = 600_000, concur
   const sends = [];
   await clock.run(driveProbe({
     strategy,
-    now: clock.now,
-    sleep: clock.sleep,
+    ...clock.driveOptions(),
     sendOne: pool.sendOne,
     reportsWire: true,
     warmUp: warmUp ? pool.warmUp : undefined,
     startLeadMs: 20,
-    spinMs: 0,
-    yieldToLoop: simYield,
     onSend: (ticket) => sends.push({ ...ticket, dispatchedAt: clock.now() }),
   }));
   return { result: strategy.result(), arrivals: pool.arrivals, sends, start };

@@ -11,7 +11,7 @@ import { ProbeStrategy } from '../../dist/probe/strategy.js';
 import { driveProbe } from '../../dist/probe/runner.js';
 import { maxInAnyWindow } from '../../dist/probe/schedule.js';
 import { headerModeOf } from '../../dist/probe/estimate-rate.js';
-import { random, SimClock, simYield } from '../helpers/sim-clock.js';
+import { random, SimClock } from '../helpers/sim-clock.js';
 
 // ---------------------------------------------------------------------------------------------
 // Simulated time: timers fire in order; between timers every pending promise settles.
@@ -107,11 +107,8 @@ async function simulate({ phase = 700, rpm = 600, maxRequests = 150, maxDuration
   if (abortAfterMs !== null) clock.schedule(start + abortAfterMs, () => controller.abort());
   const outcome = await clock.run(driveProbe({
     strategy,
-    now: clock.now,
-    sleep: clock.sleep,
+    ...clock.driveOptions(),
     sendOne,
-    spinMs: 0,
-    yieldToLoop: simYield,
     signal: controller.signal,
     drainTimeoutMs: 3000,
     onSend: (ticket) => sends.push({ ...ticket, at: clock.now() }),
@@ -344,7 +341,7 @@ describe('rate-limit headers', () => {
     // A second client on the same key: every 150 ms, through the same server.
     for (let t = 50; t < 3000; t += 150) clock.schedule(clock0 + t, () => server.sendOne({ seq: -1, scheduledAt: 0, inFlight: 1, purpose: 'burst' }));
     const strategy = new ProbeStrategy({ start: clock0, rpm: 120, maxRequests: 12, maxDurationMs: 60_000, concurrency: 'off', maxConcurrency: 8 });
-    await clock.run(driveProbe({ strategy, now: clock.now, sleep: clock.sleep, sendOne: server.sendOne, spinMs: 0, yieldToLoop: simYield }));
+    await clock.run(driveProbe({ strategy, ...clock.driveOptions(), sendOne: server.sendOne }));
     assert.ok(strategy.result().warnings.some((w) => /another client/.test(w)), JSON.stringify(strategy.result().warnings));
   });
 });
@@ -567,7 +564,7 @@ describe('hard guarantees against misbehaving servers', () => {
       sleeps.push({ ms, signal });
       return clock.sleep(ms, signal);
     };
-    const outcome = await clock.run(driveProbe({ strategy, now: clock.now, sleep, sendOne, spinMs: 0, yieldToLoop: simYield, signal: controller.signal, drainTimeoutMs: 3000 }));
+    const outcome = await clock.run(driveProbe({ strategy, ...clock.driveOptions(), sleep, sendOne, signal: controller.signal, drainTimeoutMs: 3000 }));
     assert.equal(outcome.interrupted, true);
     const drain = sleeps.find((s) => s.ms === 3000);
     assert.ok(drain, 'the runner bounds the drain with a sleep');
@@ -583,7 +580,7 @@ describe('hard guarantees against misbehaving servers', () => {
     const strategy = new ProbeStrategy({ start, rpm: 60, maxRequests: 10, maxDurationMs: 60_000, concurrency: 'off', maxConcurrency: 8 });
     const controller = new AbortController();
     clock.schedule(start + 1100, () => controller.abort()); // the send at 1 s answers at 1.4 s
-    const outcome = await clock.run(driveProbe({ strategy, now: clock.now, sleep: clock.sleep, sendOne, spinMs: 0, yieldToLoop: simYield, signal: controller.signal, drainTimeoutMs: 3000 }));
+    const outcome = await clock.run(driveProbe({ strategy, ...clock.driveOptions(), sendOne, signal: controller.signal, drainTimeoutMs: 3000 }));
     assert.deepEqual([outcome.interrupted, outcome.abandoned], [true, 0]);
     assert.deepEqual(clock.timers, []);
     assert.ok(clock.now() <= start + 1401, `returned at +${clock.now() - start} ms`);
@@ -601,7 +598,7 @@ describe('hard guarantees against misbehaving servers', () => {
       return new Promise(() => {}); // a HEAD that never answers
     };
     const sends = [];
-    await clock.run(driveProbe({ strategy, now: clock.now, sleep: clock.sleep, sendOne, spinMs: 0, yieldToLoop: simYield, warmUp, startLeadMs: 20, onSend: () => sends.push(clock.now()) }));
+    await clock.run(driveProbe({ strategy, ...clock.driveOptions(), sendOne, warmUp, startLeadMs: 20, onSend: () => sends.push(clock.now()) }));
     assert.equal(warmUpSignal?.aborted, true, 'the warm-up was told to stop');
     assert.equal(sends[0], start + 2000 + 20);
     assert.equal(strategy.deadline, start + 60_000, 'the deadline did not move with the warm-up');
@@ -614,7 +611,7 @@ describe('hard guarantees against misbehaving servers', () => {
       const { sendOne } = simServer(clock, { limit: 0 });
       const strategy = new ProbeStrategy({ start, rpm: 60, maxRequests: 100, maxDurationMs, concurrency: 'off', maxConcurrency: 8 });
       const sends = [];
-      await clock.run(driveProbe({ strategy, now: clock.now, sleep: clock.sleep, sendOne, spinMs: 0, yieldToLoop: simYield, warmUp: () => clock.sleep(warmUpMs), startLeadMs: 20, onSend: () => sends.push(clock.now()) }));
+      await clock.run(driveProbe({ strategy, ...clock.driveOptions(), sendOne, warmUp: () => clock.sleep(warmUpMs), startLeadMs: 20, onSend: () => sends.push(clock.now()) }));
       assert.ok(sends.every((t) => t <= start + maxDurationMs), `warm-up ${warmUpMs} ms, --max-duration ${maxDurationMs} ms: a send at +${Math.max(...sends) - start} ms`);
       assert.ok(clock.now() <= start + maxDurationMs + 1000, `ran until +${clock.now() - start} ms`);
       if (maxDurationMs === 10_000) assert.equal(sends.length, 9, 'sends from +1.52 s to +9.52 s');
