@@ -2,6 +2,7 @@
 // predicate over plain fields. Pure: no I/O, no clock; it never sees the key, only whether one was sent.
 // Both classify.ts (which reads the facts) and rules.ts (which tests them) import from here.
 
+import { isChutesHost } from '../target.js';
 import type { AuthScheme, RateLimitInfo, RateLimitPolicy, RecordError } from '../types.js';
 
 export interface ClassifyInput {
@@ -76,6 +77,17 @@ export interface ResponseFacts {
   servedModels: readonly string[] | null;
 }
 
+/** An HTML page (the content type, or `<html`/`<title>` markup when the type is not JSON): an edge or proxy answered. */
+export function isHtmlAnswer(contentType: string, body: string): boolean {
+  const type = contentType.toLowerCase();
+  return type.includes('html') || (!type.includes('json') && /<html|<title>|<!doctype html/i.test(body));
+}
+
+/** Any X-Chutes-* header: the Chutes app itself answered (its edge never adds one). */
+export function hasChutesHeaders(headers: Readonly<Record<string, string>>): boolean {
+  return Object.keys(headers).some((name) => name.toLowerCase().startsWith('x-chutes-'));
+}
+
 /** Derives the facts of one response from what came back and how it was asked. */
 export function readFacts(input: ClassifyInput, ctx: ClassifyContext): ResponseFacts {
   const body = input.body ?? '';
@@ -83,9 +95,7 @@ export function readFacts(input: ClassifyInput, ctx: ClassifyContext): ResponseF
   const json = parseJson(body);
   const detail = detailMessage(json);
   const message = detail ?? otherJsonMessage(json);
-  const isHtml =
-    contentType.includes('html') ||
-    (!contentType.includes('json') && /<html|<title>|<!doctype html/i.test(body));
+  const isHtml = isHtmlAnswer(contentType, body);
   const host = ctx.url.hostname.toLowerCase();
   const tightest = tightestPolicy(input.rateLimit.policies);
   return {
@@ -94,7 +104,7 @@ export function readFacts(input: ClassifyInput, ctx: ClassifyContext): ResponseF
     errorMessage: input.error?.message ?? null,
     headers: input.headers,
     isHtml,
-    fromChutes: Object.keys(input.headers).some((name) => name.startsWith('x-chutes-')),
+    fromChutes: hasChutesHeaders(input.headers),
     text: `${body}\n${message ?? ''}`.toLowerCase(),
     detail,
     summary: message ?? (isHtml ? htmlTitle(body) : firstLine(body)),
@@ -107,7 +117,7 @@ export function readFacts(input: ClassifyInput, ctx: ClassifyContext): ResponseF
     origin: ctx.url.origin,
     urlOption: ctx.urlOption ?? '--base-url',
     path: ctx.url.pathname,
-    onChutes: host === 'chutes.ai' || host.endsWith('.chutes.ai'),
+    onChutes: isChutesHost(host),
     onLlmHost: host.startsWith('llm.'),
     rateLimit: input.rateLimit,
     tightest,

@@ -1,6 +1,7 @@
 // The wait-reset loop's reading of one response, pure: its state (ok, limited, error) and what it
 // says about when the limit will pass (Retry-After, an exhausted policy's reset, a 402's
 // quota_reset_timestamp, or a guess from the policy with the least left).
+import { hasChutesHeaders, isHtmlAnswer } from '../verdict/facts.js';
 import { parseRateLimitHeaders } from '../ratelimit/parse.js';
 import type { Outcome, RateLimitInfo, RateLimitPolicy } from '../types.js';
 
@@ -65,15 +66,14 @@ export function stateForStatus(status: number | null): WaitState {
  * edge's HTML 429 — no X-Chutes-* header (the app never saw it), no Retry-After. Every violation
  * restarts a ban that grows with the violations, up to a day, so every refused retest lengthens it.
  * `authenticated`: a key went out in Authorization (bearer or raw); X-API-Key or no key is the
- * anonymous edge limit, which is a different answer with its own verdict. HTML as verdict/facts.ts
- * reads it (the type, or the markup when the type is missing); the shape, not the verdict code.
+ * anonymous edge limit, which is a different answer with its own verdict. HTML and X-Chutes-* are read
+ * as the verdicts read them (verdict/facts.ts); the shape, not the verdict code.
  */
 export function isEdgeBanAnswer(response: Pick<HttpResponseLike, 'status' | 'headers' | 'body'>, authenticated: boolean): boolean {
   if (!authenticated || response.status !== 429) return false;
-  const names = Object.keys(response.headers).map((name) => name.toLowerCase());
-  if (names.some((name) => name.startsWith('x-chutes-'))) return false;
+  if (hasChutesHeaders(response.headers)) return false;
   const contentType = Object.entries(response.headers).find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? '';
-  return /html/i.test(contentType) || (!/json/i.test(contentType) && /<html|<title>|<!doctype html/i.test(response.body ?? ''));
+  return isHtmlAnswer(contentType, response.body ?? '');
 }
 
 export interface HttpResponseLike {
