@@ -173,6 +173,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
     .addOption(new Option('--interval <duration>', 'retest interval when the server gives no hint (doubles each time; ×8 against a header-less edge ban, where each refused retest can lengthen the ban)').argParser(parsePositiveDurationMs).default(5_000, '5s'))
     .addOption(new Option('--max-interval <duration>', 'cap for the doubling interval (not for the ban-safe waits, which only a day caps)').argParser(parsePositiveDurationMs).default(60_000, '1m'))
     .addOption(new Option('--max-wait <duration>', 'give up (exit 3) after this long').argParser(parsePositiveDurationMs).default(600_000, '10m'))
+    .addOption(new Option('--ban-window <duration>', 'against a header-less edge ban, the first retest waits at least this long: the window the edge counts in, still full of the requests that tripped the ban after a short ban ends (Chutes: a minute)').argParser(parsePositiveDurationMs).default(60_000, '1m'))
     .addHelpText('after', commandHelp('wait-reset', [
       'chutes-diag wait-reset',
       'chutes-diag wait-reset --max-wait 2m --json',
@@ -202,7 +203,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
     .option('--port <n>', 'inference port (0 = any free port)', integerParser(0, 65535), 8787)
     .option('--api-port <n>', 'management API port (0 = any free port)', integerParser(0, 65535), 0)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--limit <n>', 'requests per window per key (0 = no rate limit)', integerParser(0, 1_000_000), 10)
+    .option('--limit <n>', 'account rate limit: requests per window per key, answered with a JSON 429 (0 = none; default 10, but 0 with --headers chutes: Chutes enforces its per-minute limit at the edge, see --edge-limit)', integerParser(0, 1_000_000))
     .addOption(new Option('--window <duration>', 'rate-limit window').argParser(parsePositiveDurationMs).default(60_000, '1m'))
     .addOption(new Option('--algorithm <name>', 'limiter').choices(['fixed-window', 'sliding-window', 'token-bucket']).default('fixed-window'))
     .option('--burst <n>', 'token-bucket capacity (default: --limit)', integerParser(1, 1_000_000))

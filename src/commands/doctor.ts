@@ -45,6 +45,7 @@ export async function runDoctor(opts: DoctorOptions, ctx: CommandContext): Promi
     auth, base, apiBase, timeoutMs, key, target, extraHeaders: opts.header,
     explicit: { baseUrl: explicitOption(opts, 'baseUrl'), apiBaseUrl: explicitOption(opts, 'apiBaseUrl') },
     skipInference: opts.skipInference ?? false,
+    model: opts.body === undefined ? model : null,
   };
   let facts: DoctorFacts;
   try {

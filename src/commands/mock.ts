@@ -16,7 +16,8 @@ export interface MockOptions {
   port: number;
   apiPort: number;
   host: string;
-  limit: number;
+  /** Undefined: 10, or 0 with the Chutes headers (accountLimit). */
+  limit?: number;
   window: number;
   algorithm: NonNullable<EmulatorOptions['algorithm']>;
   burst?: number;
@@ -67,6 +68,15 @@ function describeEdgeBan(edge: EdgeBanConfig | null): string {
   return `edge ban: ${edge.limit} requests per ${formatSeconds(edge.windowMs / 1000)}; a request over that, or any request during a ban, gets the edge's HTML 429 and restarts a ban of ${formatSeconds(edge.baseMs / 1000)} ×${edge.growth} per violation, up to ${formatSeconds(edge.maxMs / 1000)} (--no-edge-ban: off)`;
 }
 
+/**
+ * The account limit (a JSON 429 from the app): --limit, else 10 — but none with the Chutes headers,
+ * where, as on the real service, the edge enforces the per-minute limit X-Chutes-RL-User announces
+ * (facts: "no application code enforces it: the edge does").
+ */
+export function accountLimit(opts: Pick<MockOptions, 'limit' | 'headers'>): number {
+  return opts.limit ?? (opts.headers === 'chutes' ? 0 : 10);
+}
+
 export function emulatorOptionsFrom(opts: MockOptions): EmulatorOptions {
   if (opts.fault !== undefined && !(FAULTS as readonly string[]).includes(opts.fault)) {
     throw new UsageError(`--fault: unknown kind "${opts.fault}"; expected one of ${FAULTS.join(', ')}.`);
@@ -75,7 +85,7 @@ export function emulatorOptionsFrom(opts: MockOptions): EmulatorOptions {
     host: opts.host,
     port: opts.port,
     apiPort: opts.apiPort,
-    limit: opts.limit,
+    limit: accountLimit(opts),
     windowMs: Math.max(1, Math.round(opts.window)), // the limiters count whole milliseconds
     algorithm: opts.algorithm,
     ...(opts.burst !== undefined ? { burst: opts.burst } : {}),
@@ -105,9 +115,10 @@ export async function runMock(opts: MockOptions, ctx: CommandContext): Promise<n
     if (error instanceof RangeError) throw new UsageError(`mock: ${error.message}`);
     throw error;
   }
-  const limiter = opts.limit === 0
-    ? 'no rate limit'
-    : `${opts.limit} requests per ${formatSeconds(opts.window / 1000)} (${opts.algorithm}${opts.algorithm === 'token-bucket' ? `, burst ${opts.burst ?? opts.limit}` : ''})`;
+  const limit = accountLimit(opts);
+  const limiter = limit === 0
+    ? `none${options.edgeBan ? ' (the edge below enforces the per-minute limit, as on Chutes)' : ''}`
+    : `${limit} requests per ${formatSeconds(opts.window / 1000)} (${opts.algorithm}${opts.algorithm === 'token-bucket' ? `, burst ${opts.burst ?? limit}` : ''})`;
   if (io.json) {
     io.print(jsonDocument('mock', null, 0, {
       url: emulator.url,
@@ -118,7 +129,7 @@ export async function runMock(opts: MockOptions, ctx: CommandContext): Promise<n
     io.print(`Chutes emulator listening
   inference (llm.chutes.ai role):  ${emulator.url}
   management (api.chutes.ai role): ${emulator.apiUrl}
-  limit: ${limiter}; concurrency: ${opts.concurrencyLimit ?? 'unlimited'}; daily quota: ${opts.dailyQuota}
+  account limit: ${limiter}; concurrency: ${opts.concurrencyLimit ?? 'unlimited'}; daily quota: ${opts.dailyQuota}
   headers: ${opts.headers}; latency: ${opts.latency} ms${opts.fault ? `; fault: ${opts.fault}` : ''}
   ${describeEdgeBan(options.edgeBan ?? null)}
   key: ${opts.apiKey ? 'only the one given with --api-key' : 'any cpk_… or cak_… token'}`);

@@ -8,13 +8,14 @@ import {
   renderNextTest, renderWaitInterrupted, renderWaitResponse, renderWaitSummary, waitResetCiReport, waitResetJson,
 } from '../render/wait.js';
 import { retestUntilReset, waitResetExitCode, type RetestResult, type RetestSettings } from '../wait/retest.js';
-import { DEFAULT_INTERVAL_MS, DEFAULT_MAX_INTERVAL_MS, DEFAULT_MAX_WAIT_MS } from '../wait/wait-for-reset.js';
+import { CHUTES_EDGE_WINDOW_MS, DEFAULT_INTERVAL_MS, DEFAULT_MAX_INTERVAL_MS, DEFAULT_MAX_WAIT_MS } from '../wait/wait-for-reset.js';
 import { failureLine, reportModelChoice, resolveModel, resolveNetwork, type CommandContext, type CommonOptions } from './common.js';
 
 export interface WaitResetOptions extends CommonOptions {
   interval?: number;
   maxInterval?: number;
   maxWait?: number;
+  banWindow?: number;
 }
 
 export async function runWaitReset(opts: WaitResetOptions, ctx: CommandContext): Promise<number> {
@@ -26,6 +27,7 @@ export async function runWaitReset(opts: WaitResetOptions, ctx: CommandContext):
     intervalMs: opts.interval ?? DEFAULT_INTERVAL_MS,
     maxIntervalMs: opts.maxInterval ?? DEFAULT_MAX_INTERVAL_MS,
     maxWaitMs: opts.maxWait ?? DEFAULT_MAX_WAIT_MS,
+    banWindowMs: opts.banWindow ?? CHUTES_EDGE_WINDOW_MS,
   };
   const countdown: Countdown | null = io.interactive ? (await import('../render/countdown.js')).startCountdown(io.stderr) : null;
   let explained = false;

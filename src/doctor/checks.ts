@@ -6,6 +6,8 @@ import { QUOTA_USAGE_PATH, USER_PATH, type ManagementAnswer } from '../quota/man
 import { describeReset, LOW_QUOTA_SHARE, quotaExhaustedVerdict, type QuotaSummary } from '../quota/usage.js';
 import { cleanKey, DEFAULT_API_BASE_URL, DEFAULT_BASE_URL, isChutesHost, type NetworkOptions, type RawKey } from '../target.js';
 import type { AuthScheme, ResponseRecord } from '../types.js';
+import type { ModelChoice } from '../models/choose.js';
+import { isServed } from '../models/list.js';
 
 export { isChutesHost } from '../target.js';
 
@@ -21,7 +23,7 @@ export interface Check {
 
 export const CHECK_IDS = [
   'key-present', 'key-format', 'base-url', 'auth-scheme', 'inference-reachable', 'management-reachable',
-  'key-valid', 'quota', 'inference',
+  'key-valid', 'quota', 'model-served', 'inference',
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
@@ -214,6 +216,33 @@ export function checkQuota(summary: QuotaSummary | null, answer: Pick<Management
     return check('quota', 'warn', `Only ${left}`, 'Pace requests (`chutes-diag probe --rpm 20` measures the per-minute limit) or upgrade the plan.');
   }
   return check('quota', 'pass', left);
+}
+
+/** How many served ids a failing model check names. */
+const SERVED_NAMED = 5;
+
+/**
+ * The model the inference request names is served (GET /v1/models, free): a model that is gone
+ * (Chutes' list moves) answers 404 "model not found" to every request. `choice` is null when --body
+ * names its own model.
+ */
+export function checkModelServed(choice: ModelChoice | null, listProblem: string | null = null): Check {
+  if (choice === null) return check('model-served', 'skip', 'The request body (--body) names its own model; not checked.');
+  const served = choice.served;
+  if (served === null) {
+    // On Chutes the list is free and always there: not reading it is worth a warning; elsewhere it may not exist.
+    const problem = choice.problem ?? listProblem ?? 'not read';
+    const status = choice.problem !== null ? 'warn' : 'skip';
+    return check('model-served', status, `Not checked: the model list (GET /v1/models) could not be read (${problem}); ${choice.model} may not be served.`,
+      status === 'warn' ? 'Name a model you know is served with --model <id>.' : null);
+  }
+  if (isServed(choice.model, served)) {
+    const how = choice.source === 'list' ? 'picked from' : 'listed in';
+    return check('model-served', 'pass', `${choice.model} is served (${how} GET /v1/models: ${served.length} text models).`);
+  }
+  const names = served.slice(0, SERVED_NAMED).map((m) => m.id).join(', ');
+  return check('model-served', 'fail', `${choice.model} is not in GET /v1/models (${served.length} text models served): every inference request naming it answers 404 "model not found".`,
+    served.length > 0 ? `Served now, cheapest first: ${names}; pick one with --model <id>, or leave --model out to pick the cheapest.` : 'No text model is listed: try again later.');
 }
 
 /** Inference: what the one inference request's answer means. */

@@ -9,10 +9,13 @@ import { getManagement, hasAuthorizationHeader, QUOTA_USAGE_PATH, USER_PATH, typ
 import { parseQuotaUsage, summariseQuota, type QuotaSummary } from '../quota/usage.js';
 import { buildRecord } from '../record.js';
 import { checkRawKey, cleanKey, findRawKey, type NetworkOptions } from '../target.js';
+import type { ModelChoice } from '../models/choose.js';
+import { fetchModelList } from '../models/fetch.js';
+import { cheapestFirst } from '../models/list.js';
 import type { AuthScheme, ResponseRecord, Target, Verdict } from '../types.js';
 import {
   acceptedKeyFormat, check, checkAuthScheme, checkBaseUrl, checkInference, checkKeyFormat, checkKeyPresent, checkKeyValid,
-  checkQuota, isChutesHost, managementSkipReason, wrongHostConfirmed, type Check, type KeyInput,
+  checkModelServed, checkQuota, isChutesHost, managementSkipReason, wrongHostConfirmed, type Check, type KeyInput,
 } from './checks.js';
 import { checkReachable } from './reach.js';
 import { chooseVerdict, doctorExitCode, type DoctorFindings } from './verdicts.js';
@@ -63,6 +66,8 @@ export interface DoctorSetup {
   /** Whether the user named --base-url and --api-base-url (flag or env). */
   explicit: { baseUrl: boolean; apiBaseUrl: boolean };
   skipInference: boolean;
+  /** The model the inference request names and whether it is served; null when --body names its own. */
+  model: ModelChoice | null;
 }
 
 /** What gatherDoctorFacts may touch. */
@@ -141,6 +146,15 @@ export async function gatherDoctorFacts(setup: DoctorSetup, deps: DoctorDeps): P
   }
   checks.push(checkKeyValid(keyAnswer, keySkip, apiBase.host));
   checks.push(checkQuota(quota, quotaAnswer, keySkip, nowMs));
+  // The model list, when the model was not picked from it (a host not known as Chutes): free, no key, not inference.
+  let model = setup.model;
+  let listProblem: string | null = null;
+  if (model !== null && model.served === null && model.problem === null && inferenceReach.status !== 'fail' && !signal.aborted) {
+    const answer = await fetchModelList(deps.http, base, { timeoutMs: setup.timeoutMs, signal });
+    if (answer.ok) model = { ...model, served: cheapestFirst(answer.models) };
+    else listProblem = answer.problem;
+  }
+  checks.push(checkModelServed(model, listProblem));
 
   const inferenceSkip = setup.skipInference ? 'Skipped (--skip-inference): nothing spent.'
     : inferenceReach.status === 'fail' ? 'The inference host is unreachable.'
@@ -148,7 +162,8 @@ export async function gatherDoctorFacts(setup: DoctorSetup, deps: DoctorDeps): P
   if (inferenceSkip === null) {
     const raw = await deps.http.send(target, { signal });
     if (raw.error?.code !== 'aborted') {
-      inference = buildRecord(raw, { seq: records.length + 1, target, redactor: deps.redactor }).record;
+      const servedModels = model?.served?.map((m) => m.id);
+      inference = buildRecord(raw, { seq: records.length + 1, target, redactor: deps.redactor, ...(servedModels ? { servedModels } : {}) }).record;
       records.push(inference);
       deps.onRecord(inference);
     }

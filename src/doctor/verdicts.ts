@@ -75,6 +75,11 @@ const DOCTOR_VERDICTS: readonly DoctorVerdictRule[] = [
       : { code: 'daily-quota-exhausted', message: f.inference?.verdict?.message ?? 'The daily quota is used up.', hint: f.inference?.verdict?.hint ?? 'Wait for 00:00 UTC or add balance.' }),
   },
   {
+    // A model that is gone: every request fails with 404 whatever the limits; the check names what is served.
+    when: (f) => statusOf(f, 'model-served') === 'fail' && (f.inference === null || inferenceSays(f, 'model-not-found')),
+    verdict: (f) => ({ code: 'model-not-found', message: messageOf(f, 'model-served'), hint: hintOf(f, 'model-served') }),
+  },
+  {
     when: (f) => f.inference !== null && f.inference.outcome !== 'ok' && f.inference.verdict !== null,
     verdict: (f) => f.inference?.verdict ?? { code: 'unknown', message: '', hint: '' },
   },

@@ -13,7 +13,7 @@ export interface CountdownState {
 }
 
 /** Why a ban-safe wait is so long, in the countdown and the line before each wait. */
-export const BAN_BACKOFF_REASON = 'ban-safe backoff (a header-less edge ban: every refused retest can lengthen it, so retests back off fast)';
+export const BAN_BACKOFF_REASON = 'ban-safe backoff (a header-less edge ban: every refused retest can lengthen it, so the first retest waits out the edge\'s minute and each later one waits ×8 longer)';
 
 /** Where the next test time came from, in words a user can check against the response headers. */
 export function describeHintSource(source: ResetHintSource, origin: string | null): string {

@@ -50,7 +50,7 @@ export function waitResetJson(result: Result, opts: RetestSettings): Record<stri
     window: windowJson(result.window),
     pendingReset: hintJson(result.pendingHint),
     nextTest: nextTestJson(result.nextTest),
-    settings: { intervalSeconds: seconds(opts.intervalMs), maxIntervalSeconds: seconds(opts.maxIntervalMs), maxWaitSeconds: seconds(opts.maxWaitMs) },
+    settings: { intervalSeconds: seconds(opts.intervalMs), maxIntervalSeconds: seconds(opts.maxIntervalMs), maxWaitSeconds: seconds(opts.maxWaitMs), banWindowSeconds: seconds(opts.banWindowMs) },
     final: result.final?.data ?? null,
     responses: result.observations.map((o) => o.data),
   };

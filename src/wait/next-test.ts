@@ -6,7 +6,17 @@ export interface BackoffOptions {
   intervalMs: number;
   maxIntervalMs: number;
   marginMs: number;
+  /**
+   * The shortest ban-safe wait: the window the ban's limiter counts in (Chutes' edge: a minute). A
+   * ban is not all that refuses: once it is over, the window it guards is still full of the requests
+   * that tripped it, so a retest before the window has slid by is refused — a violation — however short
+   * the ban. Default 0: --interval alone.
+   */
+  banWindowMs?: number;
 }
+
+/** Chutes' edge counts per minute ("60/minute peak per load balancer", chutes-facts.md). */
+export const CHUTES_EDGE_WINDOW_MS = 60_000;
 
 /** When to test next, and why. */
 export interface NextTest {
@@ -44,9 +54,10 @@ export interface NextTestInput {
 export const BAN_SAFE_GROWTH = 8;
 export const BAN_SAFE_MAX_MS = 86_400_000;
 
-/** interval · BAN_SAFE_GROWTH^step, capped at a day. */
-export function banSafeDelayMs(step: number, intervalMs: number): number {
-  return Math.min(intervalMs * BAN_SAFE_GROWTH ** Math.max(0, step), Math.max(intervalMs, BAN_SAFE_MAX_MS));
+/** max(interval, the ban's window) · BAN_SAFE_GROWTH^step, capped at a day. */
+export function banSafeDelayMs(step: number, intervalMs: number, banWindowMs = 0): number {
+  const first = Math.max(intervalMs, banWindowMs);
+  return Math.min(first * BAN_SAFE_GROWTH ** Math.max(0, step), Math.max(first, BAN_SAFE_MAX_MS));
 }
 
 /** interval · 2^step, capped at maxInterval. */
@@ -74,6 +85,6 @@ export function nextTestDelay(input: NextTestInput, options: BackoffOptions): Ne
     }
     if (input.missedHints === 0 && hintedAt < backoffAt) return plan(hintedAt, hint.source, hint);
   }
-  if (input.banSafe === true) return plan(now + banSafeDelayMs(input.backoffStep, options.intervalMs), 'ban-backoff', null);
+  if (input.banSafe === true) return plan(now + banSafeDelayMs(input.backoffStep, options.intervalMs, options.banWindowMs), 'ban-backoff', null);
   return plan(backoffAt, 'backoff', null);
 }

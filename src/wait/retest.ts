@@ -15,6 +15,8 @@ export interface RetestSettings {
   intervalMs: number;
   maxIntervalMs: number;
   maxWaitMs: number;
+  /** The first ban-safe wait's floor (--ban-window): the window Chutes' edge counts in. */
+  banWindowMs: number;
 }
 
 export interface RetestInput extends RetestSettings, Pick<WaitForResetOptions<ResponseRecord>, 'onResponse' | 'onWait'> {
@@ -34,6 +36,7 @@ export function retestUntilReset(input: RetestInput): Promise<RetestResult> {
     intervalMs: input.intervalMs,
     maxIntervalMs: input.maxIntervalMs,
     maxWaitMs: input.maxWaitMs,
+    banWindowMs: input.banWindowMs,
     signal,
     now: input.now,
     sendOne: async (seq) => {

@@ -52,6 +52,8 @@ export interface WaitForResetOptions<T> {
   maxIntervalMs?: number;
   maxWaitMs?: number;
   marginMs?: number;
+  /** The shortest ban-safe wait (BackoffOptions.banWindowMs); default 0: intervalMs alone. */
+  banWindowMs?: number;
   /** Epoch ms; default Date.now. */
   now?: () => number;
   /** Resolves after ms, or early when the signal aborts; default: a timer. */
@@ -114,6 +116,7 @@ export async function waitForReset<T>(options: WaitForResetOptions<T>): Promise<
     intervalMs: options.intervalMs ?? DEFAULT_INTERVAL_MS,
     maxIntervalMs: options.maxIntervalMs ?? DEFAULT_MAX_INTERVAL_MS,
     marginMs: options.marginMs ?? DEFAULT_MARGIN_MS,
+    banWindowMs: options.banWindowMs ?? 0,
   };
   const { signal } = options;
   const startedAt = now();

@@ -1,9 +1,12 @@
 // `probe` in Chutes mode end to end: the plan names the ban risk before anything is sent, the run stops
 // at its refusal budget and at the quota share, and the new options are checked like the others. Only
 // counts and what the emulator logged are asserted, never durations.
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { closeAll, startHttp } from '../hostile/servers.js';
 import { emulatorPool, FAKE_KEY, parseJsonOutput, runCli } from '../helpers/cli.js';
+
+after(closeAll);
 
 const ENV = { CHUTES_API_KEY: FAKE_KEY };
 const emulator = emulatorPool();
@@ -61,5 +64,57 @@ describe('probe: Chutes mode', () => {
     assert.equal(doc.responses.length, 1);
     assert.equal(doc.stopReason, 'quota-share');
     assert.ok(doc.warnings.some((w) => /--yes \(or lower --max-requests\) to measure/.test(w)), JSON.stringify(doc.warnings));
+  });
+});
+
+describe('probe: a penalty box end to end (any target)', () => {
+  // A loopback limiter that punishes refusals: 10 per 10 s (a fixed window from its first request), and
+  // every refused request restarts a ban of 1 s · 2^(refusals − 1), said in Retry-After. Not Chutes (no
+  // X-Chutes-* header, a loopback host): the refusal budget is unlimited, so only the penalty-box
+  // detector can stop the probe. Counts come from the server's own log; nothing is timed. The window
+  // is 10 s against a ~1 s burst and a 1 s Retry-After: ten times what a loaded machine needs.
+  async function penaltyBox() {
+    const log = [];
+    const state = { windowStart: null, count: 0, refusals: 0, bannedUntil: -Infinity };
+    const server = await startHttp((req, res) => {
+      const now = Date.now();
+      if (req.url === '/' && req.method === 'HEAD') { res.end(); return; } // a warm-up is not counted
+      state.windowStart ??= now;
+      if (now - state.windowStart >= 10_000) { state.windowStart = now; state.count = 0; }
+      const allowed = now >= state.bannedUntil && state.count < 10;
+      if (allowed) state.count += 1;
+      else {
+        state.refusals += 1;
+        state.bannedUntil = now + 1000 * 2 ** (state.refusals - 1);
+      }
+      log.push({ status: allowed ? 200 : 429 });
+      if (allowed) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"choices":[{"message":{"content":"hi"}}]}');
+      } else {
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(Math.ceil((state.bannedUntil - now) / 1000)) });
+        res.end('{"error":{"message":"Too many requests"}}');
+      }
+    });
+    return { url: server.url, log, refusals: () => log.filter((r) => r.status === 429).length };
+  }
+
+  it('stops provoking after the block grew, reports estimate.rate.penalty and says retries lengthen the block', async () => {
+    const server = await penaltyBox();
+    const res = await runCli(['probe', '--base-url', server.url, '--model', 'm', '--json', '--yes', '--rpm', '600', '--max-requests', '60'], { env: ENV, timeoutMs: 120_000 });
+    assert.equal(res.code, 0, `exit ${res.code}: ${res.stderr}`);
+    const doc = parseJsonOutput(res.stdout);
+    const { rate } = doc.estimate;
+    assert.ok(rate.penalty, `penalty reported: ${JSON.stringify(rate)}; server log ${JSON.stringify(server.log)}`);
+    assert.equal(rate.penalty.escalating, true);
+    assert.ok(rate.penalty.observedBanSeconds.length >= 2, JSON.stringify(rate.penalty));
+    assert.equal(doc.stopReason, 'penalty');
+    assert.ok(server.refusals() <= 3, `${server.refusals()} refusals at the server: ${JSON.stringify(server.log)}`);
+    assert.ok(server.log.length < 60, `stopped well before the budget: ${server.log.length} requests`);
+    assert.ok(doc.warnings.some((w) => /^retries lengthen the block/.test(w)), JSON.stringify(doc.warnings));
+    const human = await runCli(['probe', '--base-url', (await penaltyBox()).url, '--model', 'm', '--yes', '--rpm', '600', '--max-requests', '60'], { env: ENV, timeoutMs: 120_000 });
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout + human.stderr, /retries lengthen the block/);
+    assert.ok(!`${res.stdout}${res.stderr}${human.stdout}${human.stderr}`.includes(FAKE_KEY), 'the key never appears');
   });
 });

@@ -7,9 +7,10 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeAll, startHttp } from '../hostile/servers.js';
-import { FAKE_KEY, parseJsonOutput, runCli } from '../helpers/cli.js';
+import { emulatorPool, FAKE_KEY, parseJsonOutput, runCli } from '../helpers/cli.js';
 
 after(closeAll);
+const emulator = emulatorPool();
 
 const EDGE_HTML = '<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n<center><h1>429 Too Many Requests</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
 const ENV = { CHUTES_API_KEY: FAKE_KEY };
@@ -44,7 +45,7 @@ describe('wait-reset against an escalating edge ban (HTML 429, no hints)', () =>
     // the next one 2.4 s later clears it. Today's doubling (300 ms, 600 ms, 1.2 s …) was refused
     // every time, each refusal doubling the ban, until --max-wait: exit 3.
     const server = await edgeBanServer({ violations: 2 });
-    const run = await runCli(['wait-reset', '--base-url', server.url, '--interval', '300ms', '--max-wait', '60s', '--json'], { env: ENV });
+    const run = await runCli(['wait-reset', '--base-url', server.url, '--interval', '300ms', '--ban-window', '300ms', '--max-wait', '60s', '--json'], { env: ENV });
     assert.equal(run.code, 0, `exit ${run.code}; stderr: ${run.stderr}; server log ${JSON.stringify(server.log)}`);
     assert.ok(server.refusals() >= 1 && server.refusals() <= 2, `refusals: ${server.refusals()}; log ${JSON.stringify(server.log)}`);
     assert.equal(server.log.at(-1)?.status, 200, 'the last request passed');
@@ -62,12 +63,32 @@ describe('wait-reset against an escalating edge ban (HTML 429, no hints)', () =>
     // ban-safe retest (2.4 s later, ~2.7 s in) may still fit the 3 s --max-wait and be refused
     // (12.8 s); the one after that (19.2 s) does not, so the CLI stops instead of testing early.
     const server = await edgeBanServer({ violations: 4 });
-    const run = await runCli(['wait-reset', '--base-url', server.url, '--interval', '300ms', '--max-wait', '3s'], { env: ENV });
+    const run = await runCli(['wait-reset', '--base-url', server.url, '--interval', '300ms', '--ban-window', '300ms', '--max-wait', '3s'], { env: ENV });
     assert.equal(run.code, 3, `exit ${run.code}; stderr: ${run.stderr}`);
     assert.ok(server.refusals() >= 1 && server.refusals() <= 3, `refusals: ${server.refusals()}`);
     assert.ok(server.log.every((r) => r.status === 429), 'still banned');
-    assert.match(run.stdout, /every refused retest can lengthen it, so retests back off fast/);
+    assert.match(run.stdout, /every refused retest can lengthen it, so the first retest waits out the edge's minute/);
     assert.match(run.stdout, /Still banned after --max-wait 3s: gave up rather than retest early/);
     assert.match(run.stdout, /Send nothing from this key and address until the next ban-safe retest at/);
+  });
+});
+
+describe("probe, then wait-reset, on the emulator's Chutes edge (scaled: 5 per 3 s, 300 ms ban doubling)", () => {
+  it('the probe provokes one refusal; wait-reset waits out the edge window and clears with at most one more', async () => {
+    const edge = { limit: 5, windowMs: 3000, baseMs: 300, growth: 2, maxMs: 86_400_000 };
+    const e = await emulator({ limit: 0, headers: 'chutes', dailyQuota: 5000, edgeBan: edge });
+    const probe = await runCli(['probe', '--base-url', e.url, '--json', '--yes', '--rpm', '600', '--max-requests', '30'], { env: ENV });
+    assert.equal(probe.code, 0, probe.stderr);
+    assert.equal(parseJsonOutput(probe.stdout).stopReason, 'refusals');
+    assert.equal(e.stats().edgeBan?.violations, 1, 'the probe provoked one refusal');
+    // --ban-window 3s: the edge's window at this scale (Chutes: the default, a minute). With the
+    // ban-safe waits starting at --interval instead, the retests inside the still-full window were
+    // refused one after the other (BENCHMARKS.md: 3 refusals, not cleared in --max-wait 5m).
+    const wait = await runCli(['wait-reset', '--base-url', e.url, '--interval', '300ms', '--ban-window', '3s', '--max-wait', '60s', '--json'], { env: ENV });
+    assert.equal(wait.code, 0, `exit ${wait.code}: ${wait.stderr}`);
+    const doc = parseJsonOutput(wait.stdout);
+    assert.equal(doc.reset, true);
+    assert.ok((e.stats().edgeBan?.violations ?? 0) <= 2, `violations ${JSON.stringify(e.stats().edgeBan)}; wait-reset sent ${doc.attempts}`);
+    assert.equal(doc.settings.banWindowSeconds, 3);
   });
 });

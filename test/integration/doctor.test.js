@@ -10,7 +10,7 @@ import { FAKE_KEY, closedPortUrl, emulatorPool, parseJsonOutput, runCli } from '
 
 const OTHER_KEY = FAKE_KEY.replace('FAKE', 'REAL');
 const CHECK_ORDER = [
-  'key-present', 'key-format', 'base-url', 'auth-scheme', 'inference-reachable', 'management-reachable', 'key-valid', 'quota', 'inference',
+  'key-present', 'key-format', 'base-url', 'auth-scheme', 'inference-reachable', 'management-reachable', 'key-valid', 'quota', 'model-served', 'inference',
 ];
 
 const start = emulatorPool();
@@ -42,7 +42,9 @@ describe('doctor names the cause of each misconfiguration', { concurrency: true 
     assert.ok(doc.checks.every((c) => c.status === 'pass'), JSON.stringify(doc.checks, null, 1));
     assert.equal(doc.verdict.code, 'no-problem-found');
     assert.equal(doc.target.key, 'cpk_…0000');
-    assert.equal(emulator.arrivals.filter((a) => a.listener === 'llm').length, 1);
+    // One inference request, and the free GET /v1/models that checks the model is served.
+    assert.deepEqual(emulator.arrivals.filter((a) => a.listener === 'llm').map((a) => a.path).sort(), ['/v1/chat/completions', '/v1/models']);
+    assert.match(doc.checks.find((c) => c.id === 'model-served').message, /is served \(listed in GET \/v1\/models: \d+ text models\)/);
   });
 
   it('--skip-inference spends nothing', async () => {
@@ -51,7 +53,7 @@ describe('doctor names the cause of each misconfiguration', { concurrency: true 
     assert.equal(result.code, 0, result.stderr);
     assert.equal(statusOf(doc, 'inference'), 'skip');
     assert.equal(doc.inference, null);
-    assert.deepEqual(emulator.arrivals.filter((a) => a.listener === 'llm'), []);
+    assert.deepEqual(emulator.arrivals.filter((a) => a.listener === 'llm' && a.path !== '/v1/models'), [], 'no inference request (the model list is free)');
   });
 
   it('--auth x-api-key → x-api-key-ignored, exit 1', async () => {
@@ -213,7 +215,9 @@ describe('doctor sends the key only where the user pointed it', { concurrency: t
     assert.equal(statusOf(doc, 'key-format'), 'pass', 'an OpenRouter key is fine for a non-Chutes host');
     assert.equal(statusOf(doc, 'inference'), 'pass');
     assert.equal(doc.managementBaseUrl, null);
-    assert.deepEqual(inference.seen.map((r) => `${r.method} ${r.url}`), ['POST /v1/chat/completions']);
+    assert.deepEqual(inference.seen.map((r) => `${r.method} ${r.url}`), ['GET /v1/models', 'POST /v1/chat/completions']);
+    assert.equal(inference.seen[0].authorization ?? null, null, 'the model list is asked without the key');
+    assert.equal(statusOf(doc, 'model-served'), 'skip', 'a server without a Chutes model list: not checked, not a warning');
     const human = await runCli(['doctor', '--base-url', inference.url], { env });
     assert.equal(human.code, 0, human.stderr);
     assert.match(human.stdout, /management not checked/);

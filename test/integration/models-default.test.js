@@ -39,6 +39,20 @@ describe('the default model (#14)', { concurrency: true }, () => {
     assert.deepEqual(emulator.arrivals.map((a) => a.path), ['/v1/chat/completions']);
   });
 
+  it('doctor with a gone model: model-served fails, the verdict names the served ids, exit 1; also with --skip-inference', async () => {
+    const emulator = await start({ models: MODELS });
+    for (const extra of [[], ['--skip-inference']]) {
+      const { code, stdout, stderr } = await runCli(['doctor', '--base-url', emulator.url, '--api-base-url', emulator.apiUrl, '--model', 'unsloth/gemma-3-4b-it', '--json', ...extra], { env });
+      assert.equal(code, 1, `${extra}: ${stderr}`);
+      const doc = parseJsonOutput(stdout);
+      assert.equal(doc.checks.find((c) => c.id === 'model-served')?.status, 'fail');
+      assert.equal(doc.verdict.code, 'model-not-found');
+      assert.match(doc.verdict.message, /unsloth\/gemma-3-4b-it is not in GET \/v1\/models \(3 text models served\)/);
+      assert.match(doc.verdict.hint, /^Served now, cheapest first: org\/cheap, org\/middle, org\/pricey;/);
+    }
+    assert.equal(emulator.arrivals.filter((a) => a.path === '/v1/chat/completions').length, 1, 'one inference request, none with --skip-inference');
+  });
+
   it('a gone model: 404 model-not-found, exit 5, naming the model and the served ids cheapest first', async () => {
     const emulator = await start({ models: MODELS });
     const { code, stdout, stderr } = await runCli(['headers', '--base-url', emulator.url, '--model', 'unsloth/gemma-3-4b-it', '--json'], { env });

@@ -7,10 +7,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Chalk } from 'chalk';
 import {
-  BAN_SAFE_GROWTH, banSafeDelayMs, isEdgeBanAnswer, nextTestDelay, observeResponse, waitForReset,
+  BAN_SAFE_GROWTH, CHUTES_EDGE_WINDOW_MS, banSafeDelayMs, isEdgeBanAnswer, nextTestDelay, observeResponse, waitForReset,
 } from '../../dist/wait/wait-for-reset.js';
 import { waitResetExitCode } from '../../dist/wait/retest.js';
 import { BAN_BACKOFF_REASON, formatCountdown } from '../../dist/render/countdown.js';
+import { CHUTES_EDGE_BAN, EdgeBan } from '../../dist/emulator/edge-ban.js';
 import { renderNextTest, renderWaitSummary, waitResetJson } from '../../dist/render/wait.js';
 import { steppingClock } from '../helpers/sim-clock.js';
 
@@ -165,12 +166,67 @@ describe('wait-reset against an escalating edge ban (base 3 s, ×2 per violation
     const result = await run(clock, server.sendOne, { onWait: (next) => waits.push(next) });
     assert.ok(waits.length > 0 && waits.every((w) => w.source === 'ban-backoff'), `sources ${waits.map((w) => w.source)}`);
     const line = formatCountdown({ nowMs: clock.t, nextAtMs: clock.t + 40_000, source: 'ban-backoff', origin: null, attempts: 2, startedAt: BASE });
-    assert.match(line, /a header-less edge ban: every refused retest can lengthen it, so retests back off fast/);
+    assert.match(line, /a header-less edge ban: every refused retest can lengthen it, so the first retest waits out the edge's minute and each later one waits ×8 longer/);
     assert.match(renderNextTest(waits[0], noColor), /every refused retest can lengthen it/);
-    assert.ok(BAN_BACKOFF_REASON.includes('back off fast'));
+    assert.ok(BAN_BACKOFF_REASON.includes('×8 longer'));
     const summary = renderWaitSummary(result, 600 * SECOND, clock.t);
     assert.match(summary, /backed off ×8 each time \(2 refused requests in all\)/);
     assert.match(summary, /Each refusal re-armed the ban: this is when the last one ended, not how long the first one was/);
+  });
+});
+
+describe("after a burst into Chutes' edge: the edge's window, not only the ban", () => {
+  // The emulator's own edge (EdgeBan, the Chutes profile: 60 per sliding minute, 3 s ban doubling) on
+  // the simulated clock. An app sent 60 requests in `spreadMs` and its 61st was refused (the 1st
+  // violation, a 3 s ban); wait-reset starts 0.5 s later. The ban is short, but the window is still
+  // full of the 60 that tripped it: a retest before they have slid out is refused — a violation — too.
+  // Starting the ban-safe waits at the edge's minute (--ban-window, default 1m) instead of --interval
+  // costs one refusal (wait-reset's first test) where --interval 5 s costs up to three.
+  /** Refusals wait-reset provoked (its own requests only), and how it ended. */
+  async function afterBurst(spreadMs, banWindowMs) {
+    const clock = simClock();
+    const edge = new EdgeBan({ ...CHUTES_EDGE_BAN });
+    const step = spreadMs / 59;
+    for (let i = 0; i < 60; i++) assert.equal(edge.admit(BASE + i * step).allowed, true);
+    const tripped = BASE + spreadMs + step;
+    assert.equal(edge.admit(tripped).allowed, false, 'the 61st is refused: violation 1');
+    clock.t = tripped + 500;
+    const log = [];
+    const sendOne = async () => {
+      const sentAt = clock.t;
+      const { allowed } = edge.admit(sentAt);
+      log.push(allowed ? 200 : 429);
+      clock.t += 3;
+      const response = allowed
+        ? { status: 200, headers: { 'content-type': 'application/json', 'x-chutes-rl-user': '60' }, body: '{}' }
+        : { status: 429, headers: EDGE_HEADERS, body: EDGE_HTML };
+      return observeResponse({ ...response, sentAt, receivedAt: clock.t }, null, { authenticated: true });
+    };
+    const result = await run(clock, sendOne, { intervalMs: 5 * SECOND, maxWaitMs: 600 * SECOND, banWindowMs });
+    return { result, refusals: log.filter((s) => s === 429).length, violations: edge.state(clock.t).violations };
+  }
+
+  for (const spreadMs of [5 * SECOND, 30 * SECOND, 50 * SECOND]) {
+    it(`60 requests in ${spreadMs / SECOND} s then a refusal: one refused retest, then clear after the minute (exit 0)`, async () => {
+      const { result, refusals, violations } = await afterBurst(spreadMs, CHUTES_EDGE_WINDOW_MS);
+      assert.equal(result.stop, 'reset');
+      assert.equal(refusals, 1, 'only the first test, which finds the ban');
+      assert.equal(violations, 2, 'the burst\'s own refusal and that one');
+      assert.equal(result.banSafe, true);
+      assert.equal(result.window === null ? null : typeof result.window, 'object');
+    });
+  }
+
+  it('the same with the ban-safe waits starting at --interval 5 s: the window refuses the early retests (3 refusals after a 5 s burst)', async () => {
+    const { result, refusals } = await afterBurst(5 * SECOND, 0);
+    assert.equal(result.stop, 'reset');
+    assert.equal(refusals, 3, 'at 0.5 s (the ban), 5.5 s and 45.5 s (the window, still full)');
+  });
+
+  it('banSafeDelayMs: the first ban-safe wait is the larger of --interval and the window, then ×8', () => {
+    assert.deepEqual([0, 1, 2].map((step) => banSafeDelayMs(step, 5000, CHUTES_EDGE_WINDOW_MS)), [60_000, 480_000, 3_840_000]);
+    assert.deepEqual([0, 1].map((step) => banSafeDelayMs(step, 90_000, CHUTES_EDGE_WINDOW_MS)), [90_000, 720_000]);
+    assert.equal(banSafeDelayMs(10, 5000, CHUTES_EDGE_WINDOW_MS), DAY);
   });
 });
 

@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  checkAuthScheme, checkBaseUrl, checkInference, checkKeyFormat, checkKeyPresent, checkKeyValid, checkQuota,
+  checkAuthScheme, checkBaseUrl, checkInference, checkKeyFormat, checkKeyPresent, checkKeyValid, checkModelServed, checkQuota,
   describePastedExtras, explicitOption, managementSkipReason,
 } from '../../dist/doctor/checks.js';
 import { chooseVerdict, doctorExitCode } from '../../dist/doctor/verdicts.js';
@@ -147,10 +147,39 @@ describe('checkKeyValid, checkQuota, checkInference', () => {
   });
 });
 
+describe('checkModelServed', () => {
+  /** @param {string} id @param {number} usd */
+  const model = (id, usd) => ({ id, text: true, promptUsd: usd, completionUsd: usd });
+  const served = [model('cheap/A', 0.02), model('mid/B', 0.1), model('c/C', 0.2), model('d/D', 0.3), model('e/E', 0.4), model('f/F', 0.5)];
+  /** @returns {import('../../dist/models/choose.js').ModelChoice} */
+  const choice = (id, source, extra = {}) => ({ model: id, source, reason: `model ${id}`, served, problem: null, ...extra });
+  /** @type {Array<[string, any, string | null, string, RegExp]>} */
+  const rows = [
+    ['picked from the list', choice('cheap/A', 'list'), null, 'pass', /cheap\/A is served \(picked from GET \/v1\/models: 6 text models\)/],
+    ['named and served', choice('mid/B', 'option'), null, 'pass', /mid\/B is served \(listed in/],
+    ['a failover list with one served id and a :latency suffix', choice('gone/X,mid/B:latency', 'option'), null, 'pass', /is served/],
+    ['named and gone', choice('unsloth/gemma-3-4b-it', 'option'), null, 'fail', /unsloth\/gemma-3-4b-it is not in GET \/v1\/models \(6 text models served\): every inference request naming it answers 404/],
+    ['the list could not be read on Chutes', choice('x/Y', 'fallback', { served: null, problem: 'HTTP 503' }), null, 'warn', /could not be read \(HTTP 503\); x\/Y may not be served/],
+    ['a host without a Chutes model list', choice('x/Y', 'fallback', { served: null }), 'the answer is not a Chutes model list', 'skip', /could not be read \(the answer is not a Chutes model list\)/],
+    ['--body names its own model', null, null, 'skip', /--body/],
+  ];
+  for (const [name, c, problem, status, message] of rows) {
+    it(`${name} → ${status}`, () => {
+      const result = checkModelServed(c, problem);
+      assert.equal(result.id, 'model-served');
+      assert.equal(result.status, status);
+      assert.match(result.message, message);
+    });
+  }
+  it('a gone model\'s hint names five served ids, cheapest first', () => {
+    assert.match(checkModelServed(choice('gone/X', 'env'), null).hint ?? '', /^Served now, cheapest first: cheap\/A, mid\/B, c\/C, d\/D, e\/E; pick one with --model <id>/);
+  });
+});
+
 describe('chooseVerdict and doctorExitCode', () => {
   /** @type {(id: string) => import('../../dist/doctor/checks.js').Check} */
   const pass = (id) => ({ id, status: 'pass', message: `${id} ok`, hint: null });
-  const ids = ['key-present', 'key-format', 'base-url', 'auth-scheme', 'inference-reachable', 'management-reachable', 'key-valid', 'quota', 'inference'];
+  const ids = ['key-present', 'key-format', 'base-url', 'auth-scheme', 'inference-reachable', 'management-reachable', 'key-valid', 'quota', 'model-served', 'inference'];
   /**
    * All checks passing except the overrides {id: status}.
    * @returns {import('../../dist/doctor/verdicts.js').DoctorFindings}
@@ -174,6 +203,9 @@ describe('chooseVerdict and doctorExitCode', () => {
     ['quota used up', findings({ quota: 'fail', inference: 'fail' }, { quota: { daily: 5, used: 5, remaining: 0, resetsAt: '2026-01-16T00:00:00.000Z', unlimited: false, source: 'quota_usage' }, inference: record({ status: 402, outcome: 'quota_exceeded', verdict: verdictFor('daily-quota-exhausted') }) }), 'daily-quota-exhausted', 1],
     ['capacity', findings({ inference: 'warn' }, { inference: record({ status: 429, outcome: 'capacity', verdict: verdictFor('capacity-at-maximum') }) }), 'capacity-at-maximum', 0],
     ['pasted newline only', findings({ 'key-format': 'warn' }), 'key-has-extra-characters', 0],
+    ['a model that is gone, confirmed by the 404', findings({ 'model-served': 'fail', inference: 'fail' }, { inference: record({ status: 404, outcome: 'http_error', verdict: verdictFor('model-not-found') }) }), 'model-not-found', 1],
+    ['a model that is gone, --skip-inference', findings({ 'model-served': 'fail', inference: 'skip' }, { inference: null }), 'model-not-found', 1],
+    ['X-API-Key names the cause before a model that is gone', findings({ 'auth-scheme': 'fail', 'model-served': 'fail', inference: 'fail' }, { inference: record({ status: 429, outcome: 'rate_limited', verdict: verdictFor('x-api-key-ignored') }) }), 'x-api-key-ignored', 1],
   ];
   for (const [name, f, code, exit] of rows) {
     it(`${name} → ${code}, exit ${exit}`, () => {
