@@ -146,7 +146,7 @@ describe('wait-reset against an escalating edge ban (base 3 s, ×2 per violation
     assert.match(summary, /gave up rather than retest early, since every refused request lengthens the ban/);
     assert.match(summary, /outlasted a wait of 40s: it lasts more than that from then, up to a day/);
     assert.match(summary, /Send nothing from this key and address until the next ban-safe retest/);
-    const json = waitResetJson(result, { intervalMs: 5000, maxIntervalMs: 60_000, maxWaitMs: 120_000 });
+    const json = waitResetJson(result, { intervalMs: 5000, maxIntervalMs: 60_000, maxWaitMs: 120_000, banWindowMs: 0 });
     assert.equal(json.banSafe, true);
     assert.equal(/** @type {{ source?: string } | null} */ (json.nextTest)?.source, 'ban-backoff');
   });
