@@ -1,6 +1,7 @@
 // Pure rate limiters for the emulator. Every method takes the current time in ms from the caller,
 // so nothing here reads a clock or sets a timer, and tests drive them on simulated time.
-// Common rule: a rejected request does NOT consume allowance (it is neither counted nor logged).
+// Common rule: a rejected request does NOT consume allowance (it is neither counted nor logged), except in
+// PenaltyBoxLimiter, whose point is that it does.
 
 export type RateAlgorithm = 'fixed-window' | 'sliding-window' | 'token-bucket';
 
@@ -201,6 +202,63 @@ export class TokenBucketLimiter implements RateLimiter {
     const resetMs = Math.ceil((this.capacityUnits - this.units) / this.limit);
     const retryAfterMs = Math.ceil(Math.max(0, this.windowMs - this.units) / this.limit);
     return decision(allowed, this, remaining, resetMs, retryAfterMs);
+  }
+}
+
+/**
+ * nginx `limit_req zone=… rate=R burst=B nodelay` (ngx_http_limit_req_module): a leaky bucket whose
+ * excess drains at R and may reach B; with nodelay the excess is served at once, so up to B + 1 requests
+ * pass back to back and then one per 1/R. That is a token bucket of B + 1 refilled at R (a refused
+ * request changes nothing: nginx keeps the node's excess and time only when it admits). nginx answers
+ * 503 unless `limit_req_status 429`.
+ */
+export function createNginxLimitReq(config: { perMinute: number; burst: number }): TokenBucketLimiter {
+  assertPositiveInteger('perMinute', config.perMinute);
+  if (!Number.isInteger(config.burst) || config.burst < 0) throw new RangeError(`burst must be a non-negative integer, got ${config.burst}`);
+  return new TokenBucketLimiter(config.perMinute, 60_000, config.burst + 1);
+}
+
+/**
+ * A penalty box (HAProxy's `sc_http_req_rate` deny rules, fail2ban-style proxies): every request counts
+ * against the limit, the refused ones too, in a sliding window of windowMs. A client that keeps retrying
+ * while refused keeps itself refused; one that paces at the limit is never refused. The decision's
+ * resetMs/retryAfterMs is the time until the oldest logged request leaves (as a sliding log states it).
+ */
+export class PenaltyBoxLimiter implements RateLimiter {
+  readonly algorithm = 'sliding-window';
+  /** Every request's time, accepted or not, oldest first. */
+  private readonly log: number[] = [];
+
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+  ) {
+    assertPositiveInteger('limit', limit);
+    assertPositiveInteger('windowMs', windowMs);
+  }
+
+  tryAcquire(now: number): LimitDecision {
+    this.forget(now);
+    const allowed = this.log.length < this.limit;
+    this.log.push(now);
+    return this.describe(now, allowed);
+  }
+
+  peek(now: number): LimitDecision {
+    this.forget(now);
+    return this.describe(now, true);
+  }
+
+  private forget(now: number): void {
+    while (this.log.length > 0 && (this.log[0] as number) + this.windowMs <= now) this.log.shift();
+  }
+
+  private describe(now: number, allowed: boolean): LimitDecision {
+    // The request just refused is logged too: allowance comes back once enough of the log has left.
+    const excess = this.log.length - this.limit;
+    const freeAt = excess < 0 ? now : (this.log[excess] as number) + this.windowMs;
+    const resetMs = Math.max(0, freeAt - now);
+    return decision(allowed, this, Math.max(0, this.limit - this.log.length), resetMs, resetMs);
   }
 }
 

@@ -25,6 +25,7 @@ import {
   resetClockOf,
   retryFloor,
   slidingRefusalDeadline,
+  suspectedGate,
   windowResetBounds,
   type Observation,
   type RateContext,
@@ -57,6 +58,8 @@ interface RateView {
   floor: Map<string, number | null>;
   /** The ban guard's readings of these answers (banGuard), once per response: refusals, penalty, Chutes. */
   guard: { refused: number; penalty: boolean; chutes: boolean } | null;
+  /** suspectedGate(raw): the most requests in flight a suspected concurrency gate let through, or null. */
+  gate: number | null;
 }
 
 export class RatePhase {
@@ -160,6 +163,13 @@ export class RatePhase {
     if (guarded !== null) return guarded;
     // Limit and window in the headers (IETF `w`): nothing left to measure, whatever the status.
     if (mode.kind === 'exact') return this.finishWhenSettled(null);
+    // A concurrency gate refused a crowded request: keep below it, or it cuts bursts short and a cut
+    // burst reads as a smaller allowance (issue #15). The wait is for an answer, never a faster send.
+    const gate = this.rateView().gate;
+    if (gate !== null && this.pending() >= gate) {
+      this.heldForAnswer = true;
+      return { kind: 'await', until: null };
+    }
 
     if (!cycles.limited1) {
       const headerStep = this.headerStep(obs, mode, now);
@@ -384,7 +394,7 @@ export class RatePhase {
     if (this.view?.size !== this.ledger.responses.size) {
       const raw = this.answers();
       const obs = attributeRefusals(raw);
-      this.view = { size: this.ledger.responses.size, raw, obs, mode: headerModeOf(obs), cycles: namedCycles(rateRuns(obs)), resetBinds: null, tight: null, floor: new Map(), guard: null };
+      this.view = { size: this.ledger.responses.size, raw, obs, mode: headerModeOf(obs), cycles: namedCycles(rateRuns(obs)), resetBinds: null, tight: null, floor: new Map(), guard: null, gate: suspectedGate(raw) };
     }
     return this.view;
   }

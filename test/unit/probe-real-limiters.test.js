@@ -1,0 +1,96 @@
+// Issue #15: the probe against limiters as people deploy them, on simulated time. nginx `limit_req`
+// (a leaky bucket: rate, burst, nodelay) behind or beside `limit_conn` (requests in flight) in front of a
+// slow backend; a penalty box that counts refused requests too. The servers are the emulator's pure
+// limiters stacked by test/helpers/sim-server.js.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConcurrencyGate, createNginxLimitReq } from '../../dist/emulator/limiters.js';
+import { ProbeStrategy } from '../../dist/probe/strategy.js';
+import { driveProbe } from '../../dist/probe/runner.js';
+import { maxInAnyWindow } from '../../dist/probe/schedule.js';
+import { SimClock } from '../helpers/sim-clock.js';
+import { layeredServer } from '../helpers/sim-server.js';
+
+const NOON = Date.UTC(2026, 0, 15, 12, 0, 0);
+
+/**
+ * @param {{ layers: () => import('../helpers/sim-server.js').Layer[], latency?: () => number, phase?: number,
+ *   rpm?: number, maxRequests?: number, maxDurationMs?: number, concurrency?: 'auto' | 'off' | number }} options
+ */
+async function simulate({ layers, latency = () => 1, phase = 0, rpm = 120, maxRequests = 60, maxDurationMs = 300_000, concurrency = 'auto' }) {
+  const start = NOON + phase;
+  const clock = new SimClock(start);
+  const server = layeredServer(clock, { layers: layers(), latency });
+  const strategy = new ProbeStrategy({ start, rpm, maxRequests, maxDurationMs, concurrency, maxConcurrency: 8 });
+  const sends = [];
+  await clock.run(driveProbe({ strategy, ...clock.driveOptions(), sendOne: server.sendOne, onSend: (t) => sends.push({ ...t, at: clock.now() }) }));
+  return { result: strategy.result(), observations: strategy.observations(), sends, log: server.log, start };
+}
+
+function assertGuarantees(run, { rpm, maxRequests }) {
+  assert.ok(run.sends.length <= maxRequests, `sent ${run.sends.length} > budget ${maxRequests}`);
+  assert.ok(maxInAnyWindow(run.sends.map((s) => s.at)) <= rpm, 'more than rpm sends in some 60 s');
+}
+
+/**
+ * nginx `limit_req … rate=perMinute r/m burst=… nodelay` and `limit_conn … conn` (null: none), both with
+ * status 429, in the given order.
+ * @returns {() => import('../helpers/sim-server.js').Layer[]}
+ */
+function nginx({ perMinute, burst, conn, order }) {
+  return () => {
+    const req = { limiter: createNginxLimitReq({ perMinute, burst }) };
+    if (conn === null) return [req];
+    const gate = { gate: new ConcurrencyGate(conn) };
+    return order.startsWith('limit_req') ? [req, gate] : [gate, req];
+  };
+}
+
+/** What a run did, in one line, for failure messages. */
+function trace(run) {
+  return run.observations.map((o) => `${Math.round((o.sentAt - run.start) / 100) / 10}:${o.status}${o.inFlight > 1 ? `/${o.inFlight}` : ''}`).join(' ');
+}
+
+describe('nginx limit_req (30 r/m, burst 5, nodelay) with limit_conn 3, backend 1.5 s, --rpm 120', () => {
+  // The issue's measurement: the rate came out 20/min instead of 30 in 4 runs of 5, once concurrency 2.
+  // After the first recovery each refill burst was cut at 3 by the connection limit, and those 3
+  // successes were read as the whole refill.
+  for (const order of ['limit_req first (nginx)', 'limit_conn first']) {
+    for (const backendMs of [1500, 1510, 1620]) {
+      it(`${order}, backend ${backendMs} ms: perMinute 30 ± 10 %, concurrency exactly 3`, async () => {
+        const run = await simulate({ layers: nginx({ perMinute: 30, burst: 5, conn: 3, order }), latency: () => backendMs });
+        const { rate, concurrency } = run.result;
+        assertGuarantees(run, { rpm: 120, maxRequests: 60 });
+        assert.ok(rate.perMinute !== null && Math.abs(rate.perMinute - 30) <= 3, `perMinute ${rate.perMinute} (${rate.explanation}) ${trace(run)}`);
+        assert.deepEqual([concurrency.limit, concurrency.bound], [3, 'exact'], `${concurrency.explanation} ${trace(run)}`);
+      });
+    }
+  }
+});
+
+describe('sweep: nginx limit_req × limit_conn × backend latency × --rpm', () => {
+  // perMinute ±10 % (the issue's bench target) and, where a batch could test it, the connection cap exact.
+  it('every cell on target', async () => {
+    const off = [];
+    for (const order of ['limit_req first (nginx)', 'limit_conn first']) {
+      for (const [perMinute, burst] of [[30, 5], [60, 10], [120, 0], [20, 2]]) {
+        for (const conn of [null, 2, 3, 5]) {
+          for (const backendMs of [50, 400, 1500, 3000]) {
+            for (const rpm of [120, 240]) {
+              if (perMinute >= rpm) continue;
+              const run = await simulate({ layers: nginx({ perMinute, burst, conn, order }), latency: () => backendMs, rpm, maxRequests: 80 });
+              assertGuarantees(run, { rpm, maxRequests: 80 });
+              const { rate, concurrency } = run.result;
+              const bad = [];
+              if (rate.perMinute === null || Math.abs(rate.perMinute - perMinute) > perMinute * 0.1) bad.push(`perMinute ${rate.perMinute}`);
+              if (conn !== null && concurrency.bound === 'exact' && concurrency.limit !== conn) bad.push(`concurrency ${concurrency.limit} exact`);
+              if (conn !== null && concurrency.limit !== null && concurrency.limit > conn) bad.push(`concurrency ${concurrency.limit} ${concurrency.bound}`);
+              if (bad.length > 0) off.push(`${order} ${perMinute}/min burst ${burst} conn ${conn} ${backendMs} ms --rpm ${rpm}: ${bad.join(', ')}`);
+            }
+          }
+        }
+      }
+    }
+    assert.deepEqual(off, []);
+  });
+});
