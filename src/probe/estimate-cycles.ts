@@ -10,7 +10,7 @@ import { headerName, type HeaderMode } from './header-mode.js';
 import { headerPoints, resetClockOf } from './header-series.js';
 import { bySendTime, isAccepted, type Observation } from './observation.js';
 import type { FirstBurstNote, StatedLimit, StopCause, WindowReturn } from './reasons.js';
-import { bucketCapacity, refillRateInterval, resetRateInterval, tokenRate } from './refill.js';
+import { behaviourRateInterval, bucketCapacity, refillRateInterval, resetRateInterval, tokenRate } from './refill.js';
 import { policyResetBinds, retryHint } from './retry-hint.js';
 import { windowTiming } from './window-timing.js';
 
@@ -167,7 +167,7 @@ function estimateBucketFromCycles(observations: readonly Observation[], cycles: 
   const firstLimited = (cycles.limited1 as Observation[])[0] as Observation;
   const after = observations.filter((o) => o.sentAt >= firstLimited.sentAt);
   const narrowed = resetRateInterval(observations, cx.intervalMs) ? refillRateInterval(observations, cx.intervalMs) : null;
-  const rate = tokenRate(after, narrowed);
+  const rate = tokenRate(after, narrowed ?? behaviourRateInterval(observations));
   if (!rate || !(rate.ratePerSecond > 0)) {
     return {
       limit: cx.headerLimit,

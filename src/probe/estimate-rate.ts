@@ -61,7 +61,7 @@ export {
   type Run,
 } from './cycles.js';
 export { slidingRefusalDeadline, windowTiming } from './window-timing.js';
-export { bucketCapacity, refillRateInterval, resetRateInterval, tokenRate, tokenRateInterval, type RateInterval } from './refill.js';
+export { behaviourRateInterval, bucketCapacity, refillRateInterval, resetRateInterval, tokenRate, tokenRateInterval, type RateInterval } from './refill.js';
 
 /** The figures and reason of an estimator, as the public result: the reason written out, the requests counted. */
 function toEstimate({ reason, ...figures }: RateFinding, requests: number, penalty: RateEstimate['penalty']): RateEstimate {

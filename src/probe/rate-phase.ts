@@ -318,6 +318,9 @@ export class RatePhase {
       return this.send(Math.max(ladder, secondRecoveryFloor(cycles, this.intervalMs), now), 'retest');
     }
     if (this.gaps.length === 0) {
+      // A gap is sized from the refill seen so far: an unanswered retest may yet be a success, and
+      // leaving it out would read the refill as slower than it is (a gap long enough to fill the bucket).
+      if (this.pending() > 0) return { kind: 'await', until: null };
       // Reset values read as the time until full may already time the refill closely enough.
       if (this.refillTight()) return this.finishWhenSettled(null);
       this.gaps.push(bucketGap(obs, lastSlot, this.intervalMs));
@@ -327,7 +330,7 @@ export class RatePhase {
     // Each burst after a gap runs until its first 429; then the refill rate is known well enough, or
     // another gap sized from the better estimate follows (a slow bucket makes the first guess poor).
     if (!obs.some((o) => o.sentAt >= gap.until - 1 && isRateLimited(o))) return this.burstSend(now);
-    if (!settled) return { kind: 'await', until: null };
+    if (this.pending() > 0) return { kind: 'await', until: null };
     if (this.gaps.length >= MAX_BUCKET_GAPS || this.refillTight()) return this.finishWhenSettled(null);
     this.gaps.push(bucketGap(obs, lastSlot, this.intervalMs));
     return this.send(Math.max((this.gaps.at(-1) as { until: number }).until, now), 'burst');
