@@ -33,6 +33,8 @@ export interface RateLimiterConfig {
   windowMs: number;
   /** Token bucket capacity; defaults to `limit`. Ignored by the window algorithms. */
   burst?: number;
+  /** Where a fixed window's boundaries lie (default 'clock'). */
+  anchor?: WindowAnchor;
 }
 
 function assertPositiveInteger(name: string, value: number): void {
@@ -97,15 +99,39 @@ abstract class CountingLimiter implements RateLimiter {
   }
 }
 
-/** Fixed window: windows aligned to multiples of windowMs since the Unix epoch; resetMs = time to the window's end. */
+/**
+ * Where a fixed window's boundaries lie: 'clock' at multiples of windowMs since the Unix epoch (a key
+ * such as `user:floor(now / 60 s)`); 'first-request' one window after the request that found no window
+ * running (express-rate-limit's and @fastify/rate-limit's memory stores, rate-limiter-flexible, Redis
+ * INCR + EXPIRE); a number: multiples of windowMs from that offset (a reset timer started with the server).
+ */
+export type WindowAnchor = 'clock' | 'first-request' | number;
+
+/** Fixed window: by default aligned to multiples of windowMs since the Unix epoch (see WindowAnchor); resetMs = time to the window's end. */
 export class FixedWindowLimiter extends CountingLimiter {
   readonly algorithm = 'fixed-window';
   private windowStart = Number.NEGATIVE_INFINITY;
   private accepted = 0;
 
+  constructor(
+    limit: number,
+    windowMs: number,
+    readonly anchor: WindowAnchor = 'clock',
+  ) {
+    super(limit, windowMs);
+  }
+
   protected forgetExpired(now: number): void {
+    if (this.anchor === 'first-request') {
+      if (now >= this.windowStart + this.windowMs) {
+        this.windowStart = now;
+        this.accepted = 0;
+      }
+      return;
+    }
     // Aligned to the epoch, so the client's first request usually lands mid-window, as on real servers.
-    const start = Math.floor(now / this.windowMs) * this.windowMs;
+    const offset = this.anchor === 'clock' ? 0 : this.anchor;
+    const start = offset + Math.floor((now - offset) / this.windowMs) * this.windowMs;
     if (start !== this.windowStart) {
       this.windowStart = start;
       this.accepted = 0;
@@ -265,7 +291,7 @@ export class PenaltyBoxLimiter implements RateLimiter {
 export function createRateLimiter(config: RateLimiterConfig): RateLimiter {
   switch (config.algorithm) {
     case 'fixed-window':
-      return new FixedWindowLimiter(config.limit, config.windowMs);
+      return new FixedWindowLimiter(config.limit, config.windowMs, config.anchor ?? 'clock');
     case 'sliding-window':
       return new SlidingWindowLimiter(config.limit, config.windowMs);
     case 'token-bucket':

@@ -11,6 +11,7 @@ import { headerPoints, resetClockOf } from './header-series.js';
 import { bySendTime, isAccepted, type Observation } from './observation.js';
 import type { FirstBurstNote, StatedLimit, StopCause, WindowReturn } from './reasons.js';
 import { behaviourRateInterval, bucketCapacity, refillRateInterval, resetRateInterval, tokenRate } from './refill.js';
+import { refusalsCount, type CountingFit } from './refusals-count.js';
 import { policyResetBinds, retryHint } from './retry-hint.js';
 import { windowTiming } from './window-timing.js';
 
@@ -49,6 +50,9 @@ export function estimateFromCycles(observations: readonly Observation[], mode: H
       reason: { code: 'no-recovery', accepted: n1, header, waitedMs, stop: cx.stop },
     };
   }
+  // Refused requests that count too (a penalty box) make every reading of the cycles below wrong.
+  const counting = refusalsCount(observations);
+  if (counting !== null) return penaltyBoxWindow(counting, cx);
   const resetBinds = policyResetBinds(observations, ctx.intervalMs);
   const points = mode.kind === 'series' ? headerPoints(observations, mode.policy) : [];
   const resets = points.length > 0 ? { points, clock: resetClockOf(points) } : null;
@@ -160,6 +164,28 @@ function estimateWindowFromCycles(cycles: Cycles, recovery1: Recovery, resetBind
       loose: loose ? { loMs: timing.loMs, hiMs: timing.hiMs, hinted } : null,
       sharedWith,
     },
+  };
+}
+
+/**
+ * A sliding window that counts refused requests too (refusals-count.ts): its limit is exact; its
+ * sustainable rate is the limit per window when the windows that fit agree within ±15 %, else unknown.
+ * When a fixed window fits the answers as well, neither reading is stated: unknown, with both said.
+ */
+function penaltyBoxWindow(fit: CountingFit, cx: CyclesContext): RateFinding {
+  const windowMs = (fit.loMs + fit.hiMs) / 2;
+  // A fixed window fitting as well leaves both readings open: neither is stated as the limit.
+  const timed = !fit.fixedFitsToo && fit.hiMs - fit.loMs <= 0.3 * windowMs;
+  return {
+    limit: fit.fixedFitsToo ? null : fit.limit,
+    windowSeconds: timed ? seconds(windowMs) : null,
+    perMinute: timed ? perMinuteOf(fit.limit, windowMs) : null,
+    burst: fit.fixedFitsToo ? null : fit.limit,
+    algorithm: fit.fixedFitsToo ? 'unknown' : 'sliding-window',
+    bound: timed ? 'approx' : 'unknown',
+    source: cx.source,
+    confidence: timed ? 'medium' : 'low',
+    reason: { code: 'refusals-count', limit: fit.limit, loMs: fit.loMs, hiMs: fit.hiMs, timed, fixedFitsToo: fit.fixedFitsToo, header: cx.header },
   };
 }
 

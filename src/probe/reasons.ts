@@ -61,6 +61,13 @@ export type RateReason =
   | { code: 'window-second-recovery-missing'; limit: number; header: StatedLimit | null; firstBurst: FirstBurstNote | null; waitedMs: number; stop: StopCause; sharedWith: number | null }
   /** A window timed from two recoveries. */
   | { code: 'window-from-cycles'; limit: number; windowMs: number; header: StatedLimit | null; firstBurst: FirstBurstNote | null; returned: WindowReturn; loose: LooseTiming | null; sharedWith: number | null }
+  /**
+   * Every answer fits a sliding window that counts refused requests too, and none fits one that counts
+   * only accepted ones (a penalty box): `limit` per a window in [loMs, hiMs]; `timed` when that range is
+   * narrow enough (±15 %) to state the rate; `fixedFitsToo` when a fixed window fits as well (then
+   * neither is stated).
+   */
+  | { code: 'refusals-count'; limit: number; loMs: number; hiMs: number; timed: boolean; fixedFitsToo: boolean; header: StatedLimit | null }
   /** A token bucket whose refill was not seen often enough to time. */
   | { code: 'bucket-untimed'; header: StatedLimit | null; stop: StopCause }
   /** A token bucket timed from the refills after the first 429; `complete` when the refill was timed on a long enough span. */

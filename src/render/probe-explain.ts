@@ -111,6 +111,15 @@ const RATE_TEXT: Writers<RateReason> = {
       : `; the recoveries were timed only to within ${seconds(Math.max(0, r.loose.loMs))}–${seconds(r.loose.hiMs)} s${r.loose.hinted ? " (the retests waited as long as the server's Retry-After or reset asked)" : ''}`;
     return `${r.limit} requests were accepted per window of about ${seconds(r.windowMs)} s${sayHeader(r.header)}${firstBurstNote(r.firstBurst)}; ${WINDOW_RETURN[r.returned]}${range}${sharedClause(r.sharedWith)}.`;
   },
+  'refusals-count': (r) => {
+    if (r.fixedFitsToo) {
+      return `The answers fit two readings equally well: a limiter that counts refused requests too (a penalty box) of ${r.limit} requests per ${seconds(r.loMs)}–${seconds(r.hiMs)} s, and a fixed window that counts only accepted ones, which a burst ran through; the limit and window are not stated. Pace well under ${r.limit} per ${seconds(r.hiMs)} s, and rerun with a lower --rpm to tell the two apart.`;
+    }
+    const window = r.timed
+      ? `${r.limit} requests per ${seconds((r.loMs + r.hiMs) / 2)} s (windows from ${seconds(r.loMs)} to ${seconds(r.hiMs)} s fit)`
+      : `${r.limit} requests per window, but only windows from ${seconds(r.loMs)} to ${seconds(r.hiMs)} s fit, too wide a range to state the sustainable rate`;
+    return `Refused requests count against the limit too (a penalty box): every answer fits a sliding window that counts each request, refused or not, and none fits one that counts only accepted requests: ${window}${sayHeader(r.header)}; a client that retries while refused stays refused, so keep under the limit rather than retrying into it.`;
+  },
   'bucket-untimed': (r) => `Allowance came back a little at a time (a token bucket)${sayHeader(r.header)}, but too few refills were seen${stopClause(r.stop)} to time them.`,
   'bucket-from-cycles': (r) =>
     `After the first 429 allowance came back one request at a time, about ${describeRate(r.perMinute)}/min (one every ${round(1 / r.ratePerSecond, 2)} s): a token bucket` +
