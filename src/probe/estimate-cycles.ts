@@ -22,6 +22,8 @@ interface CyclesContext {
   source: EstimateSource;
   stop: StopCause;
   intervalMs: number;
+  /** A concurrency gate held the sends to this many in flight, else null. */
+  heldInFlight: number | null;
 }
 
 /** Everything behaviour can say, from the first burst on. */
@@ -29,7 +31,7 @@ export function estimateFromCycles(observations: readonly Observation[], mode: H
   const cycles = namedCycles(rateRuns(observations));
   const headerLimit = mode.kind === 'none' ? null : mode.limit;
   const header = headerLimit === null ? null : { name: headerName(mode), limit: headerLimit };
-  const cx: CyclesContext = { headerLimit, header, source: headerLimit === null ? 'observed' : 'both', stop: ctx.stoppedBy ?? null, intervalMs: ctx.intervalMs };
+  const cx: CyclesContext = { headerLimit, header, source: headerLimit === null ? 'observed' : 'both', stop: ctx.stoppedBy ?? null, intervalMs: ctx.intervalMs, heldInFlight: ctx.heldInFlight ?? null };
   const { burst1, limited1, burst2, limited2 } = cycles;
 
   if (!limited1) return neverLimited(observations, cx);
@@ -95,7 +97,7 @@ function neverLimited(observations: readonly Observation[], cx: CyclesContext): 
     bound: 'at-least',
     source: 'observed',
     confidence: cx.headerLimit === null ? 'medium' : 'low',
-    reason: { code: 'never-limited', accepted: accepted.length, spanMs, perMinute, stop: cx.stop, stated: cx.header, paceRpm, suggestedRpm },
+    reason: { code: 'never-limited', accepted: accepted.length, spanMs, perMinute, stop: cx.stop, stated: cx.header, paceRpm, suggestedRpm, heldInFlight: cx.heldInFlight },
   };
 }
 

@@ -51,8 +51,11 @@ export type RateReason =
   | { code: 'outpaced-bucket'; header: string; limit: number; fullAfterSeconds: number; ratePerSecond: number; paceRpm: number; higherRpm: number }
   /** The allowance was back in full before every request: the pace is below the limit. */
   | { code: 'outpaced'; header: string; limit: number; count: number; paceRpm: number; higherRpm: number }
-  /** No 429 at all: every figure is a lower bound. `stated`: a header's limit that was never reached. */
-  | { code: 'never-limited'; accepted: number; spanMs: number; perMinute: number | null; stop: StopCause; stated: StatedLimit | null; paceRpm: number; suggestedRpm: number }
+  /**
+   * No 429 at all: every figure is a lower bound. `stated`: a header's limit that was never reached.
+   * `heldInFlight`: a concurrency gate held the sends to that many in flight (a higher --rpm cannot help).
+   */
+  | { code: 'never-limited'; accepted: number; spanMs: number; perMinute: number | null; stop: StopCause; stated: StatedLimit | null; paceRpm: number; suggestedRpm: number; heldInFlight: number | null }
   /** A 429, and no retest succeeded. */
   | { code: 'no-recovery'; accepted: number; header: StatedLimit | null; waitedMs: number; stop: StopCause }
   /** A recovery, and the next burst was never limited. */

@@ -95,7 +95,11 @@ const RATE_TEXT: Writers<RateReason> = {
   'never-limited': (r) => {
     const stated = r.stated === null ? '' : `; the ${r.stated.name} header states ${r.stated.limit}, but the probe never reached a limit at ${r.paceRpm}/min, so that figure was not measured`;
     // Stopped to spare the quota, not for want of pace: a higher --rpm would not help.
-    const rerun = r.stop === 'quota-share' ? 'pass --yes (or lower --max-requests) to measure it' : `rerun with a higher --rpm (e.g. --rpm ${r.suggestedRpm}) to reach the limit`;
+    const rerun = r.stop === 'quota-share'
+      ? 'pass --yes (or lower --max-requests) to measure it'
+      : (r.heldInFlight ?? null) !== null
+        ? `a concurrency limit held the probe to ${r.heldInFlight ?? ''} in flight, and at that, with these answer times, no faster pace can be sent: any rate limit lies above what was accepted, and a higher --rpm would not reach it`
+        : `rerun with a higher --rpm (e.g. --rpm ${r.suggestedRpm}) to reach the limit`;
     return `No request was rate limited: all ${r.accepted} in ${seconds(r.spanMs)} s were accepted${r.perMinute === null ? '' : ` (at least ${describeRate(r.perMinute)}/min)`}${stopClause(r.stop)}${stated}; ${rerun}.`;
   },
   'no-recovery': (r) => r.stop !== null && SPARED[r.stop] !== undefined

@@ -167,3 +167,15 @@ describe('a penalty box: refused requests count too', () => {
     assert.deepEqual(seen, []);
   });
 });
+
+describe('a concurrency cap that holds the pace under the rate limit', () => {
+  it('says the limit was not reached because of the cap, not for want of --rpm', async () => {
+    // 2 in flight with 3-s answers: at most 40/min can be sent, under limit_req's 60/min.
+    const run = await simulate({ layers: nginx({ perMinute: 60, burst: 10, conn: 2, order: 'limit_conn first' }), latency: () => 3000, rpm: 120, maxRequests: 80 });
+    const { rate } = run.result;
+    assert.equal(rate.bound, 'at-least');
+    assert.ok(rate.perMinute !== null && rate.perMinute <= 60, `${rate.perMinute}`);
+    assert.match(rate.explanation, /a concurrency limit held the probe to 2 in flight.*a higher --rpm would not reach it/);
+    assert.doesNotMatch(rate.explanation, /rerun with a higher --rpm/);
+  });
+});
