@@ -1,6 +1,7 @@
 // Pure rate limiters for the emulator. Every method takes the current time in ms from the caller,
 // so nothing here reads a clock or sets a timer, and tests drive them on simulated time.
-// Common rule: a rejected request does NOT consume allowance (it is neither counted nor logged).
+// Common rule: a rejected request does NOT consume allowance (it is neither counted nor logged), except in
+// PenaltyBoxLimiter, whose point is that it does.
 
 export type RateAlgorithm = 'fixed-window' | 'sliding-window' | 'token-bucket';
 
@@ -32,6 +33,8 @@ export interface RateLimiterConfig {
   windowMs: number;
   /** Token bucket capacity; defaults to `limit`. Ignored by the window algorithms. */
   burst?: number;
+  /** Where a fixed window's boundaries lie (default 'clock'). */
+  anchor?: WindowAnchor;
 }
 
 function assertPositiveInteger(name: string, value: number): void {
@@ -96,15 +99,39 @@ abstract class CountingLimiter implements RateLimiter {
   }
 }
 
-/** Fixed window: windows aligned to multiples of windowMs since the Unix epoch; resetMs = time to the window's end. */
+/**
+ * Where a fixed window's boundaries lie: 'clock' at multiples of windowMs since the Unix epoch (a key
+ * such as `user:floor(now / 60 s)`); 'first-request' one window after the request that found no window
+ * running (express-rate-limit's and @fastify/rate-limit's memory stores, rate-limiter-flexible, Redis
+ * INCR + EXPIRE); a number: multiples of windowMs from that offset (a reset timer started with the server).
+ */
+export type WindowAnchor = 'clock' | 'first-request' | number;
+
+/** Fixed window: by default aligned to multiples of windowMs since the Unix epoch (see WindowAnchor); resetMs = time to the window's end. */
 export class FixedWindowLimiter extends CountingLimiter {
   readonly algorithm = 'fixed-window';
   private windowStart = Number.NEGATIVE_INFINITY;
   private accepted = 0;
 
+  constructor(
+    limit: number,
+    windowMs: number,
+    readonly anchor: WindowAnchor = 'clock',
+  ) {
+    super(limit, windowMs);
+  }
+
   protected forgetExpired(now: number): void {
+    if (this.anchor === 'first-request') {
+      if (now >= this.windowStart + this.windowMs) {
+        this.windowStart = now;
+        this.accepted = 0;
+      }
+      return;
+    }
     // Aligned to the epoch, so the client's first request usually lands mid-window, as on real servers.
-    const start = Math.floor(now / this.windowMs) * this.windowMs;
+    const offset = this.anchor === 'clock' ? 0 : this.anchor;
+    const start = offset + Math.floor((now - offset) / this.windowMs) * this.windowMs;
     if (start !== this.windowStart) {
       this.windowStart = start;
       this.accepted = 0;
@@ -204,10 +231,67 @@ export class TokenBucketLimiter implements RateLimiter {
   }
 }
 
+/**
+ * nginx `limit_req zone=… rate=R burst=B nodelay` (ngx_http_limit_req_module): a leaky bucket whose
+ * excess drains at R and may reach B; with nodelay the excess is served at once, so up to B + 1 requests
+ * pass back to back and then one per 1/R. That is a token bucket of B + 1 refilled at R (a refused
+ * request changes nothing: nginx keeps the node's excess and time only when it admits). nginx answers
+ * 503 unless `limit_req_status 429`.
+ */
+export function createNginxLimitReq(config: { perMinute: number; burst: number }): TokenBucketLimiter {
+  assertPositiveInteger('perMinute', config.perMinute);
+  if (!Number.isInteger(config.burst) || config.burst < 0) throw new RangeError(`burst must be a non-negative integer, got ${config.burst}`);
+  return new TokenBucketLimiter(config.perMinute, 60_000, config.burst + 1);
+}
+
+/**
+ * A penalty box (HAProxy's `sc_http_req_rate` deny rules, fail2ban-style proxies): every request counts
+ * against the limit, the refused ones too, in a sliding window of windowMs. A client that keeps retrying
+ * while refused keeps itself refused; one that paces at the limit is never refused. The decision's
+ * resetMs/retryAfterMs is the time until the oldest logged request leaves (as a sliding log states it).
+ */
+export class PenaltyBoxLimiter implements RateLimiter {
+  readonly algorithm = 'sliding-window';
+  /** Every request's time, accepted or not, oldest first. */
+  private readonly log: number[] = [];
+
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+  ) {
+    assertPositiveInteger('limit', limit);
+    assertPositiveInteger('windowMs', windowMs);
+  }
+
+  tryAcquire(now: number): LimitDecision {
+    this.forget(now);
+    const allowed = this.log.length < this.limit;
+    this.log.push(now);
+    return this.describe(now, allowed);
+  }
+
+  peek(now: number): LimitDecision {
+    this.forget(now);
+    return this.describe(now, true);
+  }
+
+  private forget(now: number): void {
+    while (this.log.length > 0 && (this.log[0] as number) + this.windowMs <= now) this.log.shift();
+  }
+
+  private describe(now: number, allowed: boolean): LimitDecision {
+    // The request just refused is logged too: allowance comes back once enough of the log has left.
+    const excess = this.log.length - this.limit;
+    const freeAt = excess < 0 ? now : (this.log[excess] as number) + this.windowMs;
+    const resetMs = Math.max(0, freeAt - now);
+    return decision(allowed, this, Math.max(0, this.limit - this.log.length), resetMs, resetMs);
+  }
+}
+
 export function createRateLimiter(config: RateLimiterConfig): RateLimiter {
   switch (config.algorithm) {
     case 'fixed-window':
-      return new FixedWindowLimiter(config.limit, config.windowMs);
+      return new FixedWindowLimiter(config.limit, config.windowMs, config.anchor ?? 'clock');
     case 'sliding-window':
       return new SlidingWindowLimiter(config.limit, config.windowMs);
     case 'token-bucket':

@@ -10,7 +10,8 @@ import { headerName, type HeaderMode } from './header-mode.js';
 import { headerPoints, resetClockOf } from './header-series.js';
 import { bySendTime, isAccepted, type Observation } from './observation.js';
 import type { FirstBurstNote, StatedLimit, StopCause, WindowReturn } from './reasons.js';
-import { bucketCapacity, refillRateInterval, resetRateInterval, tokenRate } from './refill.js';
+import { behaviourRateInterval, bucketCapacity, refillRateInterval, resetRateInterval, tokenRate } from './refill.js';
+import { refusalsCount, type CountingFit } from './refusals-count.js';
 import { policyResetBinds, retryHint } from './retry-hint.js';
 import { windowTiming } from './window-timing.js';
 
@@ -21,6 +22,8 @@ interface CyclesContext {
   source: EstimateSource;
   stop: StopCause;
   intervalMs: number;
+  /** A concurrency gate held the sends to this many in flight, else null. */
+  heldInFlight: number | null;
 }
 
 /** Everything behaviour can say, from the first burst on. */
@@ -28,7 +31,7 @@ export function estimateFromCycles(observations: readonly Observation[], mode: H
   const cycles = namedCycles(rateRuns(observations));
   const headerLimit = mode.kind === 'none' ? null : mode.limit;
   const header = headerLimit === null ? null : { name: headerName(mode), limit: headerLimit };
-  const cx: CyclesContext = { headerLimit, header, source: headerLimit === null ? 'observed' : 'both', stop: ctx.stoppedBy ?? null, intervalMs: ctx.intervalMs };
+  const cx: CyclesContext = { headerLimit, header, source: headerLimit === null ? 'observed' : 'both', stop: ctx.stoppedBy ?? null, intervalMs: ctx.intervalMs, heldInFlight: ctx.heldInFlight ?? null };
   const { burst1, limited1, burst2, limited2 } = cycles;
 
   if (!limited1) return neverLimited(observations, cx);
@@ -49,6 +52,9 @@ export function estimateFromCycles(observations: readonly Observation[], mode: H
       reason: { code: 'no-recovery', accepted: n1, header, waitedMs, stop: cx.stop },
     };
   }
+  // Refused requests that count too (a penalty box) make every reading of the cycles below wrong.
+  const counting = refusalsCount(observations);
+  if (counting !== null) return penaltyBoxWindow(counting, cx);
   const resetBinds = policyResetBinds(observations, ctx.intervalMs);
   const points = mode.kind === 'series' ? headerPoints(observations, mode.policy) : [];
   const resets = points.length > 0 ? { points, clock: resetClockOf(points) } : null;
@@ -91,7 +97,7 @@ function neverLimited(observations: readonly Observation[], cx: CyclesContext): 
     bound: 'at-least',
     source: 'observed',
     confidence: cx.headerLimit === null ? 'medium' : 'low',
-    reason: { code: 'never-limited', accepted: accepted.length, spanMs, perMinute, stop: cx.stop, stated: cx.header, paceRpm, suggestedRpm },
+    reason: { code: 'never-limited', accepted: accepted.length, spanMs, perMinute, stop: cx.stop, stated: cx.header, paceRpm, suggestedRpm, heldInFlight: cx.heldInFlight },
   };
 }
 
@@ -163,11 +169,33 @@ function estimateWindowFromCycles(cycles: Cycles, recovery1: Recovery, resetBind
   };
 }
 
+/**
+ * A sliding window that counts refused requests too (refusals-count.ts): its limit is exact; its
+ * sustainable rate is the limit per window when the windows that fit agree within ±15 %, else unknown.
+ * When a fixed window fits the answers as well, neither reading is stated: unknown, with both said.
+ */
+function penaltyBoxWindow(fit: CountingFit, cx: CyclesContext): RateFinding {
+  const windowMs = (fit.loMs + fit.hiMs) / 2;
+  // A fixed window fitting as well leaves both readings open: neither is stated as the limit.
+  const timed = !fit.fixedFitsToo && fit.hiMs - fit.loMs <= 0.3 * windowMs;
+  return {
+    limit: fit.fixedFitsToo ? null : fit.limit,
+    windowSeconds: timed ? seconds(windowMs) : null,
+    perMinute: timed ? perMinuteOf(fit.limit, windowMs) : null,
+    burst: fit.fixedFitsToo ? null : fit.limit,
+    algorithm: fit.fixedFitsToo ? 'unknown' : 'sliding-window',
+    bound: timed ? 'approx' : 'unknown',
+    source: cx.source,
+    confidence: timed ? 'medium' : 'low',
+    reason: { code: 'refusals-count', limit: fit.limit, loMs: fit.loMs, hiMs: fit.hiMs, timed, fixedFitsToo: fit.fixedFitsToo, header: cx.header },
+  };
+}
+
 function estimateBucketFromCycles(observations: readonly Observation[], cycles: Cycles, cx: CyclesContext): RateFinding {
   const firstLimited = (cycles.limited1 as Observation[])[0] as Observation;
   const after = observations.filter((o) => o.sentAt >= firstLimited.sentAt);
   const narrowed = resetRateInterval(observations, cx.intervalMs) ? refillRateInterval(observations, cx.intervalMs) : null;
-  const rate = tokenRate(after, narrowed);
+  const rate = tokenRate(after, narrowed ?? behaviourRateInterval(observations));
   if (!rate || !(rate.ratePerSecond > 0)) {
     return {
       limit: cx.headerLimit,

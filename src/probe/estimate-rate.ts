@@ -20,10 +20,10 @@ import type { RateContext, RateEstimate, RateFinding } from './estimate-types.js
 import { foreignUsage } from './foreign.js';
 import { detectPenalty } from './penalty.js';
 import { headerModeOf } from './header-mode.js';
-import { attributeRefusals, isAccepted, isRateLimited, type Observation } from './observation.js';
+import { attributeRefusals, isAccepted, isRateLimited, suspectedGate, type Observation } from './observation.js';
 
 export type { Bound, Confidence, EstimateSource, RateAlgorithmName, RateContext, RateEstimate } from './estimate-types.js';
-export { attributeRefusals, bySendTime, concurrencyRefusals, isAccepted, isRateLimited, selectRatePolicy, type Observation } from './observation.js';
+export { attributeRefusals, bySendTime, concurrencyRefusals, isAccepted, isRateLimited, selectRatePolicy, suspectedGate, type Observation } from './observation.js';
 export { headerModeOf, type HeaderMode } from './header-mode.js';
 export {
   bucketFromHeaders,
@@ -61,7 +61,7 @@ export {
   type Run,
 } from './cycles.js';
 export { slidingRefusalDeadline, windowTiming } from './window-timing.js';
-export { bucketCapacity, refillRateInterval, resetRateInterval, tokenRate, tokenRateInterval, type RateInterval } from './refill.js';
+export { behaviourRateInterval, bucketCapacity, refillRateInterval, resetRateInterval, tokenRate, tokenRateInterval, type RateInterval } from './refill.js';
 
 /** The figures and reason of an estimator, as the public result: the reason written out, the requests counted. */
 function toEstimate({ reason, ...figures }: RateFinding, requests: number, penalty: RateEstimate['penalty']): RateEstimate {
@@ -96,7 +96,7 @@ function findRate(observations: readonly Observation[], ctx: RateContext): RateF
 /** Everything the rate part can say from these observations (rate-phase sends only). */
 export function estimateRateLimit(sent: readonly Observation[], ctx: RateContext): RateEstimate {
   const attributed = attributeRefusals(sent);
-  return toEstimate(findRate(attributed, ctx), sent.length, detectPenalty(attributed));
+  return toEstimate(findRate(attributed, { heldInFlight: suspectedGate(sent), ...ctx }), sent.length, detectPenalty(attributed));
 }
 
 /**

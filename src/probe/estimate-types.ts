@@ -33,6 +33,8 @@ export interface RateContext {
   intervalMs: number;
   /** Why sending stopped, when it stopped before the estimate was complete. */
   stoppedBy?: StopCause;
+  /** A concurrency gate held the rate part's sends to this many in flight (suspectedGate), else null. */
+  heldInFlight?: number | null;
 }
 
 /**

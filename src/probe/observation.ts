@@ -49,10 +49,33 @@ export function attributeRefusals(observations: readonly Observation[]): Observa
     const next = sorted[i + 1];
     // A policy at remaining 0 says the rate limit refused it, however crowded the line was.
     const exhausted = policy !== null && policy.remaining === 0;
-    const crowded = !exhausted && maxAcceptedInFlight > 0 && o.inFlight >= 2 && o.inFlight > maxAcceptedInFlight && next !== undefined && isAccepted(next);
+    // The last answer has no next to tell: a crowded refusal there is set aside too, as a count cut by a
+    // concurrency refusal is only a lower bound on the allowance (issue #15: nginx limit_conn cutting
+    // limit_req's refill bursts was read as the whole refill).
+    const crowded = !exhausted && isCrowded(o, maxAcceptedInFlight) && (next === undefined || isAccepted(next));
     if (roomLeft || crowded) relabel.add(o.seq);
   });
   return observations.map((o) => (relabel.has(o.seq) ? { ...o, outcome: 'capacity' as const } : o));
+}
+
+/** Sent with more of our requests in flight than any accepted request had (at least two). */
+function isCrowded(o: Observation, maxAcceptedInFlight: number): boolean {
+  return maxAcceptedInFlight > 0 && o.inFlight >= 2 && o.inFlight > maxAcceptedInFlight;
+}
+
+/**
+ * A concurrency gate is suspected: a 429 came with more of our requests in flight than any accepted
+ * request had (and no rate policy said the allowance was spent). Then the most in flight that was ever
+ * accepted, which rate-part sends keep to so that a gate cannot cut a burst short; else null.
+ */
+export function suspectedGate(observations: readonly Observation[]): number | null {
+  const maxAcceptedInFlight = Math.max(0, ...observations.filter(isAccepted).map((o) => o.inFlight));
+  const crowded = observations.some((o) => {
+    if (!isRateLimited(o) || !isCrowded(o, maxAcceptedInFlight)) return false;
+    const policy = selectRatePolicy(o.policies);
+    return !(policy !== null && policy.remaining === 0);
+  });
+  return crowded ? maxAcceptedInFlight : null;
 }
 
 /** How many 429s attributeRefusals set aside. */

@@ -25,6 +25,7 @@ import {
   resetClockOf,
   retryFloor,
   slidingRefusalDeadline,
+  suspectedGate,
   windowResetBounds,
   type Observation,
   type RateContext,
@@ -57,6 +58,8 @@ interface RateView {
   floor: Map<string, number | null>;
   /** The ban guard's readings of these answers (banGuard), once per response: refusals, penalty, Chutes. */
   guard: { refused: number; penalty: boolean; chutes: boolean } | null;
+  /** suspectedGate(raw): the most requests in flight a suspected concurrency gate let through, or null. */
+  gate: number | null;
 }
 
 export class RatePhase {
@@ -160,6 +163,13 @@ export class RatePhase {
     if (guarded !== null) return guarded;
     // Limit and window in the headers (IETF `w`): nothing left to measure, whatever the status.
     if (mode.kind === 'exact') return this.finishWhenSettled(null);
+    // A concurrency gate refused a crowded request: keep below it, or it cuts bursts short and a cut
+    // burst reads as a smaller allowance (issue #15). The wait is for an answer, never a faster send.
+    const gate = this.rateView().gate;
+    if (gate !== null && this.pending() >= gate) {
+      this.heldForAnswer = true;
+      return { kind: 'await', until: null };
+    }
 
     if (!cycles.limited1) {
       const headerStep = this.headerStep(obs, mode, now);
@@ -308,6 +318,9 @@ export class RatePhase {
       return this.send(Math.max(ladder, secondRecoveryFloor(cycles, this.intervalMs), now), 'retest');
     }
     if (this.gaps.length === 0) {
+      // A gap is sized from the refill seen so far: an unanswered retest may yet be a success, and
+      // leaving it out would read the refill as slower than it is (a gap long enough to fill the bucket).
+      if (this.pending() > 0) return { kind: 'await', until: null };
       // Reset values read as the time until full may already time the refill closely enough.
       if (this.refillTight()) return this.finishWhenSettled(null);
       this.gaps.push(bucketGap(obs, lastSlot, this.intervalMs));
@@ -317,7 +330,7 @@ export class RatePhase {
     // Each burst after a gap runs until its first 429; then the refill rate is known well enough, or
     // another gap sized from the better estimate follows (a slow bucket makes the first guess poor).
     if (!obs.some((o) => o.sentAt >= gap.until - 1 && isRateLimited(o))) return this.burstSend(now);
-    if (!settled) return { kind: 'await', until: null };
+    if (this.pending() > 0) return { kind: 'await', until: null };
     if (this.gaps.length >= MAX_BUCKET_GAPS || this.refillTight()) return this.finishWhenSettled(null);
     this.gaps.push(bucketGap(obs, lastSlot, this.intervalMs));
     return this.send(Math.max((this.gaps.at(-1) as { until: number }).until, now), 'burst');
@@ -384,7 +397,7 @@ export class RatePhase {
     if (this.view?.size !== this.ledger.responses.size) {
       const raw = this.answers();
       const obs = attributeRefusals(raw);
-      this.view = { size: this.ledger.responses.size, raw, obs, mode: headerModeOf(obs), cycles: namedCycles(rateRuns(obs)), resetBinds: null, tight: null, floor: new Map(), guard: null };
+      this.view = { size: this.ledger.responses.size, raw, obs, mode: headerModeOf(obs), cycles: namedCycles(rateRuns(obs)), resetBinds: null, tight: null, floor: new Map(), guard: null, gate: suspectedGate(raw) };
     }
     return this.view;
   }

@@ -8,7 +8,7 @@ import {
   rateRuns,
   refillRateInterval,
   RETEST_GROWTH,
-  tokenRateInterval,
+  behaviourRateInterval,
   type Observation,
 } from './estimate-rate.js';
 
@@ -53,7 +53,7 @@ export function burst2PauseUntil(cycles: Cycles, raw: readonly Observation[], re
 export function bucketGap(obs: readonly Observation[], from: number, intervalMs: number): { from: number; until: number } {
   const cycles = namedCycles(rateRuns(obs));
   const firstLimited = (cycles.limited1 as Observation[])[0] as Observation;
-  const interval = tokenRateInterval(obs.filter((o) => o.sentAt >= firstLimited.sentAt));
+  const interval = behaviourRateInterval(obs);
   const burst1 = cycles.burst1 ?? [];
   const recovery = (cycles.burst2?.[0] as Observation).sentAt - firstLimited.sentAt;
   const rough = interval && Number.isFinite(interval.hi) ? (interval.lo + interval.hi) / 2 : 1000 / Math.max(recovery, intervalMs);

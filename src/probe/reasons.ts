@@ -51,8 +51,11 @@ export type RateReason =
   | { code: 'outpaced-bucket'; header: string; limit: number; fullAfterSeconds: number; ratePerSecond: number; paceRpm: number; higherRpm: number }
   /** The allowance was back in full before every request: the pace is below the limit. */
   | { code: 'outpaced'; header: string; limit: number; count: number; paceRpm: number; higherRpm: number }
-  /** No 429 at all: every figure is a lower bound. `stated`: a header's limit that was never reached. */
-  | { code: 'never-limited'; accepted: number; spanMs: number; perMinute: number | null; stop: StopCause; stated: StatedLimit | null; paceRpm: number; suggestedRpm: number }
+  /**
+   * No 429 at all: every figure is a lower bound. `stated`: a header's limit that was never reached.
+   * `heldInFlight`: a concurrency gate held the sends to that many in flight (a higher --rpm cannot help).
+   */
+  | { code: 'never-limited'; accepted: number; spanMs: number; perMinute: number | null; stop: StopCause; stated: StatedLimit | null; paceRpm: number; suggestedRpm: number; heldInFlight: number | null }
   /** A 429, and no retest succeeded. */
   | { code: 'no-recovery'; accepted: number; header: StatedLimit | null; waitedMs: number; stop: StopCause }
   /** A recovery, and the next burst was never limited. */
@@ -61,6 +64,13 @@ export type RateReason =
   | { code: 'window-second-recovery-missing'; limit: number; header: StatedLimit | null; firstBurst: FirstBurstNote | null; waitedMs: number; stop: StopCause; sharedWith: number | null }
   /** A window timed from two recoveries. */
   | { code: 'window-from-cycles'; limit: number; windowMs: number; header: StatedLimit | null; firstBurst: FirstBurstNote | null; returned: WindowReturn; loose: LooseTiming | null; sharedWith: number | null }
+  /**
+   * Every answer fits a sliding window that counts refused requests too, and none fits one that counts
+   * only accepted ones (a penalty box): `limit` per a window in [loMs, hiMs]; `timed` when that range is
+   * narrow enough (±15 %) to state the rate; `fixedFitsToo` when a fixed window fits as well (then
+   * neither is stated).
+   */
+  | { code: 'refusals-count'; limit: number; loMs: number; hiMs: number; timed: boolean; fixedFitsToo: boolean; header: StatedLimit | null }
   /** A token bucket whose refill was not seen often enough to time. */
   | { code: 'bucket-untimed'; header: StatedLimit | null; stop: StopCause }
   /** A token bucket timed from the refills after the first 429; `complete` when the refill was timed on a long enough span. */

@@ -10,12 +10,23 @@ export interface RateInterval {
   hi: number;
 }
 
+/** What is known of the bucket besides the pairs: used to tell which pairs may have seen it full. */
+export interface BucketBounds {
+  capacityAtLeast: number;
+  /** The refill rate the fill is reckoned with (tokens per second). */
+  rateAtMost: number;
+}
+
 /**
  * Bounds on a token bucket's refill rate (tokens per second) from everything after the first 429.
  * A 429 at a means < 1 token then; a success at s means ≥ 1 token; between them K successes were spent.
  * So for two 429s a, c: ρ·(c − a) ∈ (K − 1, K + 1); for a 429 a then a success s: ρ·(s − a) > K.
+ * The upper bound holds only if the bucket was never full between a and c: a full bucket drops what it
+ * refills, so the count is censored (issue #15). Before the j-th success after a the bucket held less
+ * than 1 + ρ·(s_j − a) − (j − 1) tokens; while that stays under the capacity it cannot have been full.
+ * Without `bucket` every pair counts (the capacity is taken as unbounded).
  */
-export function tokenRateInterval(observations: readonly Observation[]): RateInterval | null {
+export function tokenRateInterval(observations: readonly Observation[], bucket: BucketBounds | null = null): RateInterval | null {
   const seq = [...observations].sort(bySendTime).filter((o) => isAccepted(o) || isRateLimited(o));
   let lo = 0;
   let hi = Infinity;
@@ -24,6 +35,7 @@ export function tokenRateInterval(observations: readonly Observation[]): RateInt
     const a = seq[i] as Observation;
     if (!isRateLimited(a)) continue;
     let spent = 0;
+    let fill = 1;
     for (let j = i + 1; j < seq.length; j++) {
       const o = seq[j] as Observation;
       const dt = (o.sentAt - a.sentAt) / 1000;
@@ -33,11 +45,14 @@ export function tokenRateInterval(observations: readonly Observation[]): RateInt
       }
       if (isAccepted(o)) {
         lo = Math.max(lo, spent / dt);
+        if (bucket) fill = Math.max(fill, 1 + bucket.rateAtMost * dt - spent);
         spent++;
       } else {
-        hi = Math.min(hi, (spent + 1) / dt);
         lo = Math.max(lo, (spent - 1) / dt);
-        pairs++;
+        if (bucket === null || fill < bucket.capacityAtLeast) {
+          hi = Math.min(hi, (spent + 1) / dt);
+          pairs++;
+        }
       }
     }
   }
@@ -93,10 +108,35 @@ export function resetRateInterval(observations: readonly Observation[], interval
   return { lo: 1000 / hi, hi: 1000 / lo };
 }
 
-/** The refill-rate bounds of tokenRateInterval (from the first 429 on), narrowed by resetRateInterval when they agree. */
+/**
+ * tokenRateInterval from the first 429 on, with the capacity bounded below by burst 1: its n1 successes
+ * over a span S took at most C + ρ·S tokens, so C ≥ n1 − ρ·S. ρ is taken at the middle of the current
+ * interval (its upper end would make every pair of a small bucket look as if it might have filled, and
+ * leave nothing to time it with); pairs that may have seen the bucket full are dropped and the interval
+ * recomputed, a few rounds until it settles. Null when no pair bounds the rate from above.
+ */
+export function behaviourRateInterval(observations: readonly Observation[]): RateInterval | null {
+  const sorted = [...observations].sort(bySendTime).filter((o) => isAccepted(o) || isRateLimited(o));
+  const first = sorted.findIndex(isRateLimited);
+  if (first < 0) return null;
+  const after = sorted.slice(first);
+  const s0 = sorted[0] as Observation;
+  const sLast = sorted[first - 1];
+  let interval = tokenRateInterval(after);
+  if (!sLast) return interval;
+  for (let i = 0; i < 4 && interval !== null && interval.hi >= interval.lo; i++) {
+    const rate = (interval.lo + interval.hi) / 2;
+    const bucket = { capacityAtLeast: Math.max(1, first - (rate * (sLast.sentAt - s0.sentAt)) / 1000), rateAtMost: rate };
+    const next = tokenRateInterval(after, bucket);
+    if (next !== null && next.hi === interval.hi && next.lo === interval.lo) break;
+    interval = next;
+  }
+  return interval;
+}
+
+/** The refill-rate bounds of behaviourRateInterval, narrowed by resetRateInterval when they agree. */
 export function refillRateInterval(observations: readonly Observation[], intervalMs: number): RateInterval | null {
-  const firstLimited = [...observations].sort(bySendTime).find(isRateLimited);
-  const behaviour = firstLimited ? tokenRateInterval(observations.filter((o) => o.sentAt >= firstLimited.sentAt)) : null;
+  const behaviour = behaviourRateInterval(observations);
   const headers = resetRateInterval(observations, intervalMs);
   if (!headers) return behaviour;
   if (!behaviour || !(behaviour.hi >= behaviour.lo)) return headers;

@@ -95,7 +95,11 @@ const RATE_TEXT: Writers<RateReason> = {
   'never-limited': (r) => {
     const stated = r.stated === null ? '' : `; the ${r.stated.name} header states ${r.stated.limit}, but the probe never reached a limit at ${r.paceRpm}/min, so that figure was not measured`;
     // Stopped to spare the quota, not for want of pace: a higher --rpm would not help.
-    const rerun = r.stop === 'quota-share' ? 'pass --yes (or lower --max-requests) to measure it' : `rerun with a higher --rpm (e.g. --rpm ${r.suggestedRpm}) to reach the limit`;
+    const rerun = r.stop === 'quota-share'
+      ? 'pass --yes (or lower --max-requests) to measure it'
+      : (r.heldInFlight ?? null) !== null
+        ? `a concurrency limit held the probe to ${r.heldInFlight ?? ''} in flight, and at that, with these answer times, no faster pace can be sent: any rate limit lies above what was accepted, and a higher --rpm would not reach it`
+        : `rerun with a higher --rpm (e.g. --rpm ${r.suggestedRpm}) to reach the limit`;
     return `No request was rate limited: all ${r.accepted} in ${seconds(r.spanMs)} s were accepted${r.perMinute === null ? '' : ` (at least ${describeRate(r.perMinute)}/min)`}${stopClause(r.stop)}${stated}; ${rerun}.`;
   },
   'no-recovery': (r) => r.stop !== null && SPARED[r.stop] !== undefined
@@ -110,6 +114,15 @@ const RATE_TEXT: Writers<RateReason> = {
       ? ''
       : `; the recoveries were timed only to within ${seconds(Math.max(0, r.loose.loMs))}–${seconds(r.loose.hiMs)} s${r.loose.hinted ? " (the retests waited as long as the server's Retry-After or reset asked)" : ''}`;
     return `${r.limit} requests were accepted per window of about ${seconds(r.windowMs)} s${sayHeader(r.header)}${firstBurstNote(r.firstBurst)}; ${WINDOW_RETURN[r.returned]}${range}${sharedClause(r.sharedWith)}.`;
+  },
+  'refusals-count': (r) => {
+    if (r.fixedFitsToo) {
+      return `The answers fit two readings equally well: a limiter that counts refused requests too (a penalty box) of ${r.limit} requests per ${seconds(r.loMs)}–${seconds(r.hiMs)} s, and a fixed window that counts only accepted ones, which a burst ran through; the limit and window are not stated. Pace well under ${r.limit} per ${seconds(r.hiMs)} s, and rerun with a lower --rpm to tell the two apart.`;
+    }
+    const window = r.timed
+      ? `${r.limit} requests per ${seconds((r.loMs + r.hiMs) / 2)} s (windows from ${seconds(r.loMs)} to ${seconds(r.hiMs)} s fit)`
+      : `${r.limit} requests per window, but only windows from ${seconds(r.loMs)} to ${seconds(r.hiMs)} s fit, too wide a range to state the sustainable rate`;
+    return `Refused requests count against the limit too (a penalty box): every answer fits a sliding window that counts each request, refused or not, and none fits one that counts only accepted requests: ${window}${sayHeader(r.header)}; a client that retries while refused stays refused, so keep under the limit rather than retrying into it.`;
   },
   'bucket-untimed': (r) => `Allowance came back a little at a time (a token bucket)${sayHeader(r.header)}, but too few refills were seen${stopClause(r.stop)} to time them.`,
   'bucket-from-cycles': (r) =>

@@ -1,0 +1,181 @@
+// Issue #15: the probe against limiters as people deploy them, on simulated time. nginx `limit_req`
+// (a leaky bucket: rate, burst, nodelay) behind or beside `limit_conn` (requests in flight) in front of a
+// slow backend; a penalty box that counts refused requests too. The servers are the emulator's pure
+// limiters stacked by test/helpers/sim-server.js.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConcurrencyGate, createNginxLimitReq, FixedWindowLimiter, PenaltyBoxLimiter, SlidingWindowLimiter } from '../../dist/emulator/limiters.js';
+import { ProbeStrategy } from '../../dist/probe/strategy.js';
+import { driveProbe } from '../../dist/probe/runner.js';
+import { maxInAnyWindow } from '../../dist/probe/schedule.js';
+import { SimClock } from '../helpers/sim-clock.js';
+import { layeredServer } from '../helpers/sim-server.js';
+
+const NOON = Date.UTC(2026, 0, 15, 12, 0, 0);
+
+/**
+ * @param {{ layers: () => import('../helpers/sim-server.js').Layer[], latency?: () => number, phase?: number,
+ *   rpm?: number, maxRequests?: number, maxDurationMs?: number, concurrency?: 'auto' | 'off' | number }} options
+ */
+async function simulate({ layers, latency = () => 1, phase = 0, rpm = 120, maxRequests = 60, maxDurationMs = 300_000, concurrency = 'auto' }) {
+  const start = NOON + phase;
+  const clock = new SimClock(start);
+  const server = layeredServer(clock, { layers: layers(), latency });
+  const strategy = new ProbeStrategy({ start, rpm, maxRequests, maxDurationMs, concurrency, maxConcurrency: 8 });
+  const sends = [];
+  await clock.run(driveProbe({ strategy, ...clock.driveOptions(), sendOne: server.sendOne, onSend: (t) => sends.push({ ...t, at: clock.now() }) }));
+  return { result: strategy.result(), observations: strategy.observations(), sends, log: server.log, start };
+}
+
+function assertGuarantees(run, { rpm, maxRequests }) {
+  assert.ok(run.sends.length <= maxRequests, `sent ${run.sends.length} > budget ${maxRequests}`);
+  assert.ok(maxInAnyWindow(run.sends.map((s) => s.at)) <= rpm, 'more than rpm sends in some 60 s');
+}
+
+/**
+ * nginx `limit_req … rate=perMinute r/m burst=… nodelay` and `limit_conn … conn` (null: none), both with
+ * status 429, in the given order.
+ * @returns {() => import('../helpers/sim-server.js').Layer[]}
+ */
+function nginx({ perMinute, burst, conn, order }) {
+  return () => {
+    const req = { limiter: createNginxLimitReq({ perMinute, burst }) };
+    if (conn === null) return [req];
+    const gate = { gate: new ConcurrencyGate(conn) };
+    return order.startsWith('limit_req') ? [req, gate] : [gate, req];
+  };
+}
+
+/** What a run did, in one line, for failure messages. */
+function trace(run) {
+  return run.observations.map((o) => `${Math.round((o.sentAt - run.start) / 100) / 10}:${o.status}${o.inFlight > 1 ? `/${o.inFlight}` : ''}`).join(' ');
+}
+
+describe('nginx limit_req (30 r/m, burst 5, nodelay) with limit_conn 3, backend 1.5 s, --rpm 120', () => {
+  // The issue's measurement: the rate came out 20/min instead of 30 in 4 runs of 5, once concurrency 2.
+  // After the first recovery each refill burst was cut at 3 by the connection limit, and those 3
+  // successes were read as the whole refill.
+  for (const order of ['limit_req first (nginx)', 'limit_conn first']) {
+    for (const backendMs of [1500, 1510, 1620]) {
+      it(`${order}, backend ${backendMs} ms: perMinute 30 ± 10 %, concurrency exactly 3`, async () => {
+        const run = await simulate({ layers: nginx({ perMinute: 30, burst: 5, conn: 3, order }), latency: () => backendMs });
+        const { rate, concurrency } = run.result;
+        assertGuarantees(run, { rpm: 120, maxRequests: 60 });
+        assert.ok(rate.perMinute !== null && Math.abs(rate.perMinute - 30) <= 3, `perMinute ${rate.perMinute} (${rate.explanation}) ${trace(run)}`);
+        assert.deepEqual([concurrency.limit, concurrency.bound], [3, 'exact'], `${concurrency.explanation} ${trace(run)}`);
+      });
+    }
+  }
+});
+
+describe('sweep: nginx limit_req × limit_conn × backend latency × --rpm', () => {
+  // 2 orders × 2 zones × no cap or 2, 3, 5 in flight × 4 latencies × 2 paces = 128 probes. Each rate is
+  // within ±10 % (the issue's bench target), or honestly not measured: perMinute null, or `at-least` no
+  // higher than the truth (a cap of 2 with 3-s answers lets no client send 60/min, so the limit is never
+  // reached); every exact concurrency is the cap, and no concurrency figure is above it.
+  it('no estimate off target', async () => {
+    const off = [];
+    const counts = { onTarget: 0, unmeasured: 0, concurrencyExact: 0 };
+    for (const order of ['limit_req first (nginx)', 'limit_conn first']) {
+      for (const [perMinute, burst] of [[30, 5], [60, 10]]) {
+        for (const conn of [null, 2, 3, 5]) {
+          for (const backendMs of [50, 400, 1500, 3000]) {
+            for (const rpm of [120, 240]) {
+              const run = await simulate({ layers: nginx({ perMinute, burst, conn, order }), latency: () => backendMs, rpm, maxRequests: 80 });
+              assertGuarantees(run, { rpm, maxRequests: 80 });
+              const { rate, concurrency } = run.result;
+              const bad = [];
+              if (rate.perMinute !== null && Math.abs(rate.perMinute - perMinute) <= perMinute * 0.1) counts.onTarget += 1;
+              else if (rate.perMinute === null || (rate.bound === 'at-least' && rate.perMinute <= perMinute * 1.1)) counts.unmeasured += 1;
+              else bad.push(`perMinute ${rate.perMinute} ${rate.bound}`);
+              if (conn !== null && concurrency.bound === 'exact' && concurrency.limit === conn) counts.concurrencyExact += 1;
+              else if (conn !== null && concurrency.bound === 'exact') bad.push(`concurrency ${concurrency.limit} exact`);
+              if (conn !== null && concurrency.limit !== null && concurrency.limit > conn) bad.push(`concurrency ${concurrency.limit} ${concurrency.bound}`);
+              if (bad.length > 0) off.push(`${order} ${perMinute}/min burst ${burst} conn ${conn} ${backendMs} ms --rpm ${rpm}: ${bad.join(', ')}`);
+            }
+          }
+        }
+      }
+    }
+    assert.deepEqual(off, []);
+    // Measured when this was written: 123 of 128 on target, 5 unmeasured (a cap of 2 with slow answers),
+    // 78 of the 96 capped probes found the cap exactly (before #15's fixes: 93 on target, 21 off by more
+    // than 10 %, 59 caps found). Kept as floors, so a regression shows.
+    assert.ok(counts.onTarget >= 120 && counts.concurrencyExact >= 75, JSON.stringify(counts));
+  });
+});
+
+describe('a penalty box: refused requests count too', () => {
+  // Every request, refused or not, stays in a sliding window; retests during the block keep it full.
+  // Before #15 the estimate came out low (8 per 11.2 s for 10 per 10 s), read as a fixed window.
+  // Target: limit ±1 and the sustainable per-minute ±15 %, or `bound: unknown` with the reason.
+  it('limit and sustainable rate, or honestly unknown, over limits, windows, paces and latencies', async () => {
+    const off = [];
+    let timed = 0;
+    let cells = 0;
+    for (const [limit, windowMs] of [[5, 2000], [10, 10_000], [10, 20_000], [30, 60_000]]) {
+      for (const rpm of [60, 120, 600]) {
+        for (const backendMs of [5, 300]) {
+          for (const phase of [0, 450]) {
+            const run = await simulate({ layers: () => [{ limiter: new PenaltyBoxLimiter(limit, windowMs) }], latency: () => backendMs, rpm, phase, maxRequests: 80, concurrency: 'off' });
+            assertGuarantees(run, { rpm, maxRequests: 80 });
+            const { rate } = run.result;
+            const truth = (limit * 60_000) / windowMs;
+            cells += 1;
+            if (rate.bound === 'unknown' || rate.bound === 'at-least') {
+              // Honestly unmeasured: no figure above the truth, and the reason said.
+              if (rate.perMinute !== null && rate.perMinute > truth * 1.15) off.push(`${limit}/${windowMs} ${rpm} rpm ${backendMs} ms: ${rate.perMinute} ${rate.bound}`);
+              continue;
+            }
+            timed += 1;
+            if (rate.limit === null || Math.abs(rate.limit - limit) > 1 || rate.perMinute === null || Math.abs(rate.perMinute - truth) > truth * 0.15) {
+              off.push(`${limit}/${windowMs} ${rpm} rpm ${backendMs} ms phase ${phase}: ${rate.limit} per ${rate.windowSeconds} s, ${rate.perMinute}/min, ${rate.bound}: ${rate.explanation}`);
+            }
+          }
+        }
+      }
+    }
+    assert.deepEqual(off, []);
+    // Measured when this was written: 32 of 48 timed, all within target (before #15: none; 32 off by more
+    // than 15 %). The other 16 are at-least: a pace under the limit (5 per 2 s at 60 and 120 rpm, 10 per
+    // 10 s at 60 rpm) never meets it, and 30 per minute at 600 rpm runs out of budget in its second burst.
+    assert.ok(timed >= 30, `${timed} of ${cells} timed`);
+  });
+
+  it('says so, and what to do', async () => {
+    const run = await simulate({ layers: () => [{ limiter: new PenaltyBoxLimiter(10, 10_000) }], latency: () => 50, rpm: 120, concurrency: 'off' });
+    const { rate } = run.result;
+    assert.deepEqual([rate.limit, rate.algorithm, rate.bound], [10, 'sliding-window', 'approx']);
+    assert.match(rate.explanation, /Refused requests count against the limit too \(a penalty box\).*keep under the limit rather than retrying into it/);
+  });
+
+  it('ordinary windows (fixed on the clock, from the first request, at an offset; sliding logs) are never read as one (at most as fitting both)', async () => {
+    const seen = [];
+    for (const [make, name] of /** @type {Array<[(l: number, w: number) => any, string]>} */ ([
+      [(l, w) => new FixedWindowLimiter(l, w), 'clock'],
+      [(l, w) => new FixedWindowLimiter(l, w, 'first-request'), 'first-request'],
+      [(l, w) => new FixedWindowLimiter(l, w, 1234), 'offset'],
+      [(l, w) => new SlidingWindowLimiter(l, w), 'sliding'],
+    ])) {
+      for (const [limit, windowMs] of [[5, 5000], [10, 10_000], [30, 5000]]) {
+        for (const phase of [130, 2610, 4870]) {
+          const run = await simulate({ layers: () => [{ limiter: make(limit, windowMs) }], latency: () => 5, rpm: 600, phase, maxRequests: 150, concurrency: 'off' });
+          if (/^Refused requests count against the limit too/.test(run.result.rate.explanation)) seen.push(`${name} ${limit}/${windowMs} phase ${phase}`);
+        }
+      }
+    }
+    assert.deepEqual(seen, []);
+  });
+});
+
+describe('a concurrency cap that holds the pace under the rate limit', () => {
+  it('says the limit was not reached because of the cap, not for want of --rpm', async () => {
+    // 2 in flight with 3-s answers: at most 40/min can be sent, under limit_req's 60/min.
+    const run = await simulate({ layers: nginx({ perMinute: 60, burst: 10, conn: 2, order: 'limit_conn first' }), latency: () => 3000, rpm: 120, maxRequests: 80 });
+    const { rate } = run.result;
+    assert.equal(rate.bound, 'at-least');
+    assert.ok(rate.perMinute !== null && rate.perMinute <= 60, `${rate.perMinute}`);
+    assert.match(rate.explanation, /a concurrency limit held the probe to 2 in flight.*a higher --rpm would not reach it/);
+    assert.doesNotMatch(rate.explanation, /rerun with a higher --rpm/);
+  });
+});
