@@ -10,12 +10,12 @@ import { bySendTime, isRateLimited, type Observation } from './observation.js';
 export const DEFAULT_MAX_QUOTA_SHARE = 10;
 
 /**
- * An answer came from the Chutes app: it carried X-Chutes-Quota-* (read as the `chutes` daily-quota
- * policy), which Chutes sends with every success. X-Chutes-RL-User alone is read as a header dialect, as
- * other servers and the emulator's dialect sweeps use it; only the host or the quota headers say Chutes.
+ * An answer came from Chutes: it carried X-Chutes-* rate-limit headers (X-Chutes-RL-User, -RL-Chute,
+ * -Quota-*, read as `chutes`-dialect policies), which Chutes sends with every success. Whatever the
+ * host: behind a proxy or a gateway the edge that bans is still Chutes'.
  */
 export function chutesAnswered(observations: readonly Observation[]): boolean {
-  return observations.some((o) => o.policies.some((p) => p.dialect === 'chutes' && p.name === 'daily-quota'));
+  return observations.some((o) => o.policies.some((p) => p.dialect === 'chutes'));
 }
 
 /** How many refusals the probe may provoke: --allow-refusals, else 1 on Chutes, else no limit. */

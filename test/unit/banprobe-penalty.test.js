@@ -3,6 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { detectPenalty, recoveredBlocksMs } from '../../dist/probe/penalty.js';
+import { parseRateLimitHeaders } from '../../dist/ratelimit/parse.js';
 import { chutesAnswered, quotaRemaining, quotaShare, refusalBudget, refusalsSeen } from '../../dist/probe/ban-guard.js';
 
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 0);
@@ -104,6 +105,11 @@ describe('Chutes mode rules', () => {
   it('chutesAnswered and quotaRemaining read the X-Chutes-* policies of the earliest answer that has them', () => {
     assert.equal(chutesAnswered([ok(0)]), false);
     assert.equal(chutesAnswered([ok(0), ok(100, chutesPolicies(199))]), true);
+    // X-Chutes-RL-User alone (a gateway that drops the quota headers): still Chutes' edge behind it.
+    const rlUser = parseRateLimitHeaders({ 'x-chutes-rl-user': '60' }, { receivedAt: T0 }).policies;
+    assert.ok(rlUser.length > 0 && rlUser.every((p) => p.dialect === 'chutes'), JSON.stringify(rlUser));
+    assert.equal(chutesAnswered([ok(0, rlUser)]), true);
+    assert.equal(chutesAnswered([ok(0, parseRateLimitHeaders({ 'x-ratelimit-limit': '60', 'x-ratelimit-remaining': '59' }, { receivedAt: T0 }).policies)]), false);
     assert.equal(quotaRemaining([ok(0)]), null);
     assert.equal(quotaRemaining([ok(100, chutesPolicies(150)), ok(0, chutesPolicies(199))]), 199);
   });

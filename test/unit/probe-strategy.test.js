@@ -94,14 +94,18 @@ const NOON = Date.UTC(2026, 0, 15, 12, 0, 0);
  * @param {{
  *   phase?: number, rpm?: number, maxRequests?: number, maxDurationMs?: number,
  *   concurrency?: import('../../dist/probe/strategy.js').ConcurrencyMode, maxConcurrency?: number,
- *   server?: SimServerOptions, abortAfterMs?: number | null,
+ *   server?: SimServerOptions, abortAfterMs?: number | null, allowRefusals?: number,
  * }} [options]
  */
-async function simulate({ phase = 700, rpm = 600, maxRequests = 150, maxDurationMs = 600_000, concurrency = 'off', maxConcurrency = 8, server = {}, abortAfterMs = null } = {}) {
+async function simulate({ phase = 700, rpm = 600, maxRequests = 150, maxDurationMs = 600_000, concurrency = 'off', maxConcurrency = 8, server = {}, abortAfterMs = null, ...rest } = {}) {
+  // X-Chutes-* headers put the probe in Chutes mode (one refusal, ban-safe): these sweeps measure the
+  // estimators on the Chutes dialect, as a user who passed --allow-refusals would (banprobe-strategy.test.js
+  // tests the refusal budget itself).
+  const allowRefusals = rest.allowRefusals ?? (server.headers === 'chutes' ? Infinity : undefined);
   const start = NOON + phase;
   const clock = new SimClock(start);
   const { sendOne, arrivals } = simServer(clock, server);
-  const strategy = new ProbeStrategy({ start, rpm, maxRequests, maxDurationMs, concurrency, maxConcurrency });
+  const strategy = new ProbeStrategy({ start, rpm, maxRequests, maxDurationMs, concurrency, maxConcurrency, ...(allowRefusals !== undefined ? { allowRefusals } : {}) });
   const sends = [];
   const controller = new AbortController();
   if (abortAfterMs !== null) clock.schedule(start + abortAfterMs, () => controller.abort());
