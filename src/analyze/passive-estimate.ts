@@ -4,7 +4,8 @@
 // estimator is used only where its assumption holds for any traffic:
 //  - a header that states limit and window is the server's word, whatever the pacing (used as is);
 //  - a header series (constant or drifting reset instants) reads the server's clock, not ours (used;
-//    its "outpaced" findings, which are about the probe's pace, become a plain lower bound);
+//    its "outpaced" and reset-check findings, which assume the probe's steady pace, are not: a limit
+//    never reached then stays a plain lower bound);
 //  - behaviour (cycles of 429s and recoveries) is used only once the allowance was exhausted twice:
 //    with a single exhaustion, the accepted count before it may include a window boundary or miss
 //    what was spent before the recording began, so no limit is claimed ("a window needs two exhausted
@@ -63,9 +64,14 @@ export function peakAccepted(observations: readonly Observation[], spanMs = PEAK
   return best;
 }
 
-/** Reasons whose sentences hold for traffic we did not pace (the others speak of the probe's --rpm). */
+/**
+ * Reasons whose findings hold for traffic we did not pace. Left out: the "outpaced" ones (about the
+ * probe's --rpm) and the reset check — one request just after a reset finding the whole allowance back
+ * tells fixed from sliding only when the window before it was full; after a sparse stretch a sliding log
+ * has emptied too, and would pass for a fixed window.
+ */
 const PASSIVE_REASONS = new Set([
-  'stated-window', 'reset-check', 'reset-drift', 'window-untimed', 'window-from-cycles',
+  'stated-window', 'reset-drift', 'window-untimed', 'window-from-cycles',
   'window-second-recovery-missing', 'bucket-from-cycles', 'bucket-untimed',
 ]);
 
@@ -99,7 +105,7 @@ function neverReached(observations: readonly Observation[], mode: HeaderMode, re
 }
 
 /** A limit that needs a second exhausted window before it means anything. */
-function needsTwoWindows(observations: readonly Observation[], mode: HeaderMode, requests: number, why: string): RateEstimate {
+function needsTwoWindows(observations: readonly Observation[], mode: HeaderMode, requests: number, why: string, { fewer = true } = {}): RateEstimate {
   const stated = statedLimit(mode);
   return {
     limit: stated?.limit ?? null,
@@ -110,10 +116,24 @@ function needsTwoWindows(observations: readonly Observation[], mode: HeaderMode,
     bound: stated ? 'approx' : 'unknown',
     source: stated ? 'headers' : 'observed',
     confidence: 'low',
-    explanation: `${why} A limit and its window need two exhausted windows (429s, a recovery, 429s again); this traffic shows fewer, so ${stated ? `only the ${stated.name} header's figure (${stated.limit}) is quoted` : 'the limit is unknown'}.`,
+    explanation: `${why} ${fewer ? 'A limit and its window need two exhausted windows (429s, a recovery, 429s again); this traffic shows fewer, so' : 'So'} ${stated ? `only the ${stated.name} header's figure (${stated.limit}) is quoted` : 'the limit is unknown'}.`,
     requests,
     penalty: detectPenalty(observations),
   };
+}
+
+/**
+ * A window read from irregular cycles must still admit every request the server accepted: more accepted
+ * within one window span than the claimed limit allows (a sliding window: the limit; otherwise two
+ * windows' worth, a fixed window's boundary) means the cycles were misread (e.g. a token bucket's refills
+ * taken for a short window). Returns why, or null when the claim fits.
+ */
+export function contradictedBy(finding: RateFinding, observations: readonly Observation[]): string | null {
+  if (finding.limit === null || finding.windowSeconds === null || finding.algorithm === 'token-bucket') return null;
+  const most = peakAccepted(observations, finding.windowSeconds * 1000);
+  const allowed = finding.algorithm === 'sliding-window' ? finding.limit : 2 * finding.limit;
+  if (most <= allowed) return null;
+  return `The cycles of 429s looked like ${finding.limit} per ${finding.windowSeconds} s, but ${most} requests were accepted within one such span elsewhere in this traffic, so that reading is wrong.`;
 }
 
 /** The rate estimate from someone else's traffic (see the rules at the top of this file). */
@@ -150,10 +170,11 @@ export function estimatePassiveRate(observations: readonly Observation[]): RateE
       return needsTwoWindows(attributed, mode, requests, 'The allowance ran out once, came back, and was not used up again.');
     case 'never-limited':
       return neverReached(attributed, mode, requests);
-    default:
-      return PASSIVE_REASONS.has(cycles.reason.code)
-        ? finish(cycles)
-        : needsTwoWindows(attributed, mode, requests, 'The 429s in this traffic do not form clear cycles.');
+    default: {
+      if (!PASSIVE_REASONS.has(cycles.reason.code)) return needsTwoWindows(attributed, mode, requests, 'The 429s in this traffic do not form clear cycles.', { fewer: false });
+      const contradiction = contradictedBy(cycles, attributed);
+      return contradiction === null ? finish(cycles) : needsTwoWindows(attributed, mode, requests, contradiction, { fewer: false });
+    }
   }
 }
 
