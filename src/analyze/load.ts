@@ -51,6 +51,11 @@ function readWhole(path: string): string {
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** A string field as written, or '' when it is not a string. */
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
 /** Checks the fields the analysis reads; `where` is "line 3" or "responses[2]". */
 export function checkRecord(value: unknown, where: string): ResponseRecord {
   const bad = (field: string, expected: string) => new UsageError(`analyze: ${where}: field "${field}" ${expected}.`);
@@ -70,17 +75,17 @@ export function checkRecord(value: unknown, where: string): ResponseRecord {
     seq: value.seq,
     sentAt: value.sentAt,
     scheduledAt: typeof value.scheduledAt === 'string' ? value.scheduledAt : null,
-    latencyMs: value.latencyMs as number | null,
-    status: value.status as number | null,
-    inFlight: (value.inFlight as number | undefined) ?? 1,
+    latencyMs: value.latencyMs,
+    status: value.status,
+    inFlight: value.inFlight ?? 1,
     outcome: value.outcome as Outcome,
     verdict: isObject(value.verdict) && typeof value.verdict.code === 'string'
-      ? { code: value.verdict.code, message: String(value.verdict.message ?? ''), hint: String(value.verdict.hint ?? '') }
+      ? { code: value.verdict.code, message: text(value.verdict.message), hint: text(value.verdict.hint) }
       : null,
     headers: isObject(value.headers) ? (value.headers as Record<string, string>) : {},
     rateLimit: { policies: rateLimit.policies as ResponseRecord['rateLimit']['policies'], retryAfterSeconds: typeof rateLimit.retryAfterSeconds === 'number' ? rateLimit.retryAfterSeconds : null },
     body: typeof value.body === 'string' ? value.body : null,
-    error: isObject(value.error) ? { code: String(value.error.code ?? ''), message: String(value.error.message ?? '') } : null,
+    error: isObject(value.error) ? { code: text(value.error.code), message: text(value.error.message) } : null,
   };
 }
 

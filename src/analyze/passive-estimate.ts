@@ -152,8 +152,8 @@ export function estimatePassiveRate(observations: readonly Observation[]): RateE
   const mode = headerModeOf(attributed);
   const penalty = detectPenalty(attributed);
   const finish = (finding: RateFinding): RateEstimate => {
-    const { reason: _reason, ...figures } = finding;
-    return { ...figures, explanation: passiveSentence(finding), requests, penalty };
+    const { limit, windowSeconds, perMinute, burst, algorithm, bound, source, confidence } = finding;
+    return { limit, windowSeconds, perMinute, burst, algorithm, bound, source, confidence, explanation: passiveSentence(finding), requests, penalty };
   };
   if (mode.kind === 'exact') return finish(estimateFromExactHeaders(attributed, mode, ctx));
   const limited = attributed.some(isRateLimited);

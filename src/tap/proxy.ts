@@ -143,7 +143,7 @@ export async function startTap(options: TapOptions): Promise<Tap> {
       const response = await dispatcher.request({
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
-        method: method as Dispatcher.HttpMethod,
+        method,
         headers,
         body: hasBody ? req : null,
         signal: controller.signal,

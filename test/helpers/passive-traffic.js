@@ -4,7 +4,10 @@ import { createRateLimiter } from '../../dist/emulator/limiters.js';
 import { rateLimitHeaders, retryAfterHeader } from '../../dist/emulator/chutes.js';
 import { parseRateLimitHeaders } from '../../dist/ratelimit/parse.js';
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same traffic. */
+/**
+ * A small seeded PRNG (mulberry32): the same seed gives the same traffic.
+ * @param {number} seed
+ */
 export function prng(seed) {
   let a = seed >>> 0;
   return () => {
@@ -19,7 +22,7 @@ export function prng(seed) {
 /**
  * Send instants of an app: bursts of 1..maxBurst requests `withinMs` apart (± jitter), separated by idle
  * gaps of gapMs[0]..gapMs[1]; over durationMs from t0.
- * @param {{ seed: number, t0: number, durationMs: number, maxBurst: number, withinMs: number, gapMs: [number, number] }} o
+ * @param {{ seed: number, t0: number, durationMs: number, maxBurst: number, withinMs: number, gapMs: number[] }} o
  */
 export function burstySends(o) {
   const random = prng(o.seed);
@@ -40,10 +43,11 @@ export function burstySends(o) {
  * Plays `sends` against a limiter; each answer takes latencyMs[0]..latencyMs[1]. Returns tap records
  * (ResponseRecord shape) with the dialect's headers parsed as the tap parses them.
  * @param {number[]} sends
- * @param {{ algorithm: 'fixed-window'|'sliding-window'|'token-bucket', limit: number, windowMs: number, burst?: number, dialect: string, seed?: number, latencyMs?: [number, number] }} o
+ * @param {{ algorithm: string, limit: number, windowMs: number, burst?: number, dialect: string, seed?: number, latencyMs?: number[] }} o
+ * @returns {any[]} ResponseRecord-shaped
  */
 export function playTraffic(sends, o) {
-  const limiter = createRateLimiter({ algorithm: o.algorithm, limit: o.limit, windowMs: o.windowMs, ...(o.burst ? { burst: o.burst } : {}) });
+  const limiter = createRateLimiter({ algorithm: /** @type {any} */ (o.algorithm), limit: o.limit, windowMs: o.windowMs, ...(o.burst ? { burst: o.burst } : {}) });
   const random = prng(o.seed ?? 7);
   const [lo, hi] = o.latencyMs ?? [50, 600];
   const exchanges = [];
@@ -51,7 +55,7 @@ export function playTraffic(sends, o) {
     const decision = limiter.tryAcquire(sentAt);
     const latencyMs = Math.round(lo + random() * (hi - lo));
     const receivedAt = sentAt + latencyMs;
-    const headers = { ...rateLimitHeaders(o.dialect, decision, receivedAt, 'delta'), ...(decision.allowed ? {} : retryAfterHeader(decision.retryAfterMs)) };
+    const headers = { ...rateLimitHeaders(/** @type {any} */ (o.dialect), decision, receivedAt, 'delta'), ...(decision.allowed ? {} : retryAfterHeader(decision.retryAfterMs)) };
     const parsed = parseRateLimitHeaders(headers, { receivedAt });
     exchanges.push({ seq: i + 1, sentAt, receivedAt, status: decision.allowed ? 200 : 429, parsed });
   }
@@ -72,7 +76,11 @@ export function playTraffic(sends, o) {
   }));
 }
 
-/** The most requests a limiter can accept within any `spanMs` (the ceiling a lower bound must stay under). */
+/**
+ * The most requests a limiter can accept within any `spanMs` (the ceiling a lower bound must stay under).
+ * @param {number} spanMs
+ * @param {{ algorithm: string, limit: number, windowMs: number, burst?: number }} o
+ */
 export function mostAcceptedIn(spanMs, o) {
   const windows = Math.ceil(spanMs / o.windowMs);
   if (o.algorithm === 'token-bucket') return (o.burst ?? o.limit) + Math.ceil((o.limit * spanMs) / o.windowMs);
@@ -80,7 +88,10 @@ export function mostAcceptedIn(spanMs, o) {
   return o.limit * windows;
 }
 
-/** Runs of 429s that follow an accepted request, i.e. how often the allowance was seen exhausted. */
+/**
+ * Runs of 429s that follow an accepted request, i.e. how often the allowance was seen exhausted.
+ * @param {any[]} records
+ */
 export function exhaustions(records) {
   let count = 0;
   let previous = null;

@@ -131,8 +131,9 @@ function harOf(records, upstream) {
 describe('tap: streaming', () => {
   it('server-sent events reach the app chunk by chunk, before the upstream has finished', async () => {
     const events = [];
-    let gotFirst;
-    const firstSeen = new Promise((resolve) => { gotFirst = resolve; });
+    /** @type {() => void} */
+    let gotFirst = () => undefined;
+    const firstSeen = new Promise((resolve) => { gotFirst = () => resolve(undefined); });
     const chunk = (content, finish = null) => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: MODEL, choices: [{ index: 0, delta: { content }, finish_reason: finish }] })}\n\n`;
     const upstream = createServer(async (req, res) => {
       req.resume();
@@ -148,7 +149,7 @@ describe('tap: streaming', () => {
     upstream.listen(0, '127.0.0.1');
     await once(upstream, 'listening');
     after(() => upstream.close());
-    const tap = await startTapCli(['--base-url', `http://127.0.0.1:${upstream.address().port}`]);
+    const tap = await startTapCli(['--base-url', `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (upstream.address()).port}`]);
     const stream = await client(tap.url).chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream: true });
     const text = [];
     for await (const part of stream) {
@@ -171,7 +172,7 @@ describe('tap: a dead or silent upstream', () => {
     for (let i = 0; i < 2; i++) {
       const response = await fetch(`${tap.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${FAKE_KEY}`, 'content-type': 'application/json' }, body: '{}' });
       assert.equal(response.status, 502);
-      const body = await response.json();
+      const body = /** @type {any} */ (await response.json());
       assert.equal(body.error.code, 'connect_refused');
       assert.match(body.error.message, /unreachable: connection refused/);
     }
@@ -188,7 +189,7 @@ describe('tap: a dead or silent upstream', () => {
     silent.listen(0, '127.0.0.1');
     await once(silent, 'listening');
     after(() => { for (const s of sockets) s.destroy(); silent.close(); });
-    const tap = await startTapCli(['--base-url', `http://127.0.0.1:${silent.address().port}`, '--timeout', '300ms']);
+    const tap = await startTapCli(['--base-url', `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (silent.address()).port}`, '--timeout', '300ms']);
     const status = await chat(client(tap.url));
     assert.equal(status, 504);
     const end = await tap.stop('SIGINT');
@@ -255,7 +256,7 @@ describe('tap: not an open proxy, not reachable by DNS rebinding', () => {
     after(() => upstream.close());
     const keyFile = join(dir, 'key');
     writeFileSync(keyFile, `${FAKE_KEY}\n`);
-    const tap = await startTapCli(['--base-url', `http://127.0.0.1:${upstream.address().port}`, '--api-key-file', keyFile]);
+    const tap = await startTapCli(['--base-url', `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (upstream.address()).port}`, '--api-key-file', keyFile]);
     await fetch(`${tap.url}/v1/models`);
     await fetch(`${tap.url}/v1/models`, { headers: { origin: `${tap.url}` } });
     await fetch(`${tap.url}/v1/models`, { headers: { authorization: 'Bearer cpk_theAppsOwnKey0123456789' } });
