@@ -238,7 +238,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
 
   addOutputOptions(program.command('tap')
     .description("a local recording reverse proxy in front of your app: forwards unchanged (streaming), records, and estimates the limits from the app's own traffic — spends no request of its own")
-    .option('--listen <host:port>', 'where to listen (port 0 = any free port, printed on stderr)', parseListenAddress, { host: '127.0.0.1', port: 8787 })
+    .addOption(new Option('--listen <host:port>', 'where to listen (port 0 = any free port; the address is printed on stderr)').argParser(parseListenAddress).default({ host: '127.0.0.1', port: 8787 }, '127.0.0.1:8787'))
     .option('--allow-remote', 'allow a non-loopback --listen (the tap forwards the credentials of whoever connects to it)')
     .addOption(new Option('--base-url <url>', 'the upstream: requests go to the same path under it').env('CHUTES_BASE_URL').argParser(parseHttpUrl).default(new URL(DEFAULT_BASE_URL), DEFAULT_BASE_URL))
     .addOption(new Option('--api-key-file <path>', "a key the tap adds to requests that carry none (never to a request with a browser Origin); without it the app's own credentials pass unchanged"))

@@ -48,6 +48,7 @@ export class TapStats {
   private readonly retained: ResponseRecord[] = [];
   private retainStart = 0;
   private latest: ResponseRecord | null = null;
+  private readonly verdicts = new Map<string, NonNullable<ResponseRecord['verdict']>>();
 
   /** A request went upstream; returns how many are in flight, this one included. */
   started(): number {
@@ -98,13 +99,24 @@ export class TapStats {
     if (last && last[0] === second) last[1] += 1;
     else this.seconds.push([second, 1]);
     this.pruneSeconds(nowMs);
-    // A ring: the oldest record is overwritten once RETAINED_RECORDS are held.
-    if (this.retained.length < RETAINED_RECORDS) this.retained.push(record);
+    // A ring of slim records: what the analysis reads (times, status, policies, the verdict, shared per
+    // code), not the headers and body the --out file already has. The oldest is overwritten once full.
+    const slim: ResponseRecord = { ...record, headers: {}, body: null, verdict: this.intern(record.verdict) };
+    if (this.retained.length < RETAINED_RECORDS) this.retained.push(slim);
     else {
-      this.retained[this.retainStart] = record;
+      this.retained[this.retainStart] = slim;
       this.retainStart = (this.retainStart + 1) % RETAINED_RECORDS;
     }
     this.latest = record;
+  }
+
+  /** One verdict object per code (the first one's words), so the retained records do not each hold a copy. */
+  private intern(verdict: ResponseRecord['verdict']): ResponseRecord['verdict'] {
+    if (verdict === null) return null;
+    const known = this.verdicts.get(verdict.code);
+    if (known) return known;
+    if (this.verdicts.size < MAX_SERIES) this.verdicts.set(verdict.code, verdict);
+    return verdict;
   }
 
   private pruneSeconds(nowMs: number): void {
