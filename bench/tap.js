@@ -45,8 +45,8 @@ const upstream = createServer((req, res) => {
     res.end(ANSWER);
   });
 });
-await new Promise((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-const upstreamUrl = `http://127.0.0.1:${upstream.address().port}`;
+await new Promise((resolve) => { upstream.listen(0, '127.0.0.1', () => resolve(undefined)); });
+const upstreamUrl = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (upstream.address()).port}`;
 
 const child = spawn(process.execPath, [BIN, 'tap', '--listen', '127.0.0.1:0', '--base-url', upstreamUrl, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, NO_COLOR: '1' } });
 let stdout = '';

@@ -19,6 +19,7 @@ const file = (name, text) => {
 const record = (seq, extra = {}) => ({ seq, sentAt: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(), scheduledAt: null, latencyMs: 10, status: 200, inFlight: 1, outcome: 'ok', verdict: { code: 'ok', message: 'ok', hint: '' }, headers: {}, rateLimit: { policies: [], retryAfterSeconds: null }, body: null, error: null, ...extra });
 
 describe('loadRecording: what it refuses, naming the line or field', () => {
+  /** @type {Array<[string, string, RegExp]>} */
   const cases = [
     ['empty', '', /is empty/],
     ['bad JSON on line 2', `${JSON.stringify(record(1))}\n{oops\n`, /line 2: not valid JSON/],
@@ -32,11 +33,11 @@ describe('loadRecording: what it refuses, naming the line or field', () => {
   ];
   for (const [name, text, message] of cases) {
     it(name, () => {
-      assert.throws(() => loadRecording(file(`${name}.jsonl`, text)), (error) => error.exitCode === 2 && message.test(error.message));
+      assert.throws(() => loadRecording(file(`${name}.jsonl`, text)), (/** @type {any} */ error) => error.exitCode === 2 && message.test(error.message));
     });
   }
   it('a file that does not exist', () => {
-    assert.throws(() => loadRecording(join(dir, 'missing.jsonl')), (error) => error.exitCode === 2 && /ENOENT/.test(error.message));
+    assert.throws(() => loadRecording(join(dir, 'missing.jsonl')), (/** @type {any} */ error) => error.exitCode === 2 && /ENOENT/.test(error.message));
   });
 });
 

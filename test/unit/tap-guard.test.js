@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { forwardHeaders, hostMatches, isLoopbackHost, parseListen, refuseRequest } from '../../dist/tap/guard.js';
 
 describe('parseListen', () => {
+  /** @type {Array<[string, { host: string, port: number } | null]>} */
   const cases = [
     ['127.0.0.1:8787', { host: '127.0.0.1', port: 8787 }],
     ['localhost:0', { host: 'localhost', port: 0 }],
@@ -21,7 +22,9 @@ describe('parseListen', () => {
 });
 
 describe('isLoopbackHost', () => {
-  for (const [host, expected] of [['127.0.0.1', true], ['127.9.9.9', true], ['localhost', true], ['::1', true], ['[::1]', true], ['::ffff:127.0.0.1', true], ['0.0.0.0', false], ['192.168.1.2', false], ['example.com', false], ['localhost.example.com', false]]) {
+  /** @type {Array<[string, boolean]>} */
+  const hosts = [['127.0.0.1', true], ['127.9.9.9', true], ['localhost', true], ['::1', true], ['[::1]', true], ['::ffff:127.0.0.1', true], ['0.0.0.0', false], ['192.168.1.2', false], ['example.com', false], ['localhost.example.com', false]];
+  for (const [host, expected] of hosts) {
     it(`${host} → ${expected}`, () => assert.equal(isLoopbackHost(host), expected));
   }
 });
@@ -30,6 +33,7 @@ describe('hostMatches: the Host header must name the listener (DNS rebinding)', 
   const loop = { host: '127.0.0.1', port: 8787 };
   const wildcard = { host: '0.0.0.0', port: 8787 };
   const lan = { host: '192.168.1.5', port: 8787 };
+  /** @type {Array<[{ host: string, port: number }, string, boolean]>} */
   const cases = [
     [loop, '127.0.0.1:8787', true],
     [loop, 'localhost:8787', true],
@@ -50,6 +54,7 @@ describe('hostMatches: the Host header must name the listener (DNS rebinding)', 
 
 describe('refuseRequest', () => {
   const listen = { host: '127.0.0.1', port: 8787 };
+  /** @type {Array<[string, string, string | undefined, string | null]>} */
   const cases = [
     ['GET', '/v1/models', '127.0.0.1:8787', null],
     ['POST', '/v1/chat/completions?x=1', 'localhost:8787', null],
