@@ -54,7 +54,8 @@ export async function runTap(opts: TapOptions, ctx: CommandContext): Promise<num
         dispatcher,
         redactor: io.redactor,
         ownKey: given?.key ? { auth: opts.auth ?? 'bearer', key: given.key } : null,
-        metrics: opts.metrics ? (stats) => renderOpenMetrics(stats.snapshot(ctx.now())) : null,
+        // Label values come from the upstream's headers: redacted like every other output.
+        metrics: opts.metrics ? (stats) => io.redactor.redact(renderOpenMetrics(stats.snapshot(ctx.now()))) : null,
         onRecord: (record, request) => {
           out?.write(record);
           live.record(record, request);

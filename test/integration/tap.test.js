@@ -288,3 +288,43 @@ describe('analyze: bad files', () => {
     assert.match(missing.stderr, /cannot read .*nope\.jsonl \(ENOENT\)/);
   });
 });
+
+describe('tap: says at once what the user must hear', () => {
+  it('the app sending X-API-Key (Chutes ignores it), and an edge ban, each said once', async () => {
+    const emulator = await startEmulator({ headers: 'chutes', limit: 100, edgeBan: { limit: 4, windowMs: 60_000, baseMs: 60_000, growth: 2, maxMs: 600_000 } });
+    const tap = await startTapCli(['--base-url', emulator.url]);
+    const viaXApiKey = client(tap.url, { apiKey: 'unused', defaultHeaders: { authorization: null, 'x-api-key': FAKE_KEY } });
+    // The edge admits 4 a minute, and counts these two anonymous requests as well.
+    assert.equal(await chat(viaXApiKey), 429);
+    assert.equal(await chat(viaXApiKey), 429);
+    const openai = client(tap.url);
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push(await chat(openai));
+    assert.deepEqual(statuses, [200, 200, 429, 429]);
+    const end = await tap.stop('SIGINT');
+    assert.equal(end.code, 0, end.stderr);
+    assert.equal(end.stderr.match(/warning: .*Chutes ignores X-API-Key/g)?.length, 1, end.stderr);
+    assert.equal(end.stderr.match(/warning: edge ban:/g)?.length, 1, end.stderr);
+    assertNoKey(end.stdout + end.stderr, 'output');
+  });
+});
+
+describe('tap: request bodies stream upstream', () => {
+  it('a 5 MiB upload arrives whole, and the answer comes back', async () => {
+    let received = 0;
+    const upstream = createServer((req, res) => {
+      req.on('data', (chunk) => { received += chunk.length; });
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ received })));
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    after(() => upstream.close());
+    const tap = await startTapCli(['--base-url', `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (upstream.address()).port}`]);
+    const body = Buffer.alloc(5 * 1024 * 1024, 97);
+    const response = await fetch(`${tap.url}/v1/files`, { method: 'POST', body });
+    assert.deepEqual(await response.json(), { received: body.length });
+    assert.equal(received, body.length);
+    const end = await tap.stop('SIGINT');
+    assert.equal(end.code, 0, end.stderr);
+  });
+});
