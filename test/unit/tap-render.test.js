@@ -6,6 +6,10 @@ import { exchangeLine, liveStatusLine, renderOpenMetrics } from '../../dist/rend
 import { TapStats } from '../../dist/tap/stats.js';
 
 const T0 = Date.UTC(2026, 0, 1);
+/**
+ * @param {number} seq @param {number | null} status @param {string | null} code @param {any[]} [policies]
+ * @returns {any} a ResponseRecord
+ */
 const record = (seq, status, code, policies = []) => ({
   seq, sentAt: new Date(T0).toISOString(), scheduledAt: null, latencyMs: 12.3, status, inFlight: 1,
   outcome: status === 200 ? 'ok' : status === 429 ? 'rate_limited' : 'network_error',
