@@ -21,7 +21,9 @@ describe('TapStats and its text', () => {
   it('counts, rates per minute over the last 60 s, and 429s by cause', () => {
     const stats = new TapStats();
     const policy = { name: 'we"ird\\name\n', unit: 'requests', limit: 10, remaining: 3, resetSeconds: 5, windowSeconds: null, dialect: 'x-ratelimit', sources: [] };
-    for (const [i, [status, code]] of [[200, 'ok'], [200, 'ok'], [429, 'edge-ban'], [429, 'account-rate-limit'], [429, 'edge-ban'], [null, 'connection-refused']].entries()) {
+    /** @type {Array<[number | null, string]>} */
+    const answers = [[200, 'ok'], [200, 'ok'], [429, 'edge-ban'], [429, 'account-rate-limit'], [429, 'edge-ban'], [null, 'connection-refused']];
+    for (const [i, [status, code]] of answers.entries()) {
       stats.started();
       stats.completed(record(i + 1, status, code, status === 200 ? [policy] : []), T0 + i * 20_000);
     }
