@@ -105,6 +105,14 @@ function parseJsonl(text: string): ResponseRecord[] {
   return records;
 }
 
+/**
+ * A recorded exchange keeps a body only as far as a verdict needs one: an error's words, never the app's
+ * successful answers (its completions are the user's data, not a diagnosis).
+ */
+export function keepDiagnosticBody(record: ResponseRecord): ResponseRecord {
+  return record.status !== null && record.status >= 200 && record.status < 300 ? { ...record, body: null } : record;
+}
+
 /** The auth scheme a request used, read from its headers (never the key itself). */
 export function authSchemeOf(headers: Readonly<Record<string, string>>): { auth: AuthScheme; key: string | null } {
   const xApiKey = headers['x-api-key'];
@@ -198,7 +206,7 @@ function parseHar(doc: Json, redactor: Redactor): { records: ResponseRecord[]; n
       error: status === null ? { code: 'network', message: `no response recorded for ${url.host}` } : null,
     };
     const target: Target = { url, method: entry.request.method, headers: {}, body: null, auth, keyFingerprint: keyFingerprint(key), timeoutMs: 0 };
-    records.push(buildRecord(raw, { seq: records.length + 1, target, redactor, inFlight }).record);
+    records.push(keepDiagnosticBody(buildRecord(raw, { seq: records.length + 1, target, redactor, inFlight }).record));
   }
   return { records, notes: skipped > 0 ? [`${skipped} HAR entr${skipped === 1 ? 'y was' : 'ies were'} left out: not API calls (no /v1/ path, no rate-limit header).`] : [] };
 }

@@ -12,7 +12,7 @@ import { keyFingerprint, type Redactor } from '../redact.js';
 import { buildRecord } from '../record.js';
 import { authHeaders, joinUrl } from '../target.js';
 import type { AuthScheme, RecordError, ResponseRecord, Target } from '../types.js';
-import { authSchemeOf } from '../analyze/load.js';
+import { authSchemeOf, keepDiagnosticBody } from '../analyze/load.js';
 import { forwardHeaders, refuseRequest, type ListenAddress, type Refusal } from './guard.js';
 import { TapStats } from './stats.js';
 
@@ -203,8 +203,7 @@ export async function startTap(options: TapOptions): Promise<Tap> {
     } finally {
       upstreams.delete(controller);
     }
-    const { record } = buildRecord(raw, { seq: thisSeq, target, redactor, inFlight });
-    finish(record, method, url.pathname);
+    finish(keepDiagnosticBody(buildRecord(raw, { seq: thisSeq, target, redactor, inFlight }).record), method, url.pathname);
   }
 
   const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {

@@ -77,6 +77,9 @@ describe('tap: forwarding through the openai client', () => {
       const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       assert.equal(lines.length, 7);
       assert.deepEqual(lines.map((r) => r.status), statuses);
+      // Bodies only as far as a verdict needs: the refusals' words, never the app's answers.
+      assert.ok(lines.filter((r) => r.status === 200).every((r) => r.body === null));
+      assert.ok(lines.filter((r) => r.status === 429).every((r) => typeof r.body === 'string' && r.body.length > 0));
       if (headers === 'ietf') {
         assert.deepEqual([doc.estimate.rate.limit, doc.estimate.rate.windowSeconds, doc.estimate.rate.bound, doc.estimate.rate.source], [4, 60, 'exact', 'headers']);
       } else {
