@@ -17,9 +17,10 @@ import { estimateFromExactHeaders, estimateFromHeaderSeries } from '../probe/est
 import type { ConcurrencyEstimate } from '../probe/estimate-concurrency.js';
 import type { RateEstimate, RateFinding } from '../probe/estimate-types.js';
 import { headerModeOf, headerName, type HeaderMode } from '../probe/header-mode.js';
-import { attributeRefusals, bySendTime, isAccepted, isRateLimited, type Observation } from '../probe/observation.js';
+import { attributeRefusals, bySendTime, isAccepted, isRateLimited, selectRatePolicy, type Observation } from '../probe/observation.js';
 import { detectPenalty } from '../probe/penalty.js';
 import type { ResponseRecord } from '../types.js';
+import { round } from '../probe/figures.js';
 
 /** The sliding span over which the busiest stretch of accepted traffic is counted for a lower bound. */
 export const PEAK_SPAN_MS = 60_000;
@@ -104,6 +105,21 @@ function neverReached(observations: readonly Observation[], mode: HeaderMode, re
   };
 }
 
+/**
+ * The probe's attribution (attributeRefusals), then the passive one: traffic we did not shape has many
+ * requests in flight, so a 429 sent with more in flight than any accepted request ever had, and no policy
+ * saying the allowance is spent, is set aside as a possible gate's — whatever came next. When that is
+ * every 429, `allCrowded` is the most in flight an accepted request had (nothing is read from them).
+ */
+function attributePassively(observations: readonly Observation[]): { attributed: Observation[]; allCrowded: number | null } {
+  const first = attributeRefusals([...observations].sort(bySendTime));
+  const most = Math.max(0, ...first.filter(isAccepted).map((o) => o.inFlight));
+  const crowded = (o: Observation) => isRateLimited(o) && most > 0 && o.inFlight >= 2 && o.inFlight > most && selectRatePolicy(o.policies)?.remaining !== 0;
+  const limited = first.filter(isRateLimited);
+  if (limited.length > 0 && limited.every(crowded)) return { attributed: first, allCrowded: most };
+  return { attributed: first.map((o) => (crowded(o) ? { ...o, outcome: 'capacity' as const } : o)), allCrowded: null };
+}
+
 /** A limit that needs a second exhausted window before it means anything. */
 function needsTwoWindows(observations: readonly Observation[], mode: HeaderMode, requests: number, why: string, { fewer = true } = {}): RateEstimate {
   const stated = statedLimit(mode);
@@ -130,15 +146,30 @@ function needsTwoWindows(observations: readonly Observation[], mode: HeaderMode,
  */
 export function contradictedBy(finding: RateFinding, observations: readonly Observation[]): string | null {
   if (finding.limit === null || finding.windowSeconds === null || finding.algorithm === 'token-bucket') return null;
-  const most = peakAccepted(observations, finding.windowSeconds * 1000);
+  const windowMs = finding.windowSeconds * 1000;
+  const most = peakAccepted(observations, windowMs);
   const allowed = finding.algorithm === 'sliding-window' ? finding.limit : 2 * finding.limit;
-  if (most <= allowed) return null;
-  return `The cycles of 429s looked like ${finding.limit} per ${finding.windowSeconds} s, but ${most} requests were accepted within one such span elsewhere in this traffic, so that reading is wrong.`;
+  const reading = `The cycles of 429s looked like ${finding.limit} per ${finding.windowSeconds} s`;
+  if (most > allowed) return `${reading}, but ${most} requests were accepted within one such span elsewhere in this traffic, so that reading is wrong.`;
+  // And every refusal must come when the window was full: a window's refusal follows at least `limit`
+  // acceptances within one window span (a little slack for a window that was only measured).
+  const accepted = observations.filter(isAccepted).map((o) => o.sentAt).sort((a, b) => a - b);
+  const span = windowMs * (finding.bound === 'exact' ? 1 : 1.25);
+  // A refusal within the first window span of the recording may follow traffic sent before it began.
+  const recordingStart = Math.min(...observations.map((o) => o.sentAt));
+  for (const refused of observations.filter(isRateLimited)) {
+    if (refused.sentAt < recordingStart + span) continue;
+    const before = accepted.filter((t) => t <= refused.sentAt && t > refused.sentAt - span).length;
+    if (before < finding.limit - 1) {
+      return `${reading}, but request #${refused.seq} was refused when only ${before} had been accepted in the ${round(span / 1000, 1)} s before it — not a full window, so something else refused it (a concurrency gate, another client, a different limit).`;
+    }
+  }
+  return null;
 }
 
 /** The rate estimate from someone else's traffic (see the rules at the top of this file). */
 export function estimatePassiveRate(observations: readonly Observation[]): RateEstimate {
-  const attributed = attributeRefusals([...observations].sort(bySendTime));
+  const { attributed, allCrowded } = attributePassively(observations);
   const requests = attributed.length;
   const counted = attributed.filter((o) => isAccepted(o) || isRateLimited(o));
   if (counted.length === 0) {
@@ -157,6 +188,9 @@ export function estimatePassiveRate(observations: readonly Observation[]): RateE
   };
   if (mode.kind === 'exact') return finish(estimateFromExactHeaders(attributed, mode, ctx));
   const limited = attributed.some(isRateLimited);
+  if (allCrowded !== null) {
+    return needsTwoWindows(attributed, mode, requests, `Every 429 came with more requests in flight than any accepted request had (${allCrowded} at most): a concurrency gate explains them as well as a rate limit, so no rate limit is read from them.`, { fewer: false });
+  }
   if (mode.kind === 'series') {
     const series = estimateFromHeaderSeries(attributed, mode, ctx);
     if (series && PASSIVE_REASONS.has(series.reason.code)) return finish(series);
@@ -187,12 +221,12 @@ export function estimatePassiveConcurrency(observations: readonly Observation[])
   const accepted = attributed.filter(isAccepted);
   const most = Math.max(0, ...accepted.map((o) => o.inFlight));
   const seen = Math.max(0, ...attributed.map((o) => o.inFlight));
-  const crowded = attributed.filter((o) => o.outcome === 'capacity' && o.inFlight > most).length;
+  const crowded = attributed.filter((o) => (o.outcome === 'capacity' || isRateLimited(o)) && o.inFlight > most).length;
   if (most === 0) {
     return { limit: null, bound: 'unknown', testedUpTo: seen || null, explanation: 'No request in this traffic was accepted, so nothing is known about the concurrency limit.', requests: attributed.length };
   }
   const gate = crowded > 0
-    ? ` ${crowded} refusal${crowded === 1 ? '' : 's'} came with more requests in flight while a later request got through, which a concurrency gate of about ${most} would explain; traffic we did not shape cannot confirm it.`
+    ? ` ${crowded} refusal${crowded === 1 ? '' : 's'} came with more requests in flight than any accepted one had, which a concurrency gate of about ${most} would explain; traffic we did not shape cannot confirm it.`
     : '';
   return {
     limit: most,

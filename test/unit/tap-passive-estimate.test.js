@@ -92,6 +92,17 @@ describe('passive estimate: one exhausted window is not enough', () => {
     });
   }
 
+  it('a recording that began mid-window: the first refusal after few acceptances does not void a later reading', () => {
+    // 7 of the fixed window's 10 were spent before the tap started; then a steady, retrying app.
+    const limiter = { algorithm: 'fixed-window', limit: 10, windowMs: 20_000 };
+    const early = Array.from({ length: 7 }, (_, i) => T0 - 5_000 + i * 100);
+    const sends = [...early, ...Array.from({ length: 300 }, (_, i) => T0 + i * 400)];
+    const records = playTraffic(sends, { ...limiter, dialect: 'none', latencyMs: [50, 60] }).slice(early.length);
+    const { rate } = estimatePassive(records);
+    assert.equal(rate.limit, 10, rate.explanation);
+    assert.ok(rate.windowSeconds !== null && Math.abs(rate.windowSeconds - 20) <= 6, rate.explanation);
+  });
+
   it('with a stated limit but no window, one exhaustion quotes the header and claims no window', () => {
     const sends = Array.from({ length: 14 }, (_, i) => T0 + i * 200);
     const records = playTraffic(sends, { algorithm: 'sliding-window', limit: 10, windowMs: 20_000, dialect: 'x-ratelimit', latencyMs: [50, 60] });
@@ -118,5 +129,37 @@ describe('passive estimate: many requests in flight', () => {
     const records = playTraffic(sends, { algorithm: 'fixed-window', limit: 100, windowMs: 60_000, dialect: 'none', latencyMs: [2000, 2001] });
     const { concurrency } = estimatePassive(records);
     assert.deepEqual([concurrency.limit, concurrency.bound, concurrency.testedUpTo], [8, 'at-least', 8]);
+  });
+});
+
+describe('passive estimate: a concurrency gate under irregular traffic', () => {
+  it('gate 429s are not taken for the rate limit, and the concurrency figure stays a lower bound at or under the gate', async () => {
+    const { ConcurrencyGate } = await import('../../dist/emulator/limiters.js');
+    const { prng } = await import('../helpers/passive-traffic.js');
+    const gate = new ConcurrencyGate(3);
+    const random = prng(5);
+    /** @type {Array<{ end: number }>} */
+    const holding = [];
+    const records = [];
+    let t = T0;
+    for (let seq = 1; seq <= 300; seq++) {
+      t += random() < 0.3 ? 5 : 200 + random() * 1500; // bursts of near-simultaneous sends, then gaps
+      for (const h of holding.filter((x) => x.end <= t)) { gate.leave(); holding.splice(holding.indexOf(h), 1); }
+      const inFlight = records.filter((r) => Date.parse(r.sentAt) < t && Date.parse(r.sentAt) + r.latencyMs > t).length + 1;
+      const admitted = gate.enter();
+      const latencyMs = admitted ? 800 + Math.round(random() * 800) : 5;
+      if (admitted) holding.push({ end: t + latencyMs });
+      records.push({
+        seq, sentAt: new Date(t).toISOString(), scheduledAt: null, latencyMs, status: admitted ? 200 : 429, inFlight,
+        outcome: admitted ? 'ok' : 'rate_limited', verdict: null, headers: {}, rateLimit: { policies: [], retryAfterSeconds: null }, body: null, error: null,
+      });
+    }
+    assert.ok(records.some((r) => r.status === 429), 'the scenario reaches the gate');
+    const { rate, concurrency } = estimatePassive(/** @type {any} */ (records));
+    assert.equal(concurrency.bound, 'at-least');
+    assert.ok(concurrency.limit !== null && concurrency.limit <= 3, `concurrency ${concurrency.limit} claims more than the gate allows`);
+    assert.match(concurrency.explanation, /concurrency gate of about/);
+    // No rate limit exists here: the gate's refusals must not be read as a window.
+    assert.deepEqual([rate.windowSeconds, rate.bound === 'exact'], [null, false], rate.explanation);
   });
 });
