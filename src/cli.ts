@@ -78,7 +78,7 @@ const COMMAND_EXIT_CODES = {
   doctor: [[ExitCode.ok, 'no check failed'], [ExitCode.assertion, 'a check failed (the verdict names it)'], EXIT_USAGE, [ExitCode.auth, 'the key is rejected'], [ExitCode.network, 'a host is unreachable'], EXIT_BUG, EXIT_INTERRUPTED],
   mock: [[ExitCode.ok, 'stopped with Ctrl-C or SIGTERM'], [ExitCode.usage, 'usage error: a bad value, or the port is taken'], EXIT_BUG],
   demo: [[ExitCode.ok, 'every step ended as expected'], [ExitCode.assertion, 'a step ended with another exit code'], EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED],
-  tap: [[ExitCode.ok, 'stopped with Ctrl-C or SIGTERM (its normal end); the summary was printed'], [ExitCode.usage, 'usage error: a bad value, a non-loopback --listen without --allow-remote, or the port is taken'], EXIT_BUG],
+  tap: [[ExitCode.ok, 'stopped with Ctrl-C or SIGTERM (its normal end); the summary was printed'], [ExitCode.usage, 'usage error: a bad value, a non-loopback --listen without --allow-remote, or the port is taken'], EXIT_BUG, [ExitCode.interrupted, 'a second Ctrl-C while exchanges drain: left at once, no summary']],
   analyze: [[ExitCode.ok, 'the recording was read and summarised'], [ExitCode.usage, 'usage error, or a file it cannot read (the message names the line or field)'], EXIT_BUG],
 } satisfies Record<string, readonly ExitRow[]>;
 
