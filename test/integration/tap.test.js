@@ -331,3 +331,26 @@ describe('tap: request bodies stream upstream', () => {
     assert.equal(end.code, 0, end.stderr);
   });
 });
+
+describe('analyze: a probe recording', () => {
+  it('reads a probe --out file and a probe --json result; the human report has the summary, chart and estimate', async () => {
+    const emulator = await startEmulator({ headers: 'ietf', limit: 5, windowMs: 60_000 });
+    const out = join(dir, 'probe.jsonl');
+    const probe = await runCli(['probe', '--base-url', emulator.url, '--rpm', '600', '--max-requests', '8', '--concurrency', 'off', '--out', out, '--json'], { env: { CHUTES_API_KEY: FAKE_KEY } });
+    assert.equal(probe.code, 0, probe.stderr);
+    const doc = join(dir, 'probe.json');
+    writeFileSync(doc, probe.stdout);
+    const fromJsonl = await runCli(['analyze', out]);
+    assert.equal(fromJsonl.code, 0, fromJsonl.stderr);
+    assert.match(fromJsonl.stdout, /exchanges/);
+    assert.match(fromJsonl.stdout, /Timeline/);
+    assert.match(fromJsonl.stdout, /Estimate from this traffic/);
+    assert.match(fromJsonl.stdout, /The ratelimit header states 5 requests per 60 s/);
+    const fromDoc = await runCli(['analyze', doc, '--json']);
+    assert.equal(fromDoc.code, 0, fromDoc.stderr);
+    const parsed = JSON.parse(fromDoc.stdout);
+    assert.equal(parsed.input.format, 'json-document');
+    assert.deepEqual([parsed.estimate.rate.limit, parsed.estimate.rate.windowSeconds, parsed.estimate.rate.bound], [5, 60, 'exact']);
+    assertNoKey(fromJsonl.stdout + fromDoc.stdout, 'analyze output');
+  });
+});
