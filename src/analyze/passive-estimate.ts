@@ -159,12 +159,24 @@ export function contradictedBy(finding: RateFinding, observations: readonly Obse
   const recordingStart = Math.min(...observations.map((o) => o.sentAt));
   for (const refused of observations.filter(isRateLimited)) {
     if (refused.sentAt < recordingStart + span) continue;
-    const before = accepted.filter((t) => t <= refused.sentAt && t > refused.sentAt - span).length;
+    const before = countAtOrBefore(accepted, refused.sentAt) - countAtOrBefore(accepted, refused.sentAt - span);
     if (before < finding.limit - 1) {
       return `${reading}, but request #${refused.seq} was refused when only ${before} had been accepted in the ${round(span / 1000, 1)} s before it — not a full window, so something else refused it (a concurrency gate, another client, a different limit).`;
     }
   }
   return null;
+}
+
+/** How many of the ascending `times` are ≤ t (binary search: a day of records stays quick). */
+function countAtOrBefore(times: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((times[mid] as number) <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The rate estimate from someone else's traffic (see the rules at the top of this file). */
@@ -188,12 +200,12 @@ export function estimatePassiveRate(observations: readonly Observation[]): RateE
   };
   if (mode.kind === 'exact') return finish(estimateFromExactHeaders(attributed, mode, ctx));
   const limited = attributed.some(isRateLimited);
-  if (allCrowded !== null) {
-    return needsTwoWindows(attributed, mode, requests, `Every 429 came with more requests in flight than any accepted request had (${allCrowded} at most): a concurrency gate explains them as well as a rate limit, so no rate limit is read from them.`, { fewer: false });
-  }
   if (mode.kind === 'series') {
     const series = estimateFromHeaderSeries(attributed, mode, ctx);
     if (series && PASSIVE_REASONS.has(series.reason.code)) return finish(series);
+  }
+  if (allCrowded !== null) {
+    return needsTwoWindows(attributed, mode, requests, `Every 429 came with more requests in flight than any accepted request had (${allCrowded} at most): a concurrency gate explains them as well as a rate limit, so no rate limit is read from them.`, { fewer: false });
   }
   if (!limited) return neverReached(attributed, mode, requests);
   const cycles = estimateFromCycles(attributed, mode, ctx);
