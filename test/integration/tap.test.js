@@ -354,3 +354,33 @@ describe('analyze: a probe recording', () => {
     assertNoKey(fromJsonl.stdout + fromDoc.stdout, 'analyze output');
   });
 });
+
+describe('tap: an upstream that echoes the key', () => {
+  it('the key the app sent is masked in every output of the tap, even when the upstream repeats it', async () => {
+    const upstream = createServer((req, res) => {
+      req.resume();
+      const sent = String(req.headers.authorization ?? req.headers['x-api-key'] ?? '').replace(/^Bearer\s+/i, '');
+      res.writeHead(401, { 'content-type': 'application/json', 'x-ratelimit-limit': '10', 'x-ratelimit-remaining': '9', 'x-ratelimit-reset': '30', 'x-echo': sent });
+      res.end(JSON.stringify({ detail: `Invalid token: ${sent}` }));
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    after(() => upstream.close());
+    const out = join(dir, 'echo.jsonl');
+    const tap = await startTapCli(['--base-url', `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (upstream.address()).port}`, '--out', out, '--metrics']);
+    // A key of no known shape, so only the tap's own redaction of what the app sent can mask it.
+    const plainKey = 'plainSecretToken-7f3a9c2e4b1d8f6a';
+    const answer = await fetch(`${tap.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${plainKey}` }, body: '{}' });
+    assert.equal(answer.status, 401);
+    await fetch(`${tap.url}/v1/chat/completions`, { method: 'POST', headers: { 'x-api-key': FAKE_KEY }, body: '{}' });
+    const metrics = await (await fetch(`${tap.url}/metrics`)).text();
+    const end = await tap.stop('SIGINT');
+    assert.equal(end.code, 0, end.stderr);
+    const analyzed = await runCli(['analyze', out]);
+    for (const [text, where] of [[end.stdout, 'stdout'], [end.stderr, 'stderr'], [readFileSync(out, 'utf8'), '--out'], [metrics, '/metrics'], [analyzed.stdout + analyzed.stderr, 'analyze']]) {
+      assertNoKey(text, where);
+      assert.ok(!text.includes('7f3a9c2e4b1d8f6a'), `the app's key appears in ${where}`);
+    }
+    assert.match(readFileSync(out, 'utf8'), /Invalid token/);
+  });
+});
