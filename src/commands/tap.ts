@@ -72,8 +72,10 @@ export async function runTap(opts: TapOptions, ctx: CommandContext): Promise<num
     io.printErr(`listening on ${tap.url} → ${base.href}${opts.metrics ? ` (metrics on ${tap.url}/metrics)` : ''}\n`);
     if (!io.json) io.printErr(`point the app at it, e.g. OPENAI_BASE_URL=${tap.url}/v1; Ctrl-C to stop and see the summary.\n`);
     if (!ctx.signal.aborted) await once(ctx.signal, 'abort');
-    const cut = await tap.close(opts.drain);
     live.stop();
+    const waiting = tap.stats.inFlight;
+    if (waiting > 0) io.printErr(`stopping: no new connections; waiting up to ${opts.drain / 1000} s for ${waiting} exchange(s) in flight (Ctrl-C again to leave now).\n`);
+    const cut = await tap.close(opts.drain);
     const counts = tap.stats.counts();
     const notes: string[] = [];
     if (cut > 0) notes.push(`${cut} exchange(s) still in flight after the drain (--drain) were cut.`);

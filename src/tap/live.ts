@@ -18,12 +18,13 @@ export function startLiveView(io: Io, stats: () => TapStats, now: () => number, 
   const said = new Set<string>();
   const tty = io.interactive;
   let shown = false;
+  let stopped = false;
   const clear = () => {
     if (tty && shown) io.stderr.write('\r\x1b[K');
     shown = false;
   };
   const draw = () => {
-    if (!tty) return;
+    if (!tty || stopped) return;
     io.stderr.write(`\r\x1b[K${io.redactor.redact(liveStatusLine(stats().snapshot(now())))}`);
     shown = true;
   };
@@ -51,6 +52,7 @@ export function startLiveView(io: Io, stats: () => TapStats, now: () => number, 
       once(`refused-${refusal.code}`, `refused a request (${refusal.code}): ${refusal.message}. Further ones are counted, not repeated.`);
     },
     stop() {
+      stopped = true;
       if (timer) clearInterval(timer);
       clear();
     },
