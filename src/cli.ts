@@ -3,13 +3,14 @@
 import { Command, CommanderError, Option } from 'commander';
 import { DiagError, ExitCode } from './errors.js';
 import {
-  collectHeader, integerParser, numberParser, parseChoice, parseConcurrency, parseDailyQuota, parseDurationMs, parseHttpUrl, parsePositiveDurationMs, parseRequestPath,
+  collectHeader, integerParser, numberParser, parseChoice, parseConcurrency, parseDailyQuota, parseDurationMs, parseHttpUrl, parseListenAddress, parsePositiveDurationMs, parseRequestPath,
 } from './options.js';
 import { Redactor } from './redact.js';
 import type { Io, MainIo } from './render/io.js';
 import { DEFAULT_API_BASE_URL, DEFAULT_BASE_URL, DEFAULT_MODEL, DEFAULT_PATH, DEFAULT_TIMEOUT_MS } from './target.js';
 import type { CommandContext } from './commands/common.js';
 import type { MockOptions } from './commands/mock.js';
+import type { TapOptions } from './commands/tap.js';
 import { parseBanDurationMs, parseBanGrowth } from './emulator/ban-options.js';
 import { TOOL_VERSION } from './version.js';
 
@@ -77,6 +78,8 @@ const COMMAND_EXIT_CODES = {
   doctor: [[ExitCode.ok, 'no check failed'], [ExitCode.assertion, 'a check failed (the verdict names it)'], EXIT_USAGE, [ExitCode.auth, 'the key is rejected'], [ExitCode.network, 'a host is unreachable'], EXIT_BUG, EXIT_INTERRUPTED],
   mock: [[ExitCode.ok, 'stopped with Ctrl-C or SIGTERM'], [ExitCode.usage, 'usage error: a bad value, or the port is taken'], EXIT_BUG],
   demo: [[ExitCode.ok, 'every step ended as expected'], [ExitCode.assertion, 'a step ended with another exit code'], EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED],
+  tap: [[ExitCode.ok, 'stopped with Ctrl-C or SIGTERM (its normal end); the summary was printed'], [ExitCode.usage, 'usage error: a bad value, a non-loopback --listen without --allow-remote, or the port is taken'], EXIT_BUG, [ExitCode.interrupted, 'a second Ctrl-C while exchanges drain: left at once, no summary']],
+  analyze: [[ExitCode.ok, 'the recording was read and summarised'], [ExitCode.usage, 'usage error, or a file it cannot read (the message names the line or field)'], EXIT_BUG],
 } satisfies Record<string, readonly ExitRow[]>;
 
 /** The text after a command's options: its exit codes, the duration syntax when it takes a duration, examples. */
@@ -233,6 +236,37 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
     .description('run doctor → headers → probe → wait-reset against an in-process emulator; no key or network needed')
     .addHelpText('after', commandHelp('demo', ['chutes-diag demo', 'npm run demo'], { durations: false })))
     .action(run(async (ctx, opts) => (await import('./commands/demo.js')).runDemo(opts, ctx)));
+
+  addOutputOptions(program.command('tap')
+    .description("a local recording reverse proxy in front of your app: forwards unchanged (streaming), records, and estimates the limits from the app's own traffic — spends no request of its own")
+    .addOption(new Option('--listen <host:port>', 'where to listen (port 0 = any free port; the address is printed on stderr)').argParser(parseListenAddress).default({ host: '127.0.0.1', port: 8787 }, '127.0.0.1:8787'))
+    .option('--allow-remote', 'allow a non-loopback --listen (the tap forwards the credentials of whoever connects to it)')
+    .addOption(new Option('--base-url <url>', 'the upstream: requests go to the same path under it').env('CHUTES_BASE_URL').argParser(parseHttpUrl).default(new URL(DEFAULT_BASE_URL), DEFAULT_BASE_URL))
+    .addOption(new Option('--api-key-file <path>', "a key the tap adds to requests that carry none (never to a request with a browser Origin); without it the app's own credentials pass unchanged"))
+    .addOption(new Option('--api-key <key>', 'the key on the command line (visible to other users: prefer --api-key-file)').hideHelp())
+    .addOption(new Option('--auth <scheme>', 'how the tap sends its own key: bearer, raw, x-api-key').argParser(parseChoice(AUTH_SCHEMES)).default('bearer'))
+    .addOption(new Option('--timeout <duration>', 'upstream: longest wait for the response headers, and between body chunks (then 504 to the app)').argParser(parsePositiveDurationMs).default(600_000, '10m'))
+    .addOption(new Option('--drain <duration>', 'on Ctrl-C / SIGTERM, how long exchanges in flight may take to finish').argParser(parseDurationMs).default(10_000, '10s'))
+    .option('--out <file>', 'append one JSON line per exchange as it completes')
+    .option('--metrics', 'serve OpenMetrics (Prometheus) text on /metrics of the same listener')
+    .addHelpText('after', commandHelp('tap', [
+      'chutes-diag tap --out tap.jsonl          # then: OPENAI_BASE_URL=http://127.0.0.1:8787/v1 your-app',
+      'chutes-diag tap --listen 127.0.0.1:0 --json > summary.json',
+      'chutes-diag tap --base-url https://api.openai.com --metrics',
+    ])))
+    .action(run(async (ctx, opts) => (await import('./commands/tap.js')).runTap(opts as unknown as TapOptions, ctx)));
+
+  addOutputOptions(program.command('analyze')
+    .description('the summary and rate / concurrency estimates from a recording (probe or tap JSONL, a --json result, or a HAR file) — spends nothing')
+    .argument('<file>', 'a probe/tap --out JSONL file, a --json result, or a .har file (browser dev tools, mitmproxy)')
+    .addHelpText('after', commandHelp('analyze', [
+      'chutes-diag analyze tap.jsonl',
+      'chutes-diag analyze session.har --json',
+    ], { durations: false })))
+    .action(async (file: string, opts: Record<string, unknown>, command: Command) => {
+      const action = run(async (ctx, o) => (await import('./commands/analyze.js')).runAnalyze(file, o, ctx));
+      await action(opts, command);
+    });
 
   return { program, result };
 }

@@ -15,3 +15,8 @@ export { estimateRateLimit } from './probe/estimate-rate.js';
 export type { Observation, RateEstimate, RateContext } from './probe/estimate-rate.js';
 export { estimateConcurrency } from './probe/estimate-concurrency.js';
 export { schedulePacedSends, RateCap } from './probe/schedule.js';
+export { loadRecording } from './analyze/load.js';
+export type { Recording, RecordingFormat } from './analyze/load.js';
+export { analyzeRecords } from './analyze/analyze.js';
+export type { TrafficAnalysis, VerdictCount } from './analyze/analyze.js';
+export { estimatePassive } from './analyze/passive-estimate.js';

@@ -3,6 +3,7 @@
 // (-H throws a UsageError for a header it cannot send, so the value is not echoed).
 import { InvalidArgumentError } from 'commander';
 import { UsageError } from './errors.js';
+import { parseListen, type ListenAddress } from './tap/guard.js';
 
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 /** Longest duration any option accepts: 7 days. Larger values are typos, not plans. */
@@ -151,4 +152,11 @@ export function parseDailyQuota(value: string): number | 'unlimited' {
   if (value === 'unlimited') return value;
   if (/^\s*\d+\s*$/.test(value) && Number(value) <= 1_000_000_000) return Number(value);
   throw new InvalidArgumentError('Expected a whole number from 0 to 1000000000, or unlimited.');
+}
+
+/** --listen: `HOST:PORT`, `[V6]:PORT` or a bare port (on 127.0.0.1); port 0 = any free port. */
+export function parseListenAddress(value: string): ListenAddress {
+  const address = parseListen(value);
+  if (!address) throw new InvalidArgumentError('Expected HOST:PORT such as 127.0.0.1:8787, [::1]:8787, or a port; port 0 picks any free port.');
+  return address;
 }

@@ -37,7 +37,7 @@ export function proxyEnvName(env: NodeJS.ProcessEnv): string | null {
 const VERIFY_TLS = { rejectUnauthorized: true } as const;
 
 /** Keep-alive connections, no per-origin connection cap (open loop needs it), a proxy when `env` names one. */
-function createDispatcher(env: NodeJS.ProcessEnv): Dispatcher {
+export function createDispatcher(env: NodeJS.ProcessEnv): Dispatcher {
   return proxyEnvName(env) !== null
     ? new EnvHttpProxyAgent({ connections: null, pipelining: 1, connect: VERIFY_TLS, requestTls: VERIFY_TLS, proxyTls: VERIFY_TLS })
     : new Agent({ connections: null, pipelining: 1, keepAliveTimeout: 10_000, connect: VERIFY_TLS });
