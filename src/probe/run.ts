@@ -3,7 +3,7 @@
 // the real HTTP client, records every answer (and writes it to --out as it comes), drains on Ctrl-C, and
 // assembles what the command renders. It never prints: progress goes through the `progress` hook.
 import type { Redactor } from '../redact.js';
-import { preciseNow, type HttpClient } from '../http/client.js';
+import { preciseNow, type HttpClient, type RawResponse } from '../http/client.js';
 import { buildRecord } from '../record.js';
 import { buildTimeline, type Timeline } from './timeline.js';
 import type { JsonlWriter } from '../render/jsonl.js';
@@ -11,7 +11,7 @@ import type { ResponseRecord, Target } from '../types.js';
 import { sleepUnlessAborted } from '../wait/wait-for-reset.js';
 import type { Observation } from './estimate-rate.js';
 import { latenessWarning, pacingOf, probeExitCode, summarize, type Completed, type Pacing, type ProbeSummary } from './run-summary.js';
-import { driveProbe, WARM_UP_MAX_MS, type SendTicket } from './runner.js';
+import { driveProbe, type SendTicket } from './runner.js';
 import { paceIntervalMs } from './schedule.js';
 import { ProbeStrategy, type ConcurrencyMode, type ProbeResult } from './strategy.js';
 import { trackWire } from './wire.js';
@@ -121,25 +121,17 @@ export interface ProbeReport {
 }
 
 /**
- * Opens the connection and runs the send-and-record path once, so the first probe request is as punctual
- * as the rest (cold code costs milliseconds): a HEAD to the origin's root, without the key or a body — a
- * HEAD never starts an inference, whatever the server does with paths. The runner bounds it
- * (WARM_UP_MAX_MS, inside --max-duration) and aborts it through `signal`.
+ * Opens the connection before the first send and runs the record path once, so the first probe request
+ * is as punctual as the rest (cold code costs milliseconds). Nothing is sent: the socket (TCP, TLS) is
+ * opened and the first request goes out on it. A warm-up request would have to wait for the origin's
+ * answer (seconds from a slow origin). The runner bounds the wait (WARM_UP_MAX_MS, inside
+ * --max-duration); a connection still opening then is taken over by the first send.
  */
-async function preconnect(http: HttpClient, target: Target, redactor: Redactor, signal: AbortSignal): Promise<void> {
-  const warm: Target = {
-    ...target,
-    url: new URL('/', target.url.origin),
-    method: 'HEAD',
-    headers: {},
-    body: null,
-    auth: 'none',
-    keyFingerprint: null,
-    timeoutMs: Math.min(target.timeoutMs, WARM_UP_MAX_MS),
-  };
-  // send() never throws; whatever went wrong, the first real request will say it better.
-  const raw = await http.send(warm, { signal });
-  buildRecord(raw, { seq: 0, target: warm, redactor, scheduledAt: null, inFlight: 1 });
+async function preconnect(http: HttpClient, target: Target, redactor: Redactor): Promise<void> {
+  const now = preciseNow();
+  const warm: RawResponse = { status: 200, headers: { 'content-type': 'application/json' }, body: '{}', sentAt: now, receivedAt: now, latencyMs: 0, error: null };
+  buildRecord(warm, { seq: 0, target, redactor, scheduledAt: null, inFlight: 1 });
+  await http.preconnect?.(target.url);
 }
 
 /** Runs the probe to its end (or Ctrl-C's drain) and reports what it found. */
@@ -226,7 +218,7 @@ export async function runProbeSession(input: ProbeRunInput): Promise<ProbeReport
       sleep: sleepUnlessAborted,
       sendOne,
       reportsWire: true,
-      warmUp: (stop) => preconnect(http, target, redactor, stop),
+      warmUp: () => preconnect(http, target, redactor),
       startLeadMs: START_LEAD_MS,
       signal,
       drainTimeoutMs: DRAIN_MS,

@@ -39,7 +39,7 @@ export interface RunnerOptions {
    * --max-duration counts it. `signal` aborts when that time is up or on Ctrl-C.
    */
   warmUp?: (signal: AbortSignal) => Promise<void>;
-  /** Longest warm-up, ms (default 2000). */
+  /** Longest warm-up, ms (default WARM_UP_MAX_MS). */
   warmUpMaxMs?: number;
   /** Lead between the end of warm-up and the first slot, so the first send is timed like the others. */
   startLeadMs?: number;
@@ -154,8 +154,11 @@ export async function driveProbe(options: RunnerOptions): Promise<RunOutcome> {
   return { interrupted, abandoned: inFlight.size };
 }
 
-/** The warm-up's longest run: past this the connection is opened by the first send instead. */
-export const WARM_UP_MAX_MS = 2000;
+/**
+ * The warm-up's longest wait (issue #15: at most about one pace interval): it waits for a connection,
+ * never for an answer; one still opening after this is taken over by the first send.
+ */
+export const WARM_UP_MAX_MS = 250;
 
 /** Runs the warm-up for at most `ms` (nothing when ≤ 0), aborting it when the time is up or on Ctrl-C. */
 async function boundedWarmUp(
