@@ -40,12 +40,12 @@ function runRecorder() {
   let arrivals = [];
   let latencyMs = 0;
   let nextSocket = 0;
+  const socketIds = new WeakMap();
   const body = JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'length' }] });
   const server = createServer((req, res) => {
     const t = epochNow();
-    const socket = req.socket;
-    socket.recorderId ??= ++nextSocket;
-    arrivals.push({ t, method: req.method, path: req.url, socket: socket.recorderId });
+    if (!socketIds.has(req.socket)) socketIds.set(req.socket, ++nextSocket);
+    arrivals.push({ t, method: req.method, path: req.url, socket: socketIds.get(req.socket) });
     req.resume();
     req.on('end', () => {
       const answer = () => {
@@ -57,7 +57,7 @@ function runRecorder() {
     });
   });
   server.keepAliveTimeout = 30_000;
-  server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+  server.listen(0, '127.0.0.1', () => process.send({ port: /** @type {import('node:net').AddressInfo} */ (server.address()).port }));
   process.on('message', (message) => {
     if (typeof message === 'object' && message !== null && 'latencyMs' in message) {
       latencyMs = Number(message.latencyMs);
