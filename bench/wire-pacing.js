@@ -7,6 +7,7 @@
 //   node bench/wire-pacing.js                    # 5 runs of 40 sends at 600 rpm
 //   node bench/wire-pacing.js --runs 3 --rpm 6000 --n 400
 //   node bench/wire-pacing.js --json out.json    # also every arrival and record time
+//   node bench/wire-pacing.js --bin <dir>/bin/chutes-diag.js   # another build (an A/B against a checkout)
 //   node bench/wire-pacing.js --open-loop        # then the slow origin: 30 sends at 600 rpm, every answer
 //                                                # (HEAD too) after 2 s; target < 6 s of wall time
 //
@@ -26,7 +27,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = path.join(ROOT, 'bin', 'chutes-diag.js');
+let BIN = path.join(ROOT, 'bin', 'chutes-diag.js');
 const SELF = fileURLToPath(import.meta.url);
 const FAKE_KEY = `cpk_${'0'.repeat(32)}.${'f'.repeat(32)}.FAKEtestKEYdoNOTuse0000000000000`;
 const PATH = '/v1/chat/completions';
@@ -102,7 +103,7 @@ function runCli(args) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: ROOT,
+      cwd: path.dirname(path.dirname(BIN)),
       env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', CHUTES_API_KEY: FAKE_KEY },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -151,6 +152,7 @@ function parseArgs(argv) {
     else if (arg === '--rpm') opts.rpm = Number(value);
     else if (arg === '--n') opts.n = Number(value);
     else if (arg === '--json') opts.json = value;
+    else if (arg === '--bin') BIN = path.resolve(value);
     else throw new Error(`unknown argument ${arg}`);
   }
   for (const k of ['runs', 'rpm', 'n']) if (!(Number.isInteger(opts[k]) && opts[k] > 0)) throw new Error(`--${k} takes a positive integer`);

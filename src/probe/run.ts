@@ -173,14 +173,22 @@ export async function runProbeSession(input: ProbeRunInput): Promise<ProbeReport
   })) : noProgress;
 
   // Each send counts from when undici writes it to the socket (after any connection set-up), not from
-  // when it is handed over: the rate cap and the spacing of sends hold for what reaches the server.
+  // when it is handed over: the rate cap and the spacing of sends hold for what reaches the server. The
+  // runner hands each send over a little early and the tracker holds its write until the instant
+  // (stagesSends), so what is left between the instant and the wire is the socket write itself.
   const wire = trackWire(clock);
   const sendOne = async (ticket: SendTicket, wentOut: (at?: number, newConnection?: boolean) => void): Promise<Observation> => {
     const wentOutAt: { at: number | null } = { at: null };
-    const raw = await wire.track((at, newConnection) => {
+    const answer = await wire.track((at, newConnection) => {
       wentOutAt.at = at;
       wentOut(at, newConnection);
-    }, () => http.send(target, { signal: inflight.signal }));
+    }, () => http.send(target, { signal: inflight.signal }), ticket.gate);
+    // The record's sentAt is when the request went out, where it is known; its latency counts from then.
+    const raw = wentOutAt.at === null ? answer : {
+      ...answer,
+      sentAt: wentOutAt.at,
+      latencyMs: answer.latencyMs === null ? null : Math.max(0, answer.latencyMs - (wentOutAt.at - answer.sentAt)),
+    };
     const built = buildRecord(raw, { seq: ticket.seq, target, redactor, scheduledAt: ticket.scheduledAt, inFlight: ticket.inFlight });
     if (raw.error?.code !== 'aborted') {
       completed.push({ record: built.record, sentAt: raw.sentAt, receivedAt: raw.receivedAt, scheduledAt: ticket.scheduledAt });
@@ -192,7 +200,7 @@ export async function runProbeSession(input: ProbeRunInput): Promise<ProbeReport
       seq: ticket.seq,
       // The estimate times answers from when the request went out: a first request that waited for its
       // connection (TLS, a proxy) would otherwise look as if the server's reset instant moved.
-      sentAt: wentOutAt.at ?? raw.sentAt,
+      sentAt: raw.sentAt,
       receivedAt: raw.receivedAt,
       status: raw.status,
       outcome: built.record.outcome,
@@ -218,6 +226,7 @@ export async function runProbeSession(input: ProbeRunInput): Promise<ProbeReport
       sleep: sleepUnlessAborted,
       sendOne,
       reportsWire: true,
+      stagesSends: true,
       warmUp: () => preconnect(http, target, redactor),
       startLeadMs: START_LEAD_MS,
       signal,
