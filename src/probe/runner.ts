@@ -92,6 +92,9 @@ export interface RunOutcome {
   abandoned: number;
 }
 
+/** The last part of the spin before a send, in ms, is a busy wait (without yielding to the event loop). */
+const BUSY_WAIT_MS = 0.3;
+
 /** One turn of the event loop: I/O callbacks run, so responses keep arriving while we spin. */
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -116,6 +119,13 @@ export async function driveProbe(options: RunnerOptions): Promise<RunOutcome> {
     } else {
       await sleep(ms, combined);
     }
+  };
+
+  // Turns of the event loop (answers keep arriving) until BUSY_WAIT_MS before the instant, then a busy
+  // wait: a turn of the loop can take longer than that, and every send's lateness carries forward.
+  const spinUntil = async (instant: number): Promise<void> => {
+    while (now() < instant - (spinMs > 0 ? BUSY_WAIT_MS : 0)) await yieldToLoop();
+    if (spinMs > 0) while (now() < instant) { /* busy wait, under BUSY_WAIT_MS */ }
   };
 
   const dispatch = (action: Extract<ProbeAction, { kind: 'send' }>, gate?: SendGate): void => {
@@ -166,11 +176,11 @@ export async function driveProbe(options: RunnerOptions): Promise<RunOutcome> {
         // Handed over now, held until the instant: then only the socket write is left to do.
         const gate = new SendGate();
         dispatch(action, gate);
-        while (now() < action.at) await yieldToLoop();
+        await spinUntil(action.at);
         gate.openNow();
         continue;
       }
-      while (now() < action.at) await yieldToLoop();
+      await spinUntil(action.at);
       if (signal?.aborted) break;
       dispatch(action);
       // Let the HTTP client write the request before the strategy's next decision runs: that work would

@@ -50,9 +50,11 @@ export function trackWire(now: () => number): WireTracker {
     if (gate && !gate.open && typeof held?.cork === 'function' && typeof held.uncork === 'function') {
       held.cork();
       gate.onOpen(() => {
-        // The write goes out here; a socket destroyed meanwhile has nothing left to send.
+        // Stamped as the write begins (the uncork is the write: tens of µs of system call); a socket
+        // destroyed meanwhile has nothing left to send.
+        const at = now();
         held.uncork?.();
-        report(now(), newConnection);
+        report(at, newConnection);
       });
       return;
     }
