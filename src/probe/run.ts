@@ -178,9 +178,13 @@ export async function runProbeSession(input: ProbeRunInput): Promise<ProbeReport
   // (stagesSends), so what is left between the instant and the wire is the socket write itself.
   const wire = trackWire(clock);
   const sendOne = async (ticket: SendTicket, wentOut: (at?: number, newConnection?: boolean) => void): Promise<Observation> => {
-    const wentOutAt: { at: number | null } = { at: null };
+    const wentOutAt: { at: number | null; newConnection: boolean } = { at: null, newConnection: false };
+    // When a staged send was let go (before the tracker's own handler on the gate writes it).
+    let releasedAt: number | null = null;
+    ticket.gate?.onOpen(() => (releasedAt = clock()));
     const answer = await wire.track((at, newConnection) => {
       wentOutAt.at = at;
+      wentOutAt.newConnection = newConnection;
       wentOut(at, newConnection);
     }, () => http.send(target, { signal: inflight.signal }), ticket.gate);
     // The record's sentAt is when the request went out, where it is known; its latency counts from then.
@@ -191,7 +195,8 @@ export async function runProbeSession(input: ProbeRunInput): Promise<ProbeReport
     };
     const built = buildRecord(raw, { seq: ticket.seq, target, redactor, scheduledAt: ticket.scheduledAt, inFlight: ticket.inFlight });
     if (raw.error?.code !== 'aborted') {
-      completed.push({ record: built.record, sentAt: raw.sentAt, receivedAt: raw.receivedAt, scheduledAt: ticket.scheduledAt });
+      const pacedAt = wentOutAt.newConnection ? releasedAt ?? answer.sentAt : raw.sentAt;
+      completed.push({ record: built.record, sentAt: raw.sentAt, pacedAt, receivedAt: raw.receivedAt, scheduledAt: ticket.scheduledAt });
       out?.write(built.record);
       for (const warning of built.warnings) parserWarnings.add(warning);
     }
