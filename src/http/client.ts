@@ -114,6 +114,7 @@ function preconnector(tls: buildConnector.BuildOptions): Preconnector {
     },
   };
 }
+
 /** Keep-alive connections, no per-origin connection cap (open loop needs it), a proxy when `env` names one. */
 function createDispatcher(env: NodeJS.ProcessEnv, direct: Preconnector): Dispatcher {
   return proxyEnvName(env) !== null
