@@ -2,7 +2,8 @@
 // latency measured from send to response headers, and no redirect followed (each hop would be an
 // unbudgeted request with the key).
 import { performance } from 'node:perf_hooks';
-import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import type { Socket } from 'node:net';
+import { Agent, buildConnector, EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
 import type { RecordError, Target } from '../types.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -36,27 +37,119 @@ export function proxyEnvName(env: NodeJS.ProcessEnv): string | null {
 // never sent over a connection whose peer is unknown. A proxy's CA goes in NODE_EXTRA_CA_CERTS.
 const VERIFY_TLS = { rejectUnauthorized: true } as const;
 
+/** An undici connector that can open a connection before any request asks for one (see preconnect). */
+interface Preconnector {
+  connect: buildConnector.connector;
+  /** Opens a connection to `url`'s origin (TCP, and TLS for https); true once it is open, false if it failed. */
+  open(url: URL): Promise<boolean>;
+  close(): void;
+}
+
+/** A connection opened ahead of its first request, until the dispatcher's next connection to its origin takes it. */
+interface ParkedSocket {
+  socket: Socket;
+  ready: boolean;
+  opened: Promise<boolean>;
+  /** The dispatcher asked for it while it was still connecting. */
+  taker: buildConnector.Callback | null;
+}
+
+const originKey = (protocol: string, hostname: string, port: string): string =>
+  `${protocol}//${hostname}:${port || (protocol === 'https:' ? '443' : '80')}`;
+
+/**
+ * Wraps undici's own connector: `open()` connects as undici would (same TLS options, TCP keep-alive, no
+ * Nagle), and the next time the dispatcher needs a connection to that origin it gets this socket instead
+ * of opening one. No request is sent to warm a connection: a warm-up request would wait for the
+ * origin's answer (seconds from a slow one), and undici closes the connection after a HEAD anyway.
+ */
+function preconnector(tls: buildConnector.BuildOptions): Preconnector {
+  const base = buildConnector(tls);
+  const parked = new Map<string, ParkedSocket>();
+  const noop = (): void => undefined;
+  const connect: buildConnector.connector = (options, callback) => {
+    const key = originKey(options.protocol, options.hostname, options.port);
+    const entry = parked.get(key);
+    if (!entry || options.httpSocket) return base(options, callback);
+    parked.delete(key);
+    if (entry.socket.destroyed) return base(options, callback);
+    entry.socket.off('error', noop);
+    if (entry.ready) queueMicrotask(() => callback(null, entry.socket));
+    else entry.taker = callback;
+  };
+  return {
+    connect,
+    open(url) {
+      const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+      const key = originKey(url.protocol, hostname, url.port);
+      const existing = parked.get(key);
+      if (existing) return existing.opened;
+      let settle: (ok: boolean) => void = noop;
+      const opened = new Promise<boolean>((resolve) => (settle = resolve));
+      const entry: ParkedSocket = { socket: undefined as unknown as Socket, ready: false, opened, taker: null };
+      // undici's connector returns the socket it is connecting (its type says void).
+      const connectNow = base as unknown as (options: buildConnector.Options, callback: buildConnector.Callback) => Socket;
+      entry.socket = connectNow({ hostname, host: url.host, protocol: url.protocol, port: url.port }, (error, socket) => {
+        const taker = entry.taker;
+        if (error !== null) {
+          if (parked.get(key) === entry) parked.delete(key);
+          settle(false);
+          taker?.(error, null);
+          return;
+        }
+        entry.ready = true;
+        settle(true);
+        taker?.(null, socket);
+      });
+      // Until the dispatcher takes it, an error (the server closing an idle connection) only unparks it.
+      entry.socket.on('error', noop).once('close', () => {
+        if (parked.get(key) === entry) parked.delete(key);
+      });
+      parked.set(key, entry);
+      return opened;
+    },
+    close() {
+      for (const entry of parked.values()) entry.socket.destroy();
+      parked.clear();
+    },
+  };
+}
+
 /** Keep-alive connections, no per-origin connection cap (open loop needs it), a proxy when `env` names one. */
-export function createDispatcher(env: NodeJS.ProcessEnv): Dispatcher {
+export function createDispatcher(env: NodeJS.ProcessEnv, direct?: Preconnector): Dispatcher {
   return proxyEnvName(env) !== null
     ? new EnvHttpProxyAgent({ connections: null, pipelining: 1, connect: VERIFY_TLS, requestTls: VERIFY_TLS, proxyTls: VERIFY_TLS })
-    : new Agent({ connections: null, pipelining: 1, keepAliveTimeout: 10_000, connect: VERIFY_TLS });
+    : new Agent({ connections: null, pipelining: 1, keepAliveTimeout: 10_000, connect: direct?.connect ?? VERIFY_TLS });
 }
 
 /** What a command sends with: one dispatcher (created on first use from `env`'s proxy settings). */
 export interface HttpClient {
   send(target: Target, options?: SendOptions): Promise<RawResponse>;
+  /**
+   * Opens a connection to `url`'s origin without sending anything; the next request to that origin goes
+   * out on it. Resolves true once it is open, false when it failed or cannot be done (through a proxy,
+   * the first request opens the tunnel). Absent on clients that have no connections to warm.
+   */
+  preconnect?(url: URL): Promise<boolean>;
   /** Lets the process exit promptly: open keep-alive sockets would hold it for seconds. */
   close(): Promise<void>;
 }
 
 export function createHttpClient(env: NodeJS.ProcessEnv): HttpClient {
   let dispatcher: Dispatcher | undefined;
+  const direct = preconnector(VERIFY_TLS);
+  const viaProxy = proxyEnvName(env) !== null;
   return {
-    send: (target, options = {}) => send(target, { ...options, env, dispatcher: (dispatcher ??= createDispatcher(env)) }),
+    send: (target, options = {}) => send(target, { ...options, env, dispatcher: (dispatcher ??= createDispatcher(env, direct)) }),
+    preconnect: (url) => {
+      if (viaProxy || (url.protocol !== 'http:' && url.protocol !== 'https:')) return Promise.resolve(false);
+      dispatcher ??= createDispatcher(env, direct);
+      return direct.open(url);
+    },
     close: async () => {
       const open = dispatcher;
       dispatcher = undefined;
+      direct.close();
       if (open) await open.destroy().catch(() => undefined);
     },
   };

@@ -9,6 +9,8 @@ import { exitCodeForOutcome } from '../verdict/classify.js';
 export interface Completed {
   record: ResponseRecord;
   sentAt: number;
+  /** What pacing measures when it is not sentAt: a request that waited for a new connection counts from when it was ready to go (the set-up is the network's delay, not this machine's lateness). */
+  pacedAt?: number;
   receivedAt: number;
   scheduledAt: number;
 }
@@ -63,7 +65,7 @@ export function summarize(completed: readonly Completed[], sent: number, startMs
 
 /** How far each send was from its planned instant (|sentAt − scheduledAt|). */
 export function pacingOf(completed: readonly Completed[], intervalMs: number): Pacing {
-  const errors = completed.map((c) => Math.abs(c.sentAt - c.scheduledAt)).sort((a, b) => a - b);
+  const errors = completed.map((c) => Math.abs((c.pacedAt ?? c.sentAt) - c.scheduledAt)).sort((a, b) => a - b);
   return {
     intervalMs: Math.round(intervalMs * 1000) / 1000,
     p50ErrorMs: round1(percentile(errors, 50)),

@@ -3,7 +3,7 @@
 // the real HTTP client, records every answer (and writes it to --out as it comes), drains on Ctrl-C, and
 // assembles what the command renders. It never prints: progress goes through the `progress` hook.
 import type { Redactor } from '../redact.js';
-import { preciseNow, type HttpClient } from '../http/client.js';
+import { preciseNow, type HttpClient, type RawResponse } from '../http/client.js';
 import { buildRecord } from '../record.js';
 import { buildTimeline, type Timeline } from './timeline.js';
 import type { JsonlWriter } from '../render/jsonl.js';
@@ -11,7 +11,7 @@ import type { ResponseRecord, Target } from '../types.js';
 import { sleepUnlessAborted } from '../wait/wait-for-reset.js';
 import type { Observation } from './estimate-rate.js';
 import { latenessWarning, pacingOf, probeExitCode, summarize, type Completed, type Pacing, type ProbeSummary } from './run-summary.js';
-import { driveProbe, WARM_UP_MAX_MS, type SendTicket } from './runner.js';
+import { driveProbe, type SendTicket } from './runner.js';
 import { paceIntervalMs } from './schedule.js';
 import { ProbeStrategy, type ConcurrencyMode, type ProbeResult } from './strategy.js';
 import { trackWire } from './wire.js';
@@ -121,25 +121,17 @@ export interface ProbeReport {
 }
 
 /**
- * Opens the connection and runs the send-and-record path once, so the first probe request is as punctual
- * as the rest (cold code costs milliseconds): a HEAD to the origin's root, without the key or a body — a
- * HEAD never starts an inference, whatever the server does with paths. The runner bounds it
- * (WARM_UP_MAX_MS, inside --max-duration) and aborts it through `signal`.
+ * Opens the connection before the first send and runs the record path once, so the first probe request
+ * is as punctual as the rest (cold code costs milliseconds). Nothing is sent: the socket (TCP, TLS) is
+ * opened and the first request goes out on it. A warm-up request would have to wait for the origin's
+ * answer (seconds from a slow origin). The runner bounds the wait (WARM_UP_MAX_MS, inside
+ * --max-duration); a connection still opening then is taken over by the first send.
  */
-async function preconnect(http: HttpClient, target: Target, redactor: Redactor, signal: AbortSignal): Promise<void> {
-  const warm: Target = {
-    ...target,
-    url: new URL('/', target.url.origin),
-    method: 'HEAD',
-    headers: {},
-    body: null,
-    auth: 'none',
-    keyFingerprint: null,
-    timeoutMs: Math.min(target.timeoutMs, WARM_UP_MAX_MS),
-  };
-  // send() never throws; whatever went wrong, the first real request will say it better.
-  const raw = await http.send(warm, { signal });
-  buildRecord(raw, { seq: 0, target: warm, redactor, scheduledAt: null, inFlight: 1 });
+async function preconnect(http: HttpClient, target: Target, redactor: Redactor): Promise<void> {
+  const now = preciseNow();
+  const warm: RawResponse = { status: 200, headers: { 'content-type': 'application/json' }, body: '{}', sentAt: now, receivedAt: now, latencyMs: 0, error: null };
+  buildRecord(warm, { seq: 0, target, redactor, scheduledAt: null, inFlight: 1 });
+  await http.preconnect?.(target.url);
 }
 
 /** Runs the probe to its end (or Ctrl-C's drain) and reports what it found. */
@@ -181,17 +173,30 @@ export async function runProbeSession(input: ProbeRunInput): Promise<ProbeReport
   })) : noProgress;
 
   // Each send counts from when undici writes it to the socket (after any connection set-up), not from
-  // when it is handed over: the rate cap and the spacing of sends hold for what reaches the server.
+  // when it is handed over: the rate cap and the spacing of sends hold for what reaches the server. The
+  // runner hands each send over a little early and the tracker holds its write until the instant
+  // (stagesSends), so what is left between the instant and the wire is the socket write itself.
   const wire = trackWire(clock);
   const sendOne = async (ticket: SendTicket, wentOut: (at?: number, newConnection?: boolean) => void): Promise<Observation> => {
-    const wentOutAt: { at: number | null } = { at: null };
-    const raw = await wire.track((at, newConnection) => {
+    const wentOutAt: { at: number | null; newConnection: boolean } = { at: null, newConnection: false };
+    // When a staged send was let go (before the tracker's own handler on the gate writes it).
+    let releasedAt: number | null = null;
+    ticket.gate?.onOpen(() => (releasedAt = clock()));
+    const answer = await wire.track((at, newConnection) => {
       wentOutAt.at = at;
+      wentOutAt.newConnection = newConnection;
       wentOut(at, newConnection);
-    }, () => http.send(target, { signal: inflight.signal }));
+    }, () => http.send(target, { signal: inflight.signal }), ticket.gate);
+    // The record's sentAt is when the request went out, where it is known; its latency counts from then.
+    const raw = wentOutAt.at === null ? answer : {
+      ...answer,
+      sentAt: wentOutAt.at,
+      latencyMs: answer.latencyMs === null ? null : Math.max(0, answer.latencyMs - (wentOutAt.at - answer.sentAt)),
+    };
     const built = buildRecord(raw, { seq: ticket.seq, target, redactor, scheduledAt: ticket.scheduledAt, inFlight: ticket.inFlight });
     if (raw.error?.code !== 'aborted') {
-      completed.push({ record: built.record, sentAt: raw.sentAt, receivedAt: raw.receivedAt, scheduledAt: ticket.scheduledAt });
+      const pacedAt = wentOutAt.newConnection ? releasedAt ?? answer.sentAt : raw.sentAt;
+      completed.push({ record: built.record, sentAt: raw.sentAt, pacedAt, receivedAt: raw.receivedAt, scheduledAt: ticket.scheduledAt });
       out?.write(built.record);
       for (const warning of built.warnings) parserWarnings.add(warning);
     }
@@ -200,7 +205,7 @@ export async function runProbeSession(input: ProbeRunInput): Promise<ProbeReport
       seq: ticket.seq,
       // The estimate times answers from when the request went out: a first request that waited for its
       // connection (TLS, a proxy) would otherwise look as if the server's reset instant moved.
-      sentAt: wentOutAt.at ?? raw.sentAt,
+      sentAt: raw.sentAt,
       receivedAt: raw.receivedAt,
       status: raw.status,
       outcome: built.record.outcome,
@@ -226,7 +231,8 @@ export async function runProbeSession(input: ProbeRunInput): Promise<ProbeReport
       sleep: sleepUnlessAborted,
       sendOne,
       reportsWire: true,
-      warmUp: (stop) => preconnect(http, target, redactor, stop),
+      stagesSends: true,
+      warmUp: () => preconnect(http, target, redactor),
       startLeadMs: START_LEAD_MS,
       signal,
       drainTimeoutMs: DRAIN_MS,

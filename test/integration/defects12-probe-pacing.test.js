@@ -1,8 +1,8 @@
 // Issue #12, item 8, end to end: the built CLI against the emulator, through a forward proxy whose tunnels
-// are slow to open, as a TLS handshake with a far server or a corporate proxy can be: the tunnel for the
-// warm-up takes 300 ms, then 800 and 200 ms in turn. The proxy closes a tunnel 100 ms after its last
+// are slow to open, as a TLS handshake with a far server or a corporate proxy can be: the first tunnel
+// takes 300 ms, then 800 and 200 ms in turn. The proxy closes a tunnel 100 ms after its last
 // answer (a short keep-alive), and answers take 1.5 s, longer than the 1-s pace: every probe request opens
-// a tunnel of its own (the first may reuse the warm-up's). Checked on the emulator's own arrival log (the
+// a tunnel of its own (through a proxy the warm-up opens none). Checked on the emulator's own arrival log (the
 // times it recorded): no 60-s span over --rpm, and arrivals at least 60 000/rpm ms apart.
 //
 // The defect timed each send from when the one before was handed to the HTTP client, so a request on a
@@ -20,7 +20,7 @@ import { FAKE_KEY, parseJsonOutput, runCli } from '../helpers/cli.js';
 import { openTunnel } from '../hostile/servers.js';
 
 const TOLERANCE_MS = 1;
-/** How long tunnel k takes to open: the warm-up's 300 ms, then 800 and 200 ms in turn. */
+/** How long tunnel k takes to open: the first 300 ms, then 800 and 200 ms in turn. */
 const tunnelDelayMs = (k) => (k === 0 ? 300 : k % 2 === 1 ? 800 : 200);
 /** A tunnel idle this long after an answer is closed. */
 const KEEP_ALIVE_MS = 100;
@@ -65,7 +65,7 @@ test('probe through slow-to-open connections: never faster than --rpm at the ser
   assert.equal(res.code, 0, res.stderr);
   const doc = parseJsonOutput(res.stdout);
   assert.equal(doc.summary.sent, 6, `sent ${doc.summary.sent}`);
-  assert.ok(proxy.tunnels.length >= 6, `the proxy opened ${proxy.tunnels.length} tunnel(s), expected one for the warm-up and one per request after the first`);
+  assert.ok(proxy.tunnels.length >= 6, `the proxy opened ${proxy.tunnels.length} tunnel(s), expected one per request`);
 
   const arrivals = e.arrivals.filter((a) => a.path === '/v1/chat/completions').map((a) => a.t).sort((a, b) => a - b);
   assert.equal(arrivals.length, 6, `${arrivals.length} inference requests reached the emulator`);
