@@ -55,7 +55,8 @@ async function startSlowProxy() {
 test('probe through slow-to-open connections: never faster than --rpm at the server', async () => {
   const rpm = 60;
   const interval = 60_000 / rpm;
-  const e = await startEmulator({ port: 0, apiPort: 0, limit: 0, dailyQuota: null, latencyMs: 1500 });
+  // No X-Chutes-* headers: on Chutes the probe keeps one request in flight (ban-guard.ts), and this test is about open loop.
+  const e = await startEmulator({ port: 0, apiPort: 0, limit: 0, dailyQuota: null, latencyMs: 1500, headers: 'none' });
   cleanups.push(() => e.close());
   const proxy = await startSlowProxy();
   const res = await runCli(
