@@ -188,10 +188,15 @@ function aiSdk(s: SnippetInput): string {
   ].join('\n');
 }
 
-/** Bottleneck's reservoir as a second guard: the starts the pace allows per window (a multiple of 250 ms, as bottleneck asks). */
+/**
+ * Bottleneck's reservoir as a second guard, per window (rounded up to a multiple of 250 ms, as bottleneck
+ * asks): the most starts minTime lets into any span that long (floor(span / minTime) + 1), never more than
+ * the measured allowance for it. One fewer would bind before minTime does and cost a start per window.
+ */
 function reservoir(s: SnippetInput): { amount: number; intervalMs: number } {
   const intervalMs = Math.max(250, Math.ceil((s.pace.windowMs ?? 60_000) / 250) * 250);
-  return { amount: Math.max(1, Math.floor(intervalMs / s.pace.minIntervalMs)), intervalMs };
+  const allowance = Math.floor((s.pace.measuredPerMinute * intervalMs) / 60_000);
+  return { amount: Math.max(1, Math.min(Math.floor(intervalMs / s.pace.minIntervalMs) + 1, allowance)), intervalMs };
 }
 
 function bottleneck(s: SnippetInput): string {
