@@ -114,19 +114,21 @@ export function loadEstimateFromText(text: string, file: string): LoadedEstimate
   } catch (error) {
     // Several JSON values, one per line: probe/tap records (--out), analyze's to read.
     const first = trimmed.split('\n', 1)[0] ?? '';
-    let firstIsJson = false;
-    try {
-      firstIsJson = isObject(JSON.parse(first));
-    } catch {
-      firstIsJson = false;
-    }
-    if (firstIsJson) throw recordingNotWired(file, 'JSON lines of request records');
+    if (parsesAsObject(first)) throw recordingNotWired(file, 'JSON lines of request records');
     throw new UsageError(`${file}: ${parseLine(trimmed, error)}: not JSON; pass a \`chutes-diag probe --json\` result.`);
   }
   if (!isObject(doc)) throw new UsageError(`${file}: line 1: a JSON object is expected, not ${Array.isArray(doc) ? 'an array' : typeof doc}; pass a \`chutes-diag probe --json\` result.`);
   if (isObject(doc.log) && Array.isArray(doc.log.entries)) throw recordingNotWired(file, 'a HAR recording');
   if (doc.estimate === undefined && typeof doc.seq === 'number') throw recordingNotWired(file, 'a request record (JSON lines)');
   return estimateFromDocument(doc, file);
+}
+
+function parsesAsObject(text: string): boolean {
+  try {
+    return isObject(JSON.parse(text));
+  } catch {
+    return false;
+  }
 }
 
 function recordingNotWired(file: string, what: string): UsageError {

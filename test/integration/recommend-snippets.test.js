@@ -31,6 +31,10 @@ const start = emulatorPool({ edgeBan: null });
 before(() => mkdirSync(SNIPPET_DIR, { recursive: true }));
 after(() => rmSync(SNIPPET_DIR, { recursive: true, force: true }));
 
+/**
+ * @param {{ algorithm: string, burst?: number | null, concurrency?: number | null }} figures
+ * @returns {any} an EstimateInput: exact, stated by headers, the emulator's own figures
+ */
 function estimateFor({ algorithm, burst = null, concurrency = null }) {
   return {
     rate: { limit: LIMIT, windowSeconds: WINDOW_MS / 1000, perMinute: (LIMIT * 60_000) / WINDOW_MS, burst, algorithm, bound: 'exact', source: 'headers', confidence: 'high', penalty: null },
