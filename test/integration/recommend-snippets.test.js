@@ -122,6 +122,20 @@ describe('executed snippets hold the limit: zero 429s and ≥ 80 % of its throug
   }
 });
 
+describe('the judge is not vacuous', () => {
+  it('the same p-queue snippet paced a third over the limit is caught: 429s in the log', async () => {
+    const emulator = await start({ limit: LIMIT, windowMs: WINDOW_MS, dailyQuota: null, algorithm: 'sliding-window', headers: 'ietf' });
+    const rec = recommend(estimateFor({ algorithm: 'sliding-window' }), contextFor(emulator.url));
+    const tooFast = Math.floor((WINDOW_MS / LIMIT) * 0.75);
+    const code = rec.snippets['p-queue'].replace(`interval: ${rec.minIntervalMs},`, `interval: ${tooFast},`).replace(/const MAX_RETRIES = \d+;/, 'const MAX_RETRIES = 0;');
+    const { limited } = await importSnippet(code, ['limited']);
+    const post = postTo(emulator.url);
+    await Promise.allSettled(Array.from({ length: REQUESTS }, () => limited(post)));
+    const { statuses } = judge(emulator);
+    assert.ok(statuses.includes(429), `a pace of one per ${tooFast} ms must be refused (statuses ${statuses.join(',')})`);
+  });
+});
+
 describe('probe → recommend → the snippet, end to end', () => {
   it('a probe --json result of an ietf-headed window gives a bottleneck snippet that holds it', async () => {
     const probed = await start({ limit: LIMIT, windowMs: WINDOW_MS, dailyQuota: null, headers: 'ietf' });
