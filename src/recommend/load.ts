@@ -114,12 +114,12 @@ export function loadEstimateFromText(text: string, file: string): LoadedEstimate
   } catch (error) {
     // Several JSON values, one per line: probe/tap records (--out), analyze's to read.
     const first = trimmed.split('\n', 1)[0] ?? '';
-    if (parsesAsObject(first)) throw recordingNotWired(file, 'JSON lines of request records');
+    if (parsesAsObject(first)) return fromRecording(file, 'JSON lines of request records');
     throw new UsageError(`${file}: ${parseLine(trimmed, error)}: not JSON; pass a \`chutes-diag probe --json\` result.`);
   }
   if (!isObject(doc)) throw new UsageError(`${file}: line 1: a JSON object is expected, not ${Array.isArray(doc) ? 'an array' : typeof doc}; pass a \`chutes-diag probe --json\` result.`);
-  if (isObject(doc.log) && Array.isArray(doc.log.entries)) throw recordingNotWired(file, 'a HAR recording');
-  if (doc.estimate === undefined && typeof doc.seq === 'number') throw recordingNotWired(file, 'a request record (JSON lines)');
+  if (isObject(doc.log) && Array.isArray(doc.log.entries)) return fromRecording(file, 'a HAR recording');
+  if (doc.estimate === undefined && typeof doc.seq === 'number') return fromRecording(file, 'a request record (JSON lines)');
   return estimateFromDocument(doc, file);
 }
 
@@ -131,8 +131,13 @@ function parsesAsObject(text: string): boolean {
   }
 }
 
-function recordingNotWired(file: string, what: string): UsageError {
-  return new UsageError(`${file}: ${what}: recordings are not read by recommend yet; run \`chutes-diag analyze ${file} --json > result.json\` and pass result.json.`);
+/**
+ * A recording (probe/tap JSONL, HAR) is analyze's to read. Wiring it is this one line: e.g.
+ * `return estimateFromDocument(analyzeDocument(file), file);` with analyze's loadRecording + analyzeRecords
+ * producing a document with `estimate` (probe's shape), `responses` and `target`.
+ */
+function fromRecording(file: string, what: string): LoadedEstimate {
+  throw new UsageError(`${file}: ${what}: recordings are not read by recommend yet; run \`chutes-diag analyze ${file} --json > result.json\` and pass result.json.`);
 }
 
 export function loadEstimate(path: string): LoadedEstimate {

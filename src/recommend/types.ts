@@ -1,6 +1,8 @@
 // The vocabulary of a recommendation (cli-contract.md, "recommendation"): what recommend() is given (the
 // estimate's figures and what the answers showed) and what it returns (settings, retry, basis, snippets).
-import type { Bound, Confidence, EstimateSource, RateAlgorithmName } from '../probe/estimate-types.js';
+import type { ConcurrencyEstimate } from '../probe/estimate-concurrency.js';
+import type { RateFigures } from '../probe/estimate-types.js';
+import type { Penalty } from '../probe/penalty.js';
 
 /** The clients a snippet is written for, in the order `--for` lists them; the first is the default. */
 export const CLIENTS = ['openai-node', 'ai-sdk', 'bottleneck', 'p-queue', 'litellm', 'python'] as const;
@@ -8,25 +10,13 @@ export type ClientName = (typeof CLIENTS)[number];
 export const DEFAULT_CLIENT: ClientName = 'openai-node';
 
 /** The part of a rate estimate a recommendation reads (probe's `estimate.rate`; tap and analyze give the same shape). */
-export interface RateInput {
-  limit: number | null;
-  windowSeconds: number | null;
-  perMinute: number | null;
-  burst: number | null;
-  algorithm: RateAlgorithmName;
-  bound: Bound;
-  source: EstimateSource;
-  confidence: Confidence;
+export interface RateInput extends RateFigures {
   /** `estimate.rate.penalty`: refusals lengthened the block (a penalty box, Chutes' edge bans). */
-  penalty: { escalating: boolean; observedBanSeconds: number[] } | null;
+  penalty: Penalty | null;
 }
 
 /** The part of a concurrency estimate a recommendation reads. */
-export interface ConcurrencyInput {
-  limit: number | null;
-  bound: Bound;
-  testedUpTo: number | null;
-}
+export type ConcurrencyInput = Pick<ConcurrencyEstimate, 'limit' | 'bound' | 'testedUpTo'>;
 
 export interface EstimateInput {
   rate: RateInput;
