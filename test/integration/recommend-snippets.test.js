@@ -111,6 +111,18 @@ describe('executed snippets hold the limit: zero 429s and ≥ 80 % of its throug
     }
   }
 
+  // The other header modes: what the server says in them changes the estimate, not the pace's effect.
+  for (const headers of ['anthropic', 'chutes']) {
+    it(`bottleneck against a fixed window with ${headers} headers`, async () => {
+      const emulator = await start({ limit: LIMIT, windowMs: WINDOW_MS, dailyQuota: null, algorithm: 'fixed-window', headers });
+      const rec = recommend(estimateFor({ algorithm: 'fixed-window' }), contextFor(emulator.url));
+      const { limited } = await importSnippet(rec.snippets.bottleneck, ['limited']);
+      const post = postTo(emulator.url);
+      await Promise.all(Array.from({ length: REQUESTS }, () => limited(post)));
+      assertHeld(judge(emulator), `bottleneck / fixed window (${headers} headers)`);
+    });
+  }
+
   for (const limiter of [LIMITERS[0], LIMITERS[3]]) {
     it(`the openai-node wrapper (the real SDK) against a ${limiter.name}`, async () => {
       const emulator = await start({ limit: LIMIT, windowMs: WINDOW_MS, dailyQuota: null, ...limiter.emulator });
