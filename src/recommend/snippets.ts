@@ -189,12 +189,14 @@ function aiSdk(s: SnippetInput): string {
 }
 
 /**
- * Bottleneck's reservoir as a second guard, per window (rounded up to a multiple of 250 ms, as bottleneck
- * asks): the most starts minTime lets into any span that long (floor(span / minTime) + 1), never more than
- * the measured allowance for it. One fewer would bind before minTime does and cost a start per window.
+ * Bottleneck's reservoir as a second guard, per minute (per window when the window is longer), as its
+ * README's example does; the interval is a multiple of 250 ms, as bottleneck asks. The amount is the most
+ * starts minTime lets into a span that long (floor(span / minTime) + 1), never more than the measured
+ * allowance for it. minTime alone already keeps every window at or under its limit; a reservoir refreshed
+ * per short window would bind whenever bottleneck's 250 ms heartbeat refreshes it late, and cost pace.
  */
 function reservoir(s: SnippetInput): { amount: number; intervalMs: number } {
-  const intervalMs = Math.max(250, Math.ceil((s.pace.windowMs ?? 60_000) / 250) * 250);
+  const intervalMs = Math.ceil(Math.max(60_000, s.pace.windowMs ?? 0) / 250) * 250;
   const allowance = Math.floor((s.pace.measuredPerMinute * intervalMs) / 60_000);
   return { amount: Math.max(1, Math.min(Math.floor(intervalMs / s.pace.minIntervalMs) + 1, allowance)), intervalMs };
 }

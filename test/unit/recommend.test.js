@@ -139,7 +139,7 @@ describe('snippets carry the numbers under each client\'s own option names', () 
   const cases = [
     { client: 'openai-node', patterns: [/maxRetries: 0/, /timeout: 90000/, /MIN_INTERVAL_MS = 223/, /MAX_CONCURRENCY = 4/, /MAX_RETRIES = 4/, /retry-after-ms/, /baseURL: "http:\/\/127\.0\.0\.1:1\/v1"/] },
     { client: 'ai-sdk', patterns: [/createOpenAICompatible/, /maxRetries: 1/, /MIN_INTERVAL_MS = 223/] },
-    { client: 'bottleneck', patterns: [/maxConcurrent: 4/, /minTime: 223/, /reservoir: 9/, /reservoirRefreshAmount: 9/, /reservoirRefreshInterval: 2000/] },
+    { client: 'bottleneck', patterns: [/maxConcurrent: 4/, /minTime: 223/, /reservoir: 270/, /reservoirRefreshAmount: 270/, /reservoirRefreshInterval: 60000/] },
     { client: 'p-queue', patterns: [/concurrency: 4/, /intervalCap: 1/, /interval: 223/, /strict: true/] },
     { client: 'litellm', patterns: [/"rpm": 269/, /num_retries=4/, /retry_after=1/, /cooldown_time=2/, /timeout=90/] },
     { client: 'python', patterns: [/AsyncLimiter\(1, 0\.223\)/, /asyncio\.Semaphore\(4\)/, /stop_after_attempt\(5\)/, /wait_exponential\(multiplier=0\.25, max=2\)/, /retry-after/] },
