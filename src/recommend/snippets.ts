@@ -177,7 +177,7 @@ function aiSdk(s: SnippetInput): string {
     'async function generate(prompt) {',
     '  await acquire();',
     '  try {',
-    `    return await generateText({ model: chutes(${q(s.context.model ?? 'MODEL')}), prompt, maxRetries: ${maxRetries} }); ${retryComment}`,
+    `    return await generateText({ model: chutes.chatModel(${q(s.context.model ?? 'MODEL')}), prompt, maxRetries: ${maxRetries} }); ${retryComment}`,
     '  } finally {',
     '    release();',
     '  }',
