@@ -13,6 +13,7 @@ import type { MockOptions } from './commands/mock.js';
 import type { TapOptions } from './commands/tap.js';
 import { parseBanDurationMs, parseBanGrowth } from './emulator/ban-options.js';
 import { TOOL_VERSION } from './version.js';
+import { CLIENTS, DEFAULT_CLIENT } from './recommend/types.js';
 
 export type { MainIo } from './render/io.js';
 
@@ -42,6 +43,11 @@ function addNetworkOptions(cmd: Command, { management = false } = {}): Command {
     .addOption(new Option('-H, --header <name: value>', 'extra request header, repeatable').argParser(collectHeader))
     .addOption(new Option('--timeout <duration>', 'per-request timeout').argParser(parsePositiveDurationMs).default(DEFAULT_TIMEOUT_MS, '30s'))
     .option('--out <file>', 'append one JSON line per request as it completes');
+}
+
+/** --for: which client's snippet the human output shows (probe, recommend). */
+function forClientOption(): Option {
+  return new Option('--for <client>', "the client whose snippet the output shows (the JSON document has them all)").choices(CLIENTS).default(DEFAULT_CLIENT);
 }
 
 function examples(lines: string[]): string {
@@ -77,6 +83,7 @@ const COMMAND_EXIT_CODES = {
   quota: [[ExitCode.ok, 'quota left'], EXIT_USAGE, [ExitCode.rateLimited, 'the daily quota or a subscription cap is used up (or 429)'], ...EXIT_REFUSED.slice(1), EXIT_BUG, EXIT_INTERRUPTED],
   doctor: [[ExitCode.ok, 'no check failed'], [ExitCode.assertion, 'a check failed (the verdict names it)'], EXIT_USAGE, [ExitCode.auth, 'the key is rejected'], [ExitCode.network, 'a host is unreachable'], EXIT_BUG, EXIT_INTERRUPTED],
   mock: [[ExitCode.ok, 'stopped with Ctrl-C or SIGTERM'], [ExitCode.usage, 'usage error: a bad value, or the port is taken'], EXIT_BUG],
+  recommend: [[ExitCode.ok, 'the recommendation was printed (with no numbers when the limit is unknown)'], [ExitCode.usage, 'usage error: a bad flag, or a file that is unreadable, not JSON or lacks a field (the message names the line or field)'], EXIT_BUG],
   demo: [[ExitCode.ok, 'every step ended as expected'], [ExitCode.assertion, 'a step ended with another exit code'], EXIT_USAGE, EXIT_BUG, EXIT_INTERRUPTED],
   tap: [[ExitCode.ok, 'stopped with Ctrl-C or SIGTERM (its normal end); the summary was printed'], [ExitCode.usage, 'usage error: a bad value, a non-loopback --listen without --allow-remote, or the port is taken'], EXIT_BUG, [ExitCode.interrupted, 'a second Ctrl-C while exchanges drain: left at once, no summary']],
   analyze: [[ExitCode.ok, 'the recording was read and summarised'], [ExitCode.usage, 'usage error, or a file it cannot read (the message names the line or field)'], EXIT_BUG],
@@ -164,6 +171,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
     .option('-y, --yes', "no confirmation for plans over 100 requests, or over --max-quota-share of today's Chutes quota")
     .option('--allow-refusals <n>', 'refusals (429s) the probe may provoke before it stops provoking; default 1 on Chutes (each can lengthen an edge ban), else no limit', integerParser(1, 100_000))
     .option('--max-quota-share <percent>', "Chutes: the most of today's remaining quota the plan may spend without --yes (checked on the first answer)", numberParser(0, 100), 10)
+    .addOption(forClientOption())
     .addHelpText('after', commandHelp('probe', [
       'chutes-diag probe --rpm 20',
       'chutes-diag probe --rpm 120 --max-requests 80 --concurrency off',
@@ -231,6 +239,19 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
       'chutes-diag mock --no-edge-ban       # the Chutes headers without the edge ban',
     ])))
     .action(run(async (ctx, opts) => (await import('./commands/mock.js')).runMock(opts as unknown as MockOptions, ctx)));
+
+  addOutputOptions(program.command('recommend')
+    .description('client settings and snippets that hold the measured limit, from a saved `probe --json` result (sends nothing)')
+    .argument('<file>', 'a saved `chutes-diag probe --json` result')
+    .addOption(forClientOption())
+    .addHelpText('after', commandHelp('recommend', [
+      'chutes-diag probe --rpm 60 --json > result.json && chutes-diag recommend result.json',
+      'chutes-diag recommend result.json --for bottleneck',
+      'chutes-diag recommend result.json --json',
+    ], { durations: false })))
+    .action(async (file: string, opts: Record<string, unknown>, command: Command) => {
+      await run(async (ctx, o) => (await import('./commands/recommend.js')).runRecommend(file, o, ctx))(opts, command);
+    });
 
   addOutputOptions(program.command('demo')
     .description('run doctor → headers → probe → wait-reset against an in-process emulator; no key or network needed')

@@ -11,11 +11,15 @@ import { isChutesHost } from '../target.js';
 import { openJsonlWriter } from '../render/jsonl.js';
 import { probeCiReport, probeJsonFields, progressText, renderPlan, renderProbeReport, shownWarnings } from '../render/probe.js';
 import { startSpinner } from '../render/spinner.js';
+import { renderRecommendation } from '../render/recommend.js';
+import { DEFAULT_CLIENT, type ClientName } from '../recommend/types.js';
 import { reportModelChoice, resolveModel, resolveNetwork, type CommandContext, type CommonOptions } from './common.js';
 
 export interface ProbeOptions extends CommonOptions, ProbeSettings {
   dryRun?: boolean;
   yes?: boolean;
+  /** --for: the client whose snippet the human report ends with. */
+  for?: ClientName;
 }
 
 /** Plans above this many requests need --yes or a confirmation on a TTY. */
@@ -78,6 +82,8 @@ export async function runProbe(opts: ProbeOptions, ctx: CommandContext): Promise
         if (stream === 'stdout') io.print(text);
         else io.printErr(text);
       }
+      // The report ends with what to configure: only when there was an estimate to derive it from.
+      if (exitCode === ExitCode.ok || interrupted) io.print(`\n${renderRecommendation(report.recommendation, opts.for ?? DEFAULT_CLIENT, io.color)}`);
     }
     return exitCode;
   } finally {

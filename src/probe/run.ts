@@ -16,6 +16,9 @@ import { paceIntervalMs } from './schedule.js';
 import { ProbeStrategy, type ConcurrencyMode, type ProbeResult } from './strategy.js';
 import { trackWire } from './wire.js';
 import { isChutesHost } from '../target.js';
+import { contextFromRecords } from '../recommend/context.js';
+import { recommend } from '../recommend/recommend.js';
+import type { Recommendation } from '../recommend/types.js';
 
 /** The probe's own options (cli-contract.md), as the command got them; unset ones take the defaults. */
 export interface ProbeSettings {
@@ -118,6 +121,8 @@ export interface ProbeReport {
   interrupted: boolean;
   /** Requests still in flight when the run returned (after Ctrl-C's drain). */
   abandoned: number;
+  /** Client settings that hold the estimated limit (src/recommend/); numbers null when it is unknown. */
+  recommendation: Recommendation;
 }
 
 /**
@@ -263,5 +268,6 @@ export async function runProbeSession(input: ProbeRunInput): Promise<ProbeReport
     exitCode: probeExitCode(records, outcome.interrupted),
     interrupted: outcome.interrupted,
     abandoned: outcome.abandoned,
+    recommendation: recommend(result, contextFromRecords(records, { url: target.url.href, model: target.model?.id ?? null })),
   };
 }

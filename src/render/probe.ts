@@ -86,6 +86,7 @@ export function probeJsonFields(plan: ProbePlan, report: ProbeReport): Record<st
     responses: report.records,
     warnings: [...result.warnings, ...report.parserWarnings],
     stopReason: result.stopReason,
+    recommendation: report.recommendation,
   };
 }
 
