@@ -262,6 +262,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
     .description("a local recording reverse proxy in front of your app: forwards unchanged (streaming), records, and estimates the limits from the app's own traffic — spends no request of its own")
     .addOption(new Option('--listen <host:port>', 'where to listen (port 0 = any free port; the address is printed on stderr)').argParser(parseListenAddress).default({ host: '127.0.0.1', port: 8787 }, '127.0.0.1:8787'))
     .option('--allow-remote', 'allow a non-loopback --listen (the tap forwards the credentials of whoever connects to it)')
+    .addOption(forClientOption())
     .addOption(new Option('--base-url <url>', 'the upstream: requests go to the same path under it').env('CHUTES_BASE_URL').argParser(parseHttpUrl).default(new URL(DEFAULT_BASE_URL), DEFAULT_BASE_URL))
     .addOption(new Option('--api-key-file <path>', "a key the tap adds to requests that carry none (never to a request with a browser Origin); without it the app's own credentials pass unchanged"))
     .addOption(new Option('--api-key <key>', 'the key on the command line (visible to other users: prefer --api-key-file)').hideHelp())
@@ -280,6 +281,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
   addOutputOptions(program.command('analyze')
     .description('the summary and rate / concurrency estimates from a recording (probe or tap JSONL, a --json result, or a HAR file) — spends nothing')
     .argument('<file>', 'a probe/tap --out JSONL file, a --json result, or a .har file (browser dev tools, mitmproxy)')
+    .addOption(forClientOption())
     .addHelpText('after', commandHelp('analyze', [
       'chutes-diag analyze tap.jsonl',
       'chutes-diag analyze session.har --json',

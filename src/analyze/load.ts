@@ -223,7 +223,12 @@ function parseDocument(doc: Json, redactor: Redactor): { format: RecordingFormat
  * so nothing built from it shows the key.
  */
 export function loadRecording(path: string, redactor: Redactor = new Redactor()): Recording {
-  const text = readWhole(path).replace(/^\uFEFF/, '');
+  return parseRecording(readWhole(path), path, redactor);
+}
+
+/** A recording's text (as loadRecording reads it from `path`, named in errors) → its records. */
+export function parseRecording(raw: string, path: string, redactor: Redactor = new Redactor()): Recording {
+  const text = raw.replace(/^\uFEFF/, '');
   const trimmed = text.trimStart();
   if (trimmed === '') throw new UsageError(`analyze: ${path} is empty; expected a probe/tap JSONL file or a .har file.`);
   // A whole-file JSON document (HAR or --json result) spans lines; JSONL has one object per line.

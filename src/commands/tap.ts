@@ -3,6 +3,8 @@
 // and on Ctrl-C / SIGTERM (its normal end) the summary built from what passed (src/analyze/analyze.ts).
 import { once } from 'node:events';
 import { analyzeRecords } from '../analyze/analyze.js';
+import { recommendFromRecords } from '../recommend/recommend.js';
+import type { ClientName } from '../recommend/types.js';
 import { UsageError } from '../errors.js';
 import { createDispatcher } from '../http/client.js';
 import { jsonDocument } from '../render/json.js';
@@ -28,6 +30,7 @@ export interface TapOptions {
   out?: string;
   metrics?: boolean;
   json?: boolean;
+  for?: ClientName;
 }
 
 export async function runTap(opts: TapOptions, ctx: CommandContext): Promise<number> {
@@ -80,8 +83,13 @@ export async function runTap(opts: TapOptions, ctx: CommandContext): Promise<num
     const notes: string[] = [];
     if (cut > 0) notes.push(`${cut} exchange(s) still in flight after the drain (--drain) were cut.`);
     if (counts.exchanges > RETAINED_RECORDS) notes.push(`The estimate, timeline and latencies read the latest ${RETAINED_RECORDS} of ${counts.exchanges} exchanges (memory stays bounded); the counts are exact.`);
-    const analysis = analyzeRecords(tap.stats.records());
-    const source = { command: 'tap' as const, input: { listen: tap.url, upstream: base.href, out: opts.out ?? null }, totals: counts, notes };
+    const records = tap.stats.records();
+    const analysis = analyzeRecords(records);
+    const recommendation = recommendFromRecords(analysis.estimate, records, { url: base.href, model: null });
+    const source = {
+      command: 'tap' as const, input: { listen: tap.url, upstream: base.href, out: opts.out ?? null }, totals: counts, notes,
+      recommendation, ...(opts.for ? { client: opts.for } : {}),
+    };
     if (io.json) io.print(jsonDocument('tap', null, 0, trafficDocumentFields(analysis, source)).trimEnd());
     else io.print(renderTrafficReport(analysis, source, io.color));
     return 0;

@@ -1,9 +1,11 @@
-// Reads what `chutes-diag recommend <file>` recommends from: a saved `--json` result (probe's, or any
-// document with `estimate` in probe's shape). Recordings (probe/tap JSONL, HAR) are analyze's to read:
-// loadEstimate() dispatches on the content, and their branch is the one line to change once analyze's
-// loader is wired in. Every problem is a UsageError (exit 2) naming the line or the field.
+// Reads what `chutes-diag recommend <file>` recommends from: a saved `--json` result (probe's, tap's,
+// analyze's: any document with `estimate` in probe's shape), or a recording (probe/tap JSONL, HAR), read
+// and estimated as `analyze` does. loadEstimate() dispatches on the content. Every problem is a
+// UsageError (exit 2) naming the line or the field.
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
+import { analyzeRecords } from '../analyze/analyze.js';
+import { parseRecording } from '../analyze/load.js';
 import { contextFromRecords, type RecordFacts } from './context.js';
 import type { EstimateInput, RecommendContext } from './types.js';
 
@@ -114,12 +116,12 @@ export function loadEstimateFromText(text: string, file: string): LoadedEstimate
   } catch (error) {
     // Several JSON values, one per line: probe/tap records (--out), analyze's to read.
     const first = trimmed.split('\n', 1)[0] ?? '';
-    if (parsesAsObject(first)) return fromRecording(file, 'JSON lines of request records');
+    if (parsesAsObject(first)) return fromRecording(trimmed, file);
     throw new UsageError(`${file}: ${parseLine(trimmed, error)}: not JSON; pass a \`chutes-diag probe --json\` result.`);
   }
   if (!isObject(doc)) throw new UsageError(`${file}: line 1: a JSON object is expected, not ${Array.isArray(doc) ? 'an array' : typeof doc}; pass a \`chutes-diag probe --json\` result.`);
-  if (isObject(doc.log) && Array.isArray(doc.log.entries)) return fromRecording(file, 'a HAR recording');
-  if (doc.estimate === undefined && typeof doc.seq === 'number') return fromRecording(file, 'a request record (JSON lines)');
+  if (isObject(doc.log) && Array.isArray(doc.log.entries)) return fromRecording(trimmed, file);
+  if (doc.estimate === undefined && typeof doc.seq === 'number') return fromRecording(trimmed, file);
   return estimateFromDocument(doc, file);
 }
 
@@ -131,13 +133,16 @@ function parsesAsObject(text: string): boolean {
   }
 }
 
-/**
- * A recording (probe/tap JSONL, HAR) is analyze's to read. Wiring it is this one line: e.g.
- * `return estimateFromDocument(analyzeDocument(file), file);` with analyze's loadRecording + analyzeRecords
- * producing a document with `estimate` (probe's shape), `responses` and `target`.
- */
-function fromRecording(file: string, what: string): LoadedEstimate {
-  throw new UsageError(`${file}: ${what}: recordings are not read by recommend yet; run \`chutes-diag analyze ${file} --json > result.json\` and pass result.json.`);
+/** A recording (probe/tap JSONL, HAR): analyze's loader and passive estimate, as `chutes-diag analyze` reads it. */
+function fromRecording(text: string, file: string): LoadedEstimate {
+  const recording = parseRecording(text, file);
+  const analysis = analyzeRecords(recording.records);
+  return {
+    estimate: analysis.estimate,
+    context: contextFromRecords(recording.records, { url: null, model: null }),
+    command: 'analyze',
+    target: null,
+  };
 }
 
 export function loadEstimate(path: string): LoadedEstimate {

@@ -3,6 +3,7 @@
 // tap, analyze and `recommend <file>` agree.
 import { basisSentence, concurrencyReason, paceReason, retryReason } from './basis.js';
 import { backoffOf, banSeen, concurrencyCapOf, longestBanSeconds, paceOf, type Pace } from './settings.js';
+import { contextFromRecords, type RecordFacts, type TargetFacts } from './context.js';
 import { renderSnippets } from './snippets.js';
 import type { BanAdvice, EstimateInput, RateInput, Recommendation, RecommendContext, RetryAdvice } from './types.js';
 
@@ -46,4 +47,9 @@ export function recommend(estimate: EstimateInput, context: RecommendContext): R
     reasons: { pace: paceReason(rate, pace), concurrency: concurrencyReason(concurrency, cap), retry: retryReason(retry, matchedTo) },
     snippets: pace === null ? {} : renderSnippets({ ...numbers, pace, context }),
   };
+}
+
+/** The recommendation from an estimate and the records it came from (tap, analyze, recommend of a recording). */
+export function recommendFromRecords(estimate: EstimateInput, records: readonly RecordFacts[], target: TargetFacts): Recommendation {
+  return recommend(estimate, contextFromRecords(records, target));
 }

@@ -4,8 +4,10 @@
 import type { ChalkInstance } from 'chalk';
 import type { TrafficAnalysis } from '../analyze/analyze.js';
 import type { TapSnapshot } from '../tap/stats.js';
+import { DEFAULT_CLIENT, type ClientName, type Recommendation } from '../recommend/types.js';
 import type { ResponseRecord } from '../types.js';
 import { renderTimelineChart } from './chart.js';
+import { renderRecommendation } from './recommend.js';
 import { formatSeconds, makeTable } from './table.js';
 
 /** Where the figures came from: a live tap, or a file read back. */
@@ -16,6 +18,9 @@ export interface TrafficSource {
   /** Exact counts when the analysis read only the latest records (a long tap). */
   totals?: { exchanges: number; ok: number; rateLimited: number; errors: number } | null;
   notes: string[];
+  /** From the same estimate (recommend/recommend.ts); the human report ends with it and `client`'s snippet. */
+  recommendation: Recommendation;
+  client?: ClientName;
 }
 
 /**
@@ -33,6 +38,7 @@ export function trafficDocumentFields(analysis: TrafficAnalysis, source: Traffic
     verdicts: analysis.verdicts,
     timeline: analysis.timeline.buckets,
     notes: source.notes,
+    recommendation: source.recommendation,
   };
 }
 
@@ -73,6 +79,7 @@ export function renderTrafficReport(analysis: TrafficAnalysis, source: TrafficSo
     for (const verdict of hints.slice(0, 3)) lines.push(`${color.bold('Hint')} (${verdict.code}) ${verdict.hint}`);
   }
   for (const note of source.notes) lines.push(color.dim(note));
+  lines.push('', renderRecommendation(source.recommendation, source.client ?? DEFAULT_CLIENT, color));
   return lines.join('\n');
 }
 

@@ -99,9 +99,10 @@ export class TapStats {
     if (last && last[0] === second) last[1] += 1;
     else this.seconds.push([second, 1]);
     this.pruneSeconds(nowMs);
-    // A ring of slim records: what the analysis reads (times, status, policies, the verdict, shared per
-    // code), not the headers and body the --out file already has. The oldest is overwritten once full.
-    const slim: ResponseRecord = { ...record, headers: {}, body: null, verdict: this.intern(record.verdict) };
+    // A ring of slim records: what the analysis and the recommendation read (times, status, policies, the
+    // verdict, shared per code; of the headers only Retry-After and which X-Chutes-* came, value dropped),
+    // not the body the --out file already has. The oldest is overwritten once full.
+    const slim: ResponseRecord = { ...record, headers: slimHeaders(record.headers), body: null, verdict: this.intern(record.verdict) };
     if (this.retained.length < RETAINED_RECORDS) this.retained.push(slim);
     else {
       this.retained[this.retainStart] = slim;
@@ -149,4 +150,14 @@ export class TapStats {
       latest: this.latest,
     };
   }
+}
+
+/** The headers a slim record keeps: Retry-After (both forms) as sent, X-Chutes-* by name only (recommend/context.ts reads them). */
+function slimHeaders(headers: Record<string, string>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (name === 'retry-after' || name === 'retry-after-ms') kept[name] = value;
+    else if (name.startsWith('x-chutes-')) kept[name] = '';
+  }
+  return kept;
 }

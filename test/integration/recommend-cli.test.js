@@ -56,7 +56,7 @@ describe('recommend <file>', () => {
     { name: 'a missing file', setup: () => join(dir, 'nope.json'), error: /^error: .*nope\.json: cannot read it \(no such file\)\.\n$/ },
     { name: 'not JSON', setup: () => file('bad.json', '{\n"a": 1,\nbroken\n}'), error: /^error: .*bad\.json: line 3: not JSON/ },
     { name: 'a field of the wrong type', setup: () => file('field.json', JSON.stringify({ ...RESULT, estimate: { ...RESULT.estimate, rate: { ...RESULT.estimate.rate, bound: 7 } } })), error: /^error: .*field\.json: `estimate\.rate\.bound` must be one of/ },
-    { name: 'JSON lines (analyze reads them)', setup: () => file('run.jsonl', '{"seq":1}\n{"seq":2}\n'), error: /recordings are not read by recommend yet; run `chutes-diag analyze/ },
+    { name: 'JSON lines that are not request records (analyze reads them)', setup: () => file('run.jsonl', '{"seq":1}\n{"seq":2}\n'), error: /line 1: field "sentAt" must be an ISO date-time/ },
   ];
   for (const { name, setup, error } of bad) {
     it(`${name}: exit 2, one line naming it`, async () => {

@@ -105,6 +105,26 @@ describe('tap: forwarding through the openai client', () => {
       assert.deepEqual(b.estimate, doc.estimate);
       assert.deepEqual(b.summary, a.summary);
       assertNoKey(fromHar.stdout + fromHar.stderr, 'analyze of a HAR holding the key');
+
+      // The recommendation (#17) from the same estimate: tap, analyze of both files and recommend of the tap's file agree.
+      const numbers = (r) => ({ rpm: r.requestsPerMinute, interval: r.minIntervalMs, concurrency: r.maxConcurrency, retry: r.retry });
+      assert.ok(doc.recommendation && typeof doc.recommendation.basis === 'string', JSON.stringify(doc.recommendation));
+      const recommended = await runCli(['recommend', out, '--json']);
+      assert.equal(recommended.code, 0, recommended.stderr);
+      for (const other of [a.recommendation, b.recommendation, JSON.parse(recommended.stdout).recommendation]) assert.deepEqual(numbers(other), numbers(doc.recommendation));
+      if (headers === 'ietf') {
+        // 4 per 60 s, exact from the headers: a pace below it, with a snippet to paste.
+        assert.ok(doc.recommendation.requestsPerMinute > 0 && doc.recommendation.requestsPerMinute < 4, JSON.stringify(doc.recommendation));
+        assert.ok(Object.keys(doc.recommendation.snippets).length > 0);
+      } else {
+        // The limit is unknown: no numbers, only what to measure.
+        assert.equal(doc.recommendation.requestsPerMinute, null);
+        assert.deepEqual(doc.recommendation.snippets, {});
+      }
+      const human = await runCli(['analyze', out, '--for', 'p-queue']);
+      assert.equal(human.code, 0, human.stderr);
+      assert.match(human.stdout, /Recommendation/);
+      if (headers === 'ietf') assert.match(human.stdout, /PQueue/);
     });
   }
 });

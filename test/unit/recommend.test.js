@@ -177,8 +177,7 @@ describe('loading a saved result: one-line errors naming the line or the field',
     { name: 'no estimate', text: '{"command":"headers"}', error: /^f\.json: `estimate` must be an object \(missing\)/ },
     { name: 'a bad bound', text: good.replace('"bound":"exact"', '"bound":"sure"'), error: /^f\.json: `estimate\.rate\.bound` must be one of exact\|approx\|at-least\|unknown \(got "sure"\)/ },
     { name: 'a bad number', text: good.replace('"perMinute":300', '"perMinute":"300"'), error: /^f\.json: `estimate\.rate\.perMinute` must be a number or null/ },
-    { name: 'JSON lines (records): analyze reads them', text: '{"seq":1}\n{"seq":2}\n', error: /JSON lines of request records: recordings are not read by recommend yet; run `chutes-diag analyze f\.json --json > result\.json`/ },
-    { name: 'a HAR', text: '{"log":{"entries":[]}}', error: /a HAR recording: recordings are not read by recommend yet/ },
+    { name: 'JSON lines that are not request records: read as analyze reads them, the line and field named', text: '{"seq":1}\n{"seq":2}\n', error: /line 1: field "sentAt" must be an ISO date-time/ },
   ];
   for (const { name, text, error } of cases) {
     it(name, () => {
