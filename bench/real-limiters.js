@@ -16,8 +16,8 @@
 //   node bench/real-limiters.js                 # every row (about 10 minutes on 2 shared cores)
 //   node bench/real-limiters.js --quick         # fewer rows, one run of the issue's case (about 4 minutes)
 //   node bench/real-limiters.js --only nginx    # rows whose name contains the text (case-insensitive; comma list)
-//   node bench/real-limiters.js --serial        # every row one after another (default: nginx rows in one
-//                                               # lane, Node-limiter rows in a second lane beside it)
+//   node bench/real-limiters.js --serial        # every row one after another (default: three lanes side by
+//                                               # side, one row at a time in each: nginx, windows, penalty boxes)
 //   node bench/real-limiters.js --json out.json # also write every figure, the CLI documents and limiter logs
 //
 // Progress goes to stderr, the table to stdout. Exit 0 whatever the targets (it measures), 1 on a crash,
@@ -51,7 +51,7 @@ function nginxRow({ rate, perMinute, burst, nodelay = true, conn = null, latency
 }
 
 function nodeRow({ name, spec, truth, rpm = 120, maxRequests = 60, maxDuration = '3m', quick = false }) {
-  return { name, lane: 'node', quick, limiter: spec.kind, truth, server: spec, cli: { rpm, maxRequests, maxDuration } };
+  return { name, lane: truth.family, quick, limiter: spec.kind, truth, server: spec, cli: { rpm, maxRequests, maxDuration } };
 }
 
 const ISSUE_CASE = { rate: '30r/m', perMinute: 30, burst: 5, conn: 3, latencyMs: 1500, rpm: 120 };
@@ -247,22 +247,35 @@ async function runPacing(quick) {
   const interval = 100;
   for (let i = 1; i <= 5; i++) {
     progress(`pacing run ${i}/5: 600 rpm × ${n}, --concurrency off, bare node:http recorder`);
-    const record = { run: i, n, failure: null, load: loadavg()[0] };
+    const record = { run: i, n, failure: null, load: loadavg()[0], serverP99Ms: null, serverP50Ms: null, serverMaxMs: null, sentAtP99Ms: null, wireP99Ms: null };
     const recorder = await startServer({ kind: 'recorder' });
     try {
       const cli = await runCli(cliArgs(`http://127.0.0.1:${recorder.port}`, { rpm: 600, maxRequests: n, maxDuration: '60s' }, ['--concurrency', 'off']), { timeoutMs: 90_000 });
       const { log } = await recorder.log();
       const arrivals = log.filter((e) => e.method === 'POST').map((e) => e.t).sort((a, b) => a - b);
-      const late = gridLateness(arrivals, interval).sort((a, b) => a - b);
+      const late = gridLateness(arrivals, interval);
+      const sortedLate = [...late].sort((a, b) => a - b);
       record.arrived = arrivals.length;
-      record.serverP99Ms = percentile(late, 99);
-      record.serverMaxMs = late.at(-1) ?? null;
-      record.serverP50Ms = percentile(late, 50);
-      record.lateness = late;
+      // The target: arrival at the server against the ideal grid t0 + i·100 ms (the recorder's own clock).
+      record.serverP99Ms = percentile(sortedLate, 99);
+      record.serverMaxMs = sortedLate.at(-1) ?? null;
+      record.serverP50Ms = percentile(sortedLate, 50);
+      record.arrivalLatenessMs = late;
       if (cli.doc?.responses) {
-        const sent = cli.doc.responses.map((r) => Date.parse(r.sentAt)).sort((a, b) => a - b);
-        const clientLate = gridLateness(sent, interval).sort((a, b) => a - b);
-        record.clientSentAtP99Ms = percentile(clientLate, 99);
+        const responses = [...cli.doc.responses].sort((a, b) => Date.parse(a.sentAt) - Date.parse(b.sentAt));
+        const sent = responses.map((r) => Date.parse(r.sentAt));
+        const scheduled = responses.map((r) => (r.scheduledAt ? Date.parse(r.scheduledAt) : null));
+        // Where the lateness comes from: the CLI's stamp against its own schedule (sentAt − scheduledAt), and
+        // stamp to wire (arrival − sentAt, less the smallest such gap: the clocks of the two processes differ).
+        record.sentLateMs = sent.map((t, i) => (scheduled[i] === null ? null : t - scheduled[i]));
+        const lateSorted = record.sentLateMs.filter((v) => v !== null).sort((a, b) => a - b);
+        record.sentAtP99Ms = percentile(lateSorted, 99);
+        if (arrivals.length === sent.length) {
+          const gap = arrivals.map((a, i) => a - sent[i]);
+          const floor = Math.min(...gap);
+          record.wireMs = gap.map((g) => g - floor);
+          record.wireP99Ms = percentile([...record.wireMs].sort((a, b) => a - b), 99);
+        } else record.wireP99Ms = null;
         record.cliPacing = cli.doc.pacing;
       } else record.failure = `CLI exit ${cli.code}`;
       if (arrivals.length !== n) record.failure = `${arrivals.length}/${n} arrived`;
@@ -304,6 +317,10 @@ async function runOpenLoop() {
 
 // ------------------------------------------------------------------------------------------ the table
 
+function pacingText(p) {
+  return `arrival p99 ${num(p.serverP99Ms, 1)} ms (p50 ${num(p.serverP50Ms, 1)}, max ${num(p.serverMaxMs, 1)}); of it: sentAt−scheduledAt p99 ${num(p.sentAtP99Ms, 1)} ms, arrival−sentAt p99 ${num(p.wireP99Ms, 1)} ms; load ${num(p.load, 1)}`;
+}
+
 function printTable(records, pacing, openLoop) {
   const header = ['row', 'true limit', 'estimate', 'error %', 'requests (limiter / rate part)', 'refusals', 'confidence', 'bound', 'wall s', 'targets'];
   const lines = records.map((r) => {
@@ -329,7 +346,7 @@ function printTable(records, pacing, openLoop) {
       lines.push([
         `pacing 600 rpm × ${p.n}, run ${p.run}`,
         'arrival p99 ≤ 5 ms',
-        p.failure ? `FAIL: ${p.failure}` : `server p99 ${num(p.serverP99Ms, 2)} ms (p50 ${num(p.serverP50Ms, 2)}, max ${num(p.serverMaxMs, 2)}); sentAt p99 ${num(p.clientSentAtP99Ms, 2)} ms`,
+        p.failure ? `FAIL: ${p.failure}` : pacingText(p),
         '—', `${p.arrived ?? '—'}`, '0', '—', '—', '—', p.met ? '1/1' : `0/1 MISSED: p99 ${num(p.serverP99Ms, 2)} ms (target ≤ 5 ms)`,
       ]);
     }
@@ -370,7 +387,7 @@ function markdownTable(records, pacing, openLoop) {
     ].map(cell).join(' | ')} |`);
   }
   for (const p of pacing ?? []) {
-    out.push(`| pacing 600 rpm × ${p.n}, run ${p.run} | arrival p99 ≤ 5 ms | ${cell(p.failure ? `FAIL: ${p.failure}` : `server p99 ${num(p.serverP99Ms, 2)} ms (p50 ${num(p.serverP50Ms, 2)}, max ${num(p.serverMaxMs, 2)}); sentAt p99 ${num(p.clientSentAtP99Ms, 2)} ms`)} | — | ${p.arrived ?? '—'} | 0 | — | — | — | ${p.met ? '**1/1**' : '0/1'} |`);
+    out.push(`| pacing 600 rpm × ${p.n}, run ${p.run} | arrival p99 ≤ 5 ms | ${cell(p.failure ? `FAIL: ${p.failure}` : pacingText(p))} | — | ${p.arrived ?? '—'} | 0 | — | — | — | ${p.met ? '**1/1**' : '0/1'} |`);
   }
   if (openLoop) {
     const o = openLoop;
@@ -404,9 +421,10 @@ async function main() {
   const pacing = wantPacing ? await runPacing(opts.quick) : null;
   const openLoop = wantOpenLoop ? await runOpenLoop() : null;
 
-  // Then the limiter rows: nginx rows one at a time in one lane, Node-limiter rows one at a time in another
-  // (they share no limiter; each lane is mostly waiting on refills and windows). --serial: one lane.
-  const lanes = opts.serial ? [rows] : [rows.filter((r) => r.lane === 'nginx'), rows.filter((r) => r.lane !== 'nginx')];
+  // Then the limiter rows in three lanes side by side, one row at a time in each: nginx, the fixed windows,
+  // the penalty boxes (they share no limiter, and each lane is mostly waiting on refills and windows, so
+  // the lanes cost little CPU). --serial: one lane.
+  const lanes = opts.serial ? [rows] : ['nginx', 'window', 'penalty'].map((lane) => rows.filter((r) => r.lane === lane));
   const results = new Map();
   await Promise.all(
     lanes.map(async (lane) => {
