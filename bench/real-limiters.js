@@ -38,12 +38,18 @@ import { errorPercent, gridLateness, headlineError, judgeRow, percentile } from 
  */
 function nginxRow({ rate, perMinute, burst, nodelay = true, conn = null, latencyMs, rpm, maxRequests = 60, maxDuration = '3m', quick = false, repeat = null }) {
   const name = `nginx ${rate} burst=${burst}${nodelay ? ' nodelay' : ' (delay)'}${conn ? ` conn=${conn}` : ''}, ${latencyMs >= 1000 ? `${latencyMs / 1000} s` : `${latencyMs} ms`}, --rpm ${rpm}${repeat ? ` #${repeat}` : ''}`;
+  // What the configuration lets a client observe. Through a cap of `conn` requests of latencyMs each, at most
+  // conn·60000/latency get through a minute: at or below the rate, the bucket never empties. Without nodelay,
+  // limit_req delays requests before limit_conn sees them and releases them at the rate, so at most
+  // rate·latency + 1 are in flight at limit_conn: below conn, the cap can never refuse anything.
+  const rateReachable = !conn || latencyMs === 0 || (conn * 60_000) / latencyMs > perMinute;
+  const connBinds = Boolean(conn) && (nodelay || (perMinute / 60) * (latencyMs / 1000) + 1 > conn);
   return {
     name,
     lane: 'nginx',
     quick,
     limiter: 'nginx',
-    truth: { family: 'nginx', perMinute, burst: burst + 1, conn },
+    truth: { family: 'nginx', perMinute, burst: burst + 1, conn: connBinds ? conn : null, configuredConn: conn, rateReachable },
     nginx: { rate, burst, nodelay, conn },
     latencyMs,
     cli: { rpm, maxRequests, maxDuration },
@@ -66,7 +72,9 @@ const ROWS = [
   nginxRow({ rate: '60r/m', perMinute: 60, burst: 10, latencyMs: 300, rpm: 240 }),
   nginxRow({ rate: '60r/m', perMinute: 60, burst: 10, conn: 3, latencyMs: 1500, rpm: 240, quick: true }),
   nginxRow({ rate: '10r/s', perMinute: 600, burst: 20, latencyMs: 0, rpm: 1200, maxRequests: 80 }),
-  nginxRow({ rate: '10r/s', perMinute: 600, burst: 20, conn: 3, latencyMs: 300, rpm: 1200, maxRequests: 80, quick: true }),
+  nginxRow({ rate: '10r/s', perMinute: 600, burst: 20, conn: 3, latencyMs: 100, rpm: 1200, maxRequests: 80, quick: true }),
+  // Through 3 connections of 300 ms, at most 600/min get through: the rate itself cannot be reached.
+  nginxRow({ rate: '10r/s', perMinute: 600, burst: 20, conn: 3, latencyMs: 300, rpm: 1200, maxRequests: 80 }),
   nginxRow({ rate: '30r/m', perMinute: 30, burst: 5, nodelay: false, latencyMs: 0, rpm: 120, quick: true }),
   nginxRow({ rate: '60r/m', perMinute: 60, burst: 10, nodelay: false, conn: 3, latencyMs: 300, rpm: 240 }),
 
@@ -128,7 +136,10 @@ function progress(text) {
 }
 
 function truthText(truth) {
-  if (truth.family === 'nginx') return `${truth.perMinute}/min, burst ${truth.burst}${truth.conn ? `, conn ${truth.conn}` : ''}`;
+  if (truth.family === 'nginx') {
+    const conn = truth.conn ? `, conn ${truth.conn}` : truth.configuredConn ? `, conn ${truth.configuredConn} cannot bind (delay releases at the rate)` : '';
+    return `${truth.perMinute}/min, burst ${truth.burst}${conn}${truth.rateReachable === false ? ' (rate unreachable through the cap)' : ''}`;
+  }
   if (truth.family === 'window') return `${truth.limit}/${truth.windowSeconds} s`;
   return `${truth.limit}/${truth.windowSeconds} s (${truth.perMinute}/min)`;
 }

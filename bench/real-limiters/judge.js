@@ -3,7 +3,9 @@
 // covers it.
 //
 // A truth is one of
-//   {family: 'nginx', perMinute, burst, conn}                       leaky bucket (limit_req), conn = limit_conn or null
+//   {family: 'nginx', perMinute, burst, conn, rateReachable?}       leaky bucket (limit_req), conn = a limit_conn that
+//                                                                   can bind, or null; rateReachable false when the
+//                                                                   connection cap holds throughput at or below the rate
 //   {family: 'window', headers: boolean, limit, windowSeconds}      fixed window
 //   {family: 'penalty', limit, windowSeconds, perMinute}            refusals count / extend the block
 // and the estimate is the CLI's `estimate` ({rate, concurrency}) from `probe --json`.
@@ -40,7 +42,15 @@ export function judgeRow(truth, estimate) {
 
   if (truth.family === 'nginx') {
     const tol = truth.perMinute * 0.1;
-    add('perMinute', `${truth.perMinute} ±10 %`, show(rate?.perMinute), within(rate?.perMinute, truth.perMinute, tol));
+    const stated = rate?.bound === 'exact' || rate?.bound === 'approx';
+    if (truth.rateReachable === false) {
+      // The connection cap holds throughput at or below the rate: the bucket never empties, so the honest answer
+      // is a lower bound (or unknown), never a figure stated as the limit.
+      add('perMinute', 'at-least or unknown (rate unreachable through the cap)', `${show(rate?.perMinute)} (${show(rate?.bound)})`, rate !== null && !stated);
+    } else {
+      // A lower bound ("at least N/min") is not an estimate of the limit, even when N happens to be close.
+      add('perMinute', `${truth.perMinute} ±10 %`, `${show(rate?.perMinute)}${stated ? '' : ` (${show(rate?.bound)})`}`, stated && within(rate?.perMinute, truth.perMinute, tol));
+    }
     if (truth.conn) {
       add('concurrency', `${truth.conn} exact`, `${show(conc?.limit)} (${show(conc?.bound)})`, conc?.limit === truth.conn && conc?.bound === 'exact');
     } else {
