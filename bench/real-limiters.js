@@ -15,7 +15,7 @@
 //
 //   node bench/real-limiters.js                 # every row (about 10 minutes on 2 shared cores)
 //   node bench/real-limiters.js --quick         # fewer rows, one run of the issue's case (about 4 minutes)
-//   node bench/real-limiters.js --only nginx    # rows whose name contains the text (case-insensitive; comma list)
+//   node bench/real-limiters.js --only nginx    # rows whose name contains the text (case-insensitive; repeatable)
 //   node bench/real-limiters.js --serial        # every row one after another (default: three lanes side by
 //                                               # side, one row at a time in each: nginx, windows, penalty boxes)
 //   node bench/real-limiters.js --json out.json # also write every figure, the CLI documents and limiter logs
@@ -98,7 +98,7 @@ const ROWS = [
 
 function usage(message) {
   if (message) process.stderr.write(`bench: ${message}\n`);
-  process.stderr.write('usage: node bench/real-limiters.js [--quick] [--only <text>[,<text>…]] [--serial] [--json <file>]\n');
+  process.stderr.write('usage: node bench/real-limiters.js [--quick] [--only <text>]… [--serial] [--json <file>]\n');
   process.exit(message ? 2 : 0);
 }
 
@@ -112,7 +112,8 @@ function parseArgs(argv) {
       return v;
     };
     if (arg === '--quick') opts.quick = true;
-    else if (arg === '--only') opts.only = value().toLowerCase().split(',').filter(Boolean);
+    // Repeatable, not a comma list: row names contain commas.
+    else if (arg === '--only') opts.only = [...(opts.only ?? []), value().toLowerCase()];
     else if (arg === '--serial') opts.serial = true;
     else if (arg === '--json') opts.json = value();
     else if (arg === '--help' || arg === '-h') usage();
