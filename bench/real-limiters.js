@@ -19,14 +19,16 @@
 //   node bench/real-limiters.js --serial        # every row one after another (default: three lanes side by
 //                                               # side, one row at a time in each: nginx, windows, penalty boxes)
 //   node bench/real-limiters.js --json out.json # also write every figure, the CLI documents and limiter logs
+//   node bench/real-limiters.js --cli ../other/bin/chutes-diag.js   # run another build's CLI (compare commits)
 //
 // Progress goes to stderr, the table to stdout. Exit 0 whatever the targets (it measures), 1 on a crash,
 // 130 on Ctrl-C (everything it started is stopped first).
 import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
-import { BIN, ensureNginx, killAllNow, parseAccessLine, runCli, startNginx, startServer, stopAll } from './real-limiters/processes.js';
+import { BIN, ensureNginx, killAllNow, parseAccessLine, runCli, startNginx, startServer, stopAll, useCli } from './real-limiters/processes.js';
 import { errorPercent, gridLateness, headlineError, judgeRow, percentile } from './real-limiters/judge.js';
 
 // ------------------------------------------------------------------------------------------ the rows
@@ -98,12 +100,12 @@ const ROWS = [
 
 function usage(message) {
   if (message) process.stderr.write(`bench: ${message}\n`);
-  process.stderr.write('usage: node bench/real-limiters.js [--quick] [--only <text>]… [--serial] [--json <file>]\n');
+  process.stderr.write('usage: node bench/real-limiters.js [--quick] [--only <text>]… [--serial] [--json <file>] [--cli <bin/chutes-diag.js of another build>]\n');
   process.exit(message ? 2 : 0);
 }
 
 function parseArgs(argv) {
-  const opts = { quick: false, only: null, serial: false, json: null };
+  const opts = { quick: false, only: null, serial: false, json: null, cli: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -116,6 +118,7 @@ function parseArgs(argv) {
     else if (arg === '--only') opts.only = [...(opts.only ?? []), value().toLowerCase()];
     else if (arg === '--serial') opts.serial = true;
     else if (arg === '--json') opts.json = value();
+    else if (arg === '--cli') opts.cli = value();
     else if (arg === '--help' || arg === '-h') usage();
     else usage(`unknown argument "${arg}"`);
   }
@@ -412,7 +415,12 @@ function markdownTable(records, pacing, openLoop) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  if (!existsSync(BIN) || !existsSync(new URL('../dist/cli.js', import.meta.url))) {
+  if (opts.cli) {
+    const bin = path.resolve(opts.cli);
+    if (!existsSync(bin) || !existsSync(path.join(path.dirname(bin), '..', 'dist', 'cli.js'))) usage(`--cli ${opts.cli}: no built CLI there (bin/chutes-diag.js with dist/ beside it)`);
+    useCli(bin);
+    progress(`the rows run ${bin}`);
+  } else if (!existsSync(BIN) || !existsSync(new URL('../dist/cli.js', import.meta.url))) {
     process.stderr.write('bench: dist/ is missing; run `npm run build` first (npm run bench does).\n');
     process.exit(2);
   }
@@ -469,6 +477,7 @@ async function main() {
       when: new Date().toISOString(),
       quick: opts.quick,
       serial: opts.serial,
+      cli: opts.cli ? path.resolve(opts.cli) : BIN,
       totalSeconds: totalS,
       machine,
       loadBefore,

@@ -12,6 +12,11 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = path.join(ROOT, 'bin', 'chutes-diag.js');
+/** The CLI the rows run: this checkout's, or another build's (`--cli`, to compare commits with one bench). */
+let cliBin = BIN;
+export function useCli(bin) {
+  cliBin = bin;
+}
 const SERVER = fileURLToPath(new URL('./server.js', import.meta.url));
 export const NGINX = '/usr/sbin/nginx';
 
@@ -298,7 +303,7 @@ export function parseAccessLine(line) {
 export function runCli(args, { timeoutMs = 240_000, env = {} } = {}) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = track(spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    const child = track(spawn(process.execPath, [cliBin, ...args], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
     let stdout = '';
     let stderr = '';
     child.stdout?.setEncoding('utf8').on('data', (d) => {
