@@ -1,0 +1,517 @@
+#!/usr/bin/env node
+// Real-limiter bench (issue #15): the BUILT CLI (`node bin/chutes-diag.js probe … --json --yes`) against
+// real, unmodified rate limiters configured as people deploy them, each in its own process on 127.0.0.1:
+//   - nginx (Debian's nginx-light, installed on demand with apt-get when /usr/sbin/nginx is missing) with
+//     limit_req (± nodelay) and limit_conn, generated config in a temp dir, in front of a node backend that
+//     answers like an OpenAI chat completion after 0 ms, 300 ms or 1.5 s;
+//   - express-rate-limit (headers draft-7, draft-8, off), @fastify/rate-limit (headers on, off),
+//     rate-limiter-flexible (RateLimiterMemory: a fixed window; one with blockDuration);
+//   - penalty boxes: @fastify/rate-limit with continueExceeding (each refusal restarts the window) and the
+//     bench's own small sliding log that logs refused requests too;
+//   - pacing on the wire (600 rpm single sends against a bare node:http recorder in its own process, 5 runs)
+//     and open loop (30 sends at 600 rpm against a server answering in 2 s).
+// Requests spent and refusals provoked are counted at the limiter (nginx's access log, the limiter
+// process's own log), not from the CLI's JSON. Each row is judged against the issue's targets.
+//
+//   node bench/real-limiters.js                 # every row (about 10 minutes on 2 shared cores)
+//   node bench/real-limiters.js --quick         # fewer rows, one run of the issue's case (about 4 minutes)
+//   node bench/real-limiters.js --only nginx    # rows whose name contains the text (case-insensitive; repeatable)
+//   node bench/real-limiters.js --serial        # every row one after another (default: three lanes side by
+//                                               # side, one row at a time in each: nginx, windows, penalty boxes)
+//   node bench/real-limiters.js --json out.json # also write every figure, the CLI documents and limiter logs
+//   node bench/real-limiters.js --cli ../other/bin/chutes-diag.js   # run another build's CLI (compare commits)
+//
+// Progress goes to stderr, the table to stdout. Exit 0 whatever the targets (it measures), 1 on a crash,
+// 130 on Ctrl-C (everything it started is stopped first).
+import { existsSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { spawnSync } from 'node:child_process';
+import { BIN, ensureNginx, killAllNow, parseAccessLine, runCli, startNginx, startServer, stopAll, useCli } from './real-limiters/processes.js';
+import { errorPercent, gridLateness, headlineError, judgeRow, percentile } from './real-limiters/judge.js';
+
+// ------------------------------------------------------------------------------------------ the rows
+
+/**
+ * nginx rows. `rate` is nginx's own notation; truth.perMinute the sustained allowance; truth.burst what
+ * limit_req lets through at once from rest (burst + 1); conn the limit_conn. `rpm` is the probe's --rpm,
+ * chosen as a user would: above the limit they want to find (2× to 4× the rate).
+ */
+function nginxRow({ rate, perMinute, burst, nodelay = true, conn = null, latencyMs, rpm, maxRequests = 60, maxDuration = '3m', quick = false, repeat = null }) {
+  const name = `nginx ${rate} burst=${burst}${nodelay ? ' nodelay' : ' (delay)'}${conn ? ` conn=${conn}` : ''}, ${latencyMs >= 1000 ? `${latencyMs / 1000} s` : `${latencyMs} ms`}, --rpm ${rpm}${repeat ? ` #${repeat}` : ''}`;
+  // What the configuration lets a client observe. Through a cap of `conn` requests of latencyMs each, at most
+  // conn·60000/latency get through a minute: at or below the rate, the bucket never empties. Without nodelay,
+  // limit_req delays requests before limit_conn sees them and releases them at the rate, so at most
+  // rate·latency + 1 are in flight at limit_conn: below conn, the cap can never refuse anything.
+  const rateReachable = !conn || latencyMs === 0 || (conn * 60_000) / latencyMs > perMinute;
+  const connBinds = Boolean(conn) && (nodelay || (perMinute / 60) * (latencyMs / 1000) + 1 > conn);
+  return {
+    name,
+    lane: 'nginx',
+    quick,
+    limiter: 'nginx',
+    truth: { family: 'nginx', perMinute, burst: burst + 1, conn: connBinds ? conn : null, configuredConn: conn, rateReachable },
+    nginx: { rate, burst, nodelay, conn },
+    latencyMs,
+    cli: { rpm, maxRequests, maxDuration },
+  };
+}
+
+function nodeRow({ name, spec, truth, rpm = 120, maxRequests = 60, maxDuration = '3m', quick = false }) {
+  return { name, lane: truth.family, quick, limiter: spec.kind, truth, server: spec, cli: { rpm, maxRequests, maxDuration } };
+}
+
+const ISSUE_CASE = { rate: '30r/m', perMinute: 30, burst: 5, conn: 3, latencyMs: 1500, rpm: 120 };
+
+const ROWS = [
+  // The issue's case, three times (it failed in 4 of 5 runs when the issue was filed).
+  nginxRow({ ...ISSUE_CASE, quick: true, repeat: 1 }),
+  nginxRow({ ...ISSUE_CASE, repeat: 2 }),
+  nginxRow({ ...ISSUE_CASE, repeat: 3 }),
+  nginxRow({ rate: '30r/m', perMinute: 30, burst: 5, latencyMs: 0, rpm: 120, quick: true }),
+  nginxRow({ rate: '30r/m', perMinute: 30, burst: 5, conn: 3, latencyMs: 300, rpm: 120 }),
+  nginxRow({ rate: '60r/m', perMinute: 60, burst: 10, latencyMs: 300, rpm: 240 }),
+  nginxRow({ rate: '60r/m', perMinute: 60, burst: 10, conn: 3, latencyMs: 1500, rpm: 240, quick: true }),
+  nginxRow({ rate: '10r/s', perMinute: 600, burst: 20, latencyMs: 0, rpm: 1200, maxRequests: 80 }),
+  nginxRow({ rate: '10r/s', perMinute: 600, burst: 20, conn: 3, latencyMs: 100, rpm: 1200, maxRequests: 80, quick: true }),
+  // Through 3 connections of 300 ms, at most 600/min get through: the rate itself cannot be reached.
+  nginxRow({ rate: '10r/s', perMinute: 600, burst: 20, conn: 3, latencyMs: 300, rpm: 1200, maxRequests: 80 }),
+  nginxRow({ rate: '30r/m', perMinute: 30, burst: 5, nodelay: false, latencyMs: 0, rpm: 120, quick: true }),
+  nginxRow({ rate: '60r/m', perMinute: 60, burst: 10, nodelay: false, conn: 3, latencyMs: 300, rpm: 240 }),
+
+  // Fixed windows that say so in headers (issue #3's targets: the limit exact, the window ±10 %).
+  nodeRow({ name: 'express-rate-limit 10/10 s, headers draft-8', spec: { kind: 'express-rate-limit', limit: 10, windowMs: 10_000, headers: 'draft-8' }, truth: { family: 'window', headers: true, limit: 10, windowSeconds: 10 }, quick: true }),
+  nodeRow({ name: 'express-rate-limit 20/1 min, headers draft-7', spec: { kind: 'express-rate-limit', limit: 20, windowMs: 60_000, headers: 'draft-7' }, truth: { family: 'window', headers: true, limit: 20, windowSeconds: 60 }, rpm: 60 }),
+  nodeRow({ name: '@fastify/rate-limit 10/15 s, headers on', spec: { kind: 'fastify-rate-limit', limit: 10, windowMs: 15_000, headers: 'on' }, truth: { family: 'window', headers: true, limit: 10, windowSeconds: 15 } }),
+  // Header-less fixed windows (issue #15 item 3: limit ±1, window ±10 %, ≤ 2L + 10 requests).
+  nodeRow({ name: 'express-rate-limit 10/10 s, headers off', spec: { kind: 'express-rate-limit', limit: 10, windowMs: 10_000, headers: 'off' }, truth: { family: 'window', headers: false, limit: 10, windowSeconds: 10 }, quick: true }),
+  nodeRow({ name: '@fastify/rate-limit 10/15 s, headers off', spec: { kind: 'fastify-rate-limit', limit: 10, windowMs: 15_000, headers: 'off' }, truth: { family: 'window', headers: false, limit: 10, windowSeconds: 15 } }),
+  nodeRow({ name: 'rate-limiter-flexible Memory 10/10 s (fixed window, no headers)', spec: { kind: 'rlf', limit: 10, windowMs: 10_000 }, truth: { family: 'window', headers: false, limit: 10, windowSeconds: 10 }, quick: true }),
+  nodeRow({ name: 'rate-limiter-flexible Memory 20/30 s (fixed window, no headers)', spec: { kind: 'rlf', limit: 20, windowMs: 30_000 }, truth: { family: 'window', headers: false, limit: 20, windowSeconds: 30 } }),
+  // Penalty boxes (limit ±1 and sustainable perMinute ±15 %, or bound unknown with the reason).
+  nodeRow({ name: 'penalty: @fastify/rate-limit 10/10 s continueExceeding, headers off', spec: { kind: 'fastify-rate-limit', limit: 10, windowMs: 10_000, headers: 'off', continueExceeding: true }, truth: { family: 'penalty', limit: 10, windowSeconds: 10, perMinute: 60 }, quick: true }),
+  nodeRow({ name: 'penalty: @fastify/rate-limit 10/10 s continueExceeding, headers on', spec: { kind: 'fastify-rate-limit', limit: 10, windowMs: 10_000, headers: 'on', continueExceeding: true }, truth: { family: 'penalty', limit: 10, windowSeconds: 10, perMinute: 60 } }),
+  nodeRow({ name: 'penalty: sliding log counting refusals 10/10 s (bench\'s own)', spec: { kind: 'sliding-log-all', limit: 10, windowMs: 10_000 }, truth: { family: 'penalty', limit: 10, windowSeconds: 10, perMinute: 60 } }),
+  nodeRow({ name: 'penalty: rate-limiter-flexible 10/10 s blockDuration 30 s', spec: { kind: 'rlf', limit: 10, windowMs: 10_000, blockMs: 30_000 }, truth: { family: 'penalty', limit: 10, windowSeconds: 10, perMinute: 60 } }),
+];
+
+// ------------------------------------------------------------------------------------------ arguments
+
+function usage(message) {
+  if (message) process.stderr.write(`bench: ${message}\n`);
+  process.stderr.write('usage: node bench/real-limiters.js [--quick] [--only <text>]… [--serial] [--json <file>] [--cli <bin/chutes-diag.js of another build>]\n');
+  process.exit(message ? 2 : 0);
+}
+
+function parseArgs(argv) {
+  const opts = { quick: false, only: null, serial: false, json: null, cli: null };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) usage(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--quick') opts.quick = true;
+    // Repeatable, not a comma list: row names contain commas.
+    else if (arg === '--only') opts.only = [...(opts.only ?? []), value().toLowerCase()];
+    else if (arg === '--serial') opts.serial = true;
+    else if (arg === '--json') opts.json = value();
+    else if (arg === '--cli') opts.cli = value();
+    else if (arg === '--help' || arg === '-h') usage();
+    else usage(`unknown argument "${arg}"`);
+  }
+  return opts;
+}
+
+const wantedName = (opts, name) => opts.only === null || opts.only.some((t) => name.toLowerCase().includes(t));
+
+// ------------------------------------------------------------------------------------------ formatting
+
+function num(v, digits = 1) {
+  if (v === null || v === undefined || Number.isNaN(v)) return '—';
+  if (!Number.isFinite(v)) return String(v);
+  return Number(v.toFixed(digits)).toString();
+}
+
+function progress(text) {
+  process.stderr.write(`bench: ${new Date().toISOString().slice(11, 19)} ${text}\n`);
+}
+
+function truthText(truth) {
+  if (truth.family === 'nginx') {
+    const conn = truth.conn ? `, conn ${truth.conn}` : truth.configuredConn ? `, conn ${truth.configuredConn} cannot bind (delay releases at the rate)` : '';
+    return `${truth.perMinute}/min, burst ${truth.burst}${conn}${truth.rateReachable === false ? ' (rate unreachable through the cap)' : ''}`;
+  }
+  if (truth.family === 'window') return `${truth.limit}/${truth.windowSeconds} s`;
+  return `${truth.limit}/${truth.windowSeconds} s (${truth.perMinute}/min)`;
+}
+
+function estimateText(truth, estimate) {
+  if (!estimate) return '—';
+  const r = estimate.rate;
+  const c = estimate.concurrency;
+  const win = `${r.limit ?? '—'}/${r.windowSeconds === null ? '—' : `${num(r.windowSeconds, 2)} s`}`;
+  const conc = c.limit === null ? (c.bound === 'at-least' ? `, conn ≥${c.testedUpTo ?? '?'}` : '') : `, conn ${c.limit}${c.bound === 'exact' ? '' : ` (${c.bound})`}`;
+  if (truth.family === 'nginx') return `${num(r.perMinute)}/min, burst ${r.burst ?? '—'}${conc} [${win}]`;
+  if (truth.family === 'window') return `${win} (${r.algorithm})`;
+  return `${win} (${num(r.perMinute)}/min, ${r.algorithm}${r.penalty ? ', penalty' : ''})`;
+}
+
+// ------------------------------------------------------------------------------------------ one row
+
+/** The limiter's own count: POSTs to the inference path, refusals among them, other requests (the warm-up). */
+function countNodeLog(log) {
+  const posts = log.filter((e) => e.method === 'POST');
+  return {
+    requests: posts.length,
+    refusals: posts.filter((e) => e.status === 429).length,
+    other: log.length - posts.length,
+    statuses: tally(posts.map((e) => e.status)),
+  };
+}
+
+function countNginxLog(entries) {
+  const posts = entries.filter((e) => e.method === 'POST');
+  return {
+    requests: posts.length,
+    refusals: posts.filter((e) => e.status === 429).length,
+    refusedByLimitReq: posts.filter((e) => e.lr === 'REJECTED').length,
+    refusedByLimitConn: posts.filter((e) => e.lc === 'REJECTED').length,
+    delayedByLimitReq: posts.filter((e) => e.lr === 'DELAYED').length,
+    other: entries.length - posts.length,
+    otherRefused: entries.filter((e) => e.method !== 'POST' && e.status === 429).length,
+    statuses: tally(posts.map((e) => e.status)),
+  };
+}
+
+function tally(values) {
+  const out = {};
+  for (const v of values) out[String(v)] = (out[String(v)] ?? 0) + 1;
+  return out;
+}
+
+function cliArgs(url, cli, extra = []) {
+  return ['probe', '--base-url', url, '--auth', 'none', '--json', '--yes', '--rpm', String(cli.rpm), '--max-requests', String(cli.maxRequests), '--max-duration', cli.maxDuration, ...extra];
+}
+
+async function runRow(row, nginxStatus) {
+  const started = performance.now();
+  const load = loadavg()[0];
+  const record = { name: row.name, limiter: row.limiter, truth: row.truth, cli: row.cli, latencyMs: row.latencyMs ?? 0, load, failure: null, limiterCounts: null, backend: null, estimate: null, doc: null, wallMs: null, exitCode: null };
+  const stops = [];
+  try {
+    let url;
+    let readLog;
+    if (row.limiter === 'nginx') {
+      const status = await nginxStatus();
+      if (!status.ok) throw new Error(status.reason);
+      const backend = await startServer({ kind: 'backend', latencyMs: row.latencyMs });
+      stops.push(backend.stop);
+      const nginx = await startNginx({ backendPort: backend.port, ...row.nginx });
+      stops.unshift(nginx.stop);
+      url = `http://127.0.0.1:${nginx.port}`;
+      record.nginxConfig = nginx.config;
+      readLog = async () => {
+        const entries = nginx.accessLog().split('\n').filter(Boolean).map(parseAccessLine).filter(Boolean);
+        const backendLog = await backend.log();
+        record.limiterLog = entries;
+        record.backend = { requests: backendLog.log.filter((e) => e.method === 'POST').length, maxInFlight: backendLog.maxInFlight };
+        return countNginxLog(entries);
+      };
+    } else {
+      const server = await startServer({ ...row.server, latencyMs: row.latencyMs ?? 0 });
+      stops.push(server.stop);
+      url = `http://127.0.0.1:${server.port}`;
+      readLog = async () => {
+        const { log, maxInFlight } = await server.log();
+        record.limiterLog = log;
+        record.backend = { maxInFlight };
+        return countNodeLog(log);
+      };
+    }
+    const run = await runCli(cliArgs(url, row.cli), { timeoutMs: 300_000 });
+    record.wallMs = run.wallMs;
+    record.exitCode = run.code;
+    record.limiterCounts = await readLog();
+    if (run.timedOut) throw new Error(`CLI killed after ${Math.round(run.wallMs / 1000)} s`);
+    if (!run.doc) throw new Error(`CLI exit ${run.code}: ${(run.stderr || run.parseError || '').trim().split('\n').at(-1)?.slice(0, 120)}`);
+    record.doc = run.doc;
+    record.estimate = run.doc.estimate ?? null;
+    if (!record.estimate) throw new Error(`CLI exit ${run.code} without an estimate`);
+  } catch (error) {
+    record.failure = error instanceof Error ? error.message : String(error);
+  } finally {
+    for (const stop of stops) await stop();
+  }
+  record.checks = judgeRow(row.truth, record.failure ? null : record.estimate).map((c) => (record.failure ? { ...c, measured: `FAIL: ${record.failure}` } : c));
+  record.errorPercent = record.failure ? null : headlineError(row.truth, record.estimate);
+  record.totalMs = performance.now() - started;
+  const met = record.checks.filter((c) => c.met).length;
+  progress(`done ${row.name}: ${met}/${record.checks.length} targets${record.failure ? ` (FAIL: ${record.failure})` : ''}, ${num(record.totalMs / 1000)} s`);
+  return record;
+}
+
+// ------------------------------------------------------------------------------------------ pacing, open loop
+
+/** 600 rpm single sends against a bare node:http recorder in its own process; 5 runs; arrival p99 per run. */
+async function runPacing(quick) {
+  const runs = [];
+  const n = quick ? 30 : 40;
+  const interval = 100;
+  for (let i = 1; i <= 5; i++) {
+    progress(`pacing run ${i}/5: 600 rpm × ${n}, --concurrency off, bare node:http recorder`);
+    const record = { run: i, n, failure: null, load: loadavg()[0], serverP99Ms: null, serverP50Ms: null, serverMaxMs: null, sentAtP99Ms: null, wireP99Ms: null };
+    const recorder = await startServer({ kind: 'recorder' });
+    try {
+      const cli = await runCli(cliArgs(`http://127.0.0.1:${recorder.port}`, { rpm: 600, maxRequests: n, maxDuration: '60s' }, ['--concurrency', 'off']), { timeoutMs: 90_000 });
+      const { log } = await recorder.log();
+      const arrivals = log.filter((e) => e.method === 'POST').map((e) => e.t).sort((a, b) => a - b);
+      const late = gridLateness(arrivals, interval);
+      const sortedLate = [...late].sort((a, b) => a - b);
+      record.arrived = arrivals.length;
+      // The target: arrival at the server against the ideal grid t0 + i·100 ms (the recorder's own clock).
+      record.serverP99Ms = percentile(sortedLate, 99);
+      record.serverMaxMs = sortedLate.at(-1) ?? null;
+      record.serverP50Ms = percentile(sortedLate, 50);
+      record.arrivalLatenessMs = late;
+      if (cli.doc?.responses) {
+        const responses = [...cli.doc.responses].sort((a, b) => Date.parse(a.sentAt) - Date.parse(b.sentAt));
+        const sent = responses.map((r) => Date.parse(r.sentAt));
+        const scheduled = responses.map((r) => (r.scheduledAt ? Date.parse(r.scheduledAt) : null));
+        // Where the lateness comes from: the CLI's stamp against its own schedule (sentAt − scheduledAt), and
+        // stamp to wire (arrival − sentAt, less the smallest such gap: the clocks of the two processes differ).
+        record.sentLateMs = sent.map((t, i) => (scheduled[i] === null ? null : t - scheduled[i]));
+        const lateSorted = record.sentLateMs.filter((v) => v !== null).sort((a, b) => a - b);
+        record.sentAtP99Ms = percentile(lateSorted, 99);
+        if (arrivals.length === sent.length) {
+          const gap = arrivals.map((a, i) => a - sent[i]);
+          const floor = Math.min(...gap);
+          record.wireMs = gap.map((g) => g - floor);
+          record.wireP99Ms = percentile([...record.wireMs].sort((a, b) => a - b), 99);
+        } else record.wireP99Ms = null;
+        record.cliPacing = cli.doc.pacing;
+      } else record.failure = `CLI exit ${cli.code}`;
+      if (arrivals.length !== n) record.failure = `${arrivals.length}/${n} arrived`;
+    } finally {
+      await recorder.stop();
+    }
+    record.met = record.failure === null && record.serverP99Ms !== null && record.serverP99Ms <= 5;
+    runs.push(record);
+  }
+  return runs;
+}
+
+/** 30 sends at 600 rpm against a server answering in 2 s: the CLI's wall time. */
+async function runOpenLoop() {
+  progress('open loop: 600 rpm × 30 against a 2 s server');
+  // A slow origin: every answer takes 2 s, the warm-up's too (the issue's case).
+  const server = await startServer({ kind: 'backend', latencyMs: 2000, slowEverything: true });
+  try {
+    const cli = await runCli(cliArgs(`http://127.0.0.1:${server.port}`, { rpm: 600, maxRequests: 30, maxDuration: '60s' }, ['--concurrency', 'off']), { timeoutMs: 90_000 });
+    const { log, maxInFlight } = await server.log();
+    const posts = log.filter((e) => e.method === 'POST');
+    const warm = log.filter((e) => e.method !== 'POST');
+    const firstPost = posts[0]?.t ?? null;
+    const result = {
+      wallMs: cli.wallMs,
+      cliDurationSeconds: cli.doc?.summary?.durationSeconds ?? null,
+      arrived: posts.length,
+      maxInFlight,
+      // The warm-up as the server saw it: its arrival, and how long after it the first POST came.
+      warmUp: warm.length > 0 ? { requests: warm.length, method: warm[0].method, path: warm[0].path, firstPostAfterMs: firstPost === null ? null : firstPost - warm[0].t } : null,
+      postSpanMs: posts.length > 1 ? posts.at(-1).t - posts[0].t : null,
+      exitCode: cli.code,
+    };
+    return { ...result, met: cli.code === 0 && posts.length === 30 && cli.wallMs < 6000 };
+  } finally {
+    await server.stop();
+  }
+}
+
+// ------------------------------------------------------------------------------------------ the table
+
+function pacingText(p) {
+  return `arrival p99 ${num(p.serverP99Ms, 1)} ms (p50 ${num(p.serverP50Ms, 1)}, max ${num(p.serverMaxMs, 1)}); of it: sentAt−scheduledAt p99 ${num(p.sentAtP99Ms, 1)} ms, arrival−sentAt p99 ${num(p.wireP99Ms, 1)} ms; load ${num(p.load, 1)}`;
+}
+
+function printTable(records, pacing, openLoop) {
+  const header = ['row', 'true limit', 'estimate', 'error %', 'requests (limiter / rate part)', 'refusals', 'confidence', 'bound', 'wall s', 'targets'];
+  const lines = records.map((r) => {
+    const rate = r.estimate?.rate;
+    const lc = r.limiterCounts;
+    const refusals = lc ? `${lc.refusals}${lc.refusedByLimitConn ? ` (${lc.refusedByLimitReq} req, ${lc.refusedByLimitConn} conn)` : ''}` : '—';
+    const failed = r.checks.filter((c) => !c.met);
+    return [
+      r.name,
+      truthText(r.truth),
+      r.failure ? `FAIL: ${r.failure}` : estimateText(r.truth, r.estimate),
+      r.errorPercent === null ? '—' : `${r.errorPercent >= 0 ? '+' : ''}${num(r.errorPercent, 1)}`,
+      lc ? `${lc.requests} / ${rate?.requests ?? '—'}` : '—',
+      refusals,
+      rate?.confidence ?? '—',
+      rate?.bound ?? '—',
+      r.wallMs === null ? '—' : num(r.wallMs / 1000, 1),
+      failed.length === 0 ? `${r.checks.length}/${r.checks.length}` : `${r.checks.length - failed.length}/${r.checks.length} MISSED: ${failed.map((c) => `${c.label} ${c.measured} (target ${c.target})`).join('; ')}`,
+    ];
+  });
+  if (pacing) {
+    for (const p of pacing) {
+      lines.push([
+        `pacing 600 rpm × ${p.n}, run ${p.run}`,
+        'arrival p99 ≤ 5 ms',
+        p.failure ? `FAIL: ${p.failure}` : pacingText(p),
+        '—', `${p.arrived ?? '—'}`, '0', '—', '—', '—', p.met ? '1/1' : `0/1 MISSED: p99 ${num(p.serverP99Ms, 2)} ms (target ≤ 5 ms)`,
+      ]);
+    }
+  }
+  if (openLoop) {
+    const o = openLoop;
+    lines.push([
+      'open loop 600 rpm × 30, 2 s server',
+      'wall < 6 s',
+      `wall ${num(o.wallMs / 1000, 2)} s; POST span ${num((o.postSpanMs ?? 0) / 1000, 2)} s; warm-up ${o.warmUp ? `${o.warmUp.method} ${o.warmUp.path}, first POST ${num(o.warmUp.firstPostAfterMs, 0)} ms later` : 'none'}; ${o.maxInFlight} in flight`,
+      '—', `${o.arrived}`, '0', '—', '—', num(o.wallMs / 1000, 1), o.met ? '1/1' : `0/1 MISSED: wall ${num(o.wallMs / 1000, 2)} s (target < 6 s)`,
+    ]);
+  }
+  const widths = header.map((h, c) => Math.min(c === 9 ? 400 : 80, Math.max(h.length, ...lines.map((l) => String(l[c]).length))));
+  const fmt = (l) => l.map((v, c) => String(v).padEnd(widths[c])).join(' | ').trimEnd();
+  process.stdout.write(`${[fmt(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...lines.map(fmt)].join('\n')}\n`);
+}
+
+/** The same table as Markdown (for BENCHMARKS.md), in the JSON too. */
+function markdownTable(records, pacing, openLoop) {
+  const out = ['| row | true limit | estimate | error % | requests: limiter / rate part | refusals (limit_req, limit_conn) | confidence | bound | wall s | targets |', '|---|---|---|---|---|---|---|---|---|---|'];
+  const cell = (s) => String(s).replace(/\|/g, '\\|');
+  for (const r of records) {
+    const rate = r.estimate?.rate;
+    const lc = r.limiterCounts;
+    const failed = r.checks.filter((c) => !c.met);
+    out.push(`| ${[
+      r.name,
+      truthText(r.truth),
+      r.failure ? `FAIL: ${r.failure}` : estimateText(r.truth, r.estimate),
+      r.errorPercent === null ? '—' : `${r.errorPercent >= 0 ? '+' : ''}${num(r.errorPercent, 1)}`,
+      lc ? `${lc.requests} / ${rate?.requests ?? '—'}` : '—',
+      lc ? `${lc.refusals}${lc.refusedByLimitConn !== undefined ? ` (${lc.refusedByLimitReq}, ${lc.refusedByLimitConn})` : ''}` : '—',
+      rate?.confidence ?? '—',
+      rate?.bound ?? '—',
+      r.wallMs === null ? '—' : num(r.wallMs / 1000, 1),
+      failed.length === 0 ? `**${r.checks.length}/${r.checks.length}**` : `${r.checks.length - failed.length}/${r.checks.length}: missed ${failed.map((c) => `${c.label} ${c.measured} (${c.target})`).join('; ')}`,
+    ].map(cell).join(' | ')} |`);
+  }
+  for (const p of pacing ?? []) {
+    out.push(`| pacing 600 rpm × ${p.n}, run ${p.run} | arrival p99 ≤ 5 ms | ${cell(p.failure ? `FAIL: ${p.failure}` : pacingText(p))} | — | ${p.arrived ?? '—'} | 0 | — | — | — | ${p.met ? '**1/1**' : '0/1'} |`);
+  }
+  if (openLoop) {
+    const o = openLoop;
+    out.push(`| open loop 600 rpm × 30, 2 s server | wall < 6 s | wall ${num(o.wallMs / 1000, 2)} s; POST span ${num((o.postSpanMs ?? 0) / 1000, 2)} s; warm-up ${o.warmUp ? `${o.warmUp.method} ${o.warmUp.path}, first POST ${num(o.warmUp.firstPostAfterMs, 0)} ms after it` : 'none'}; ${o.maxInFlight} in flight | — | ${o.arrived} | 0 | — | — | ${num(o.wallMs / 1000, 1)} | ${o.met ? '**1/1**' : '0/1'} |`);
+  }
+  return out.join('\n');
+}
+
+// ------------------------------------------------------------------------------------------ main
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.cli) {
+    const bin = path.resolve(opts.cli);
+    if (!existsSync(bin) || !existsSync(path.join(path.dirname(bin), '..', 'dist', 'cli.js'))) usage(`--cli ${opts.cli}: no built CLI there (bin/chutes-diag.js with dist/ beside it)`);
+    useCli(bin);
+    progress(`the rows run ${bin}`);
+  } else if (!existsSync(BIN) || !existsSync(new URL('../dist/cli.js', import.meta.url))) {
+    process.stderr.write('bench: dist/ is missing; run `npm run build` first (npm run bench does).\n');
+    process.exit(2);
+  }
+  const started = performance.now();
+  const loadBefore = loadavg();
+  const rows = ROWS.filter((r) => (!opts.quick || r.quick) && wantedName(opts, r.name));
+  const wantPacing = wantedName(opts, 'pacing');
+  const wantOpenLoop = wantedName(opts, 'open loop');
+
+  // nginx is checked (and installed) once, before the first nginx row; a failure fails those rows with the reason.
+  const nginxStatus = () => ensureNginx(progress);
+  if (rows.some((r) => r.limiter === 'nginx')) {
+    const status = await nginxStatus();
+    progress(status.ok ? `nginx: ${status.how}` : `nginx unavailable: ${status.reason} (its rows FAIL)`);
+  }
+
+  // Timing-sensitive rows first and alone.
+  const pacing = wantPacing ? await runPacing(opts.quick) : null;
+  const openLoop = wantOpenLoop ? await runOpenLoop() : null;
+
+  // Then the limiter rows in three lanes side by side, one row at a time in each: nginx, the fixed windows,
+  // the penalty boxes (they share no limiter, and each lane is mostly waiting on refills and windows, so
+  // the lanes cost little CPU). --serial: one lane.
+  const lanes = opts.serial ? [rows] : ['nginx', 'window', 'penalty'].map((lane) => rows.filter((r) => r.lane === lane));
+  const results = new Map();
+  await Promise.all(
+    lanes.map(async (lane) => {
+      for (const row of lane) {
+        progress(`start ${row.name}`);
+        results.set(row, await runRow(row, nginxStatus));
+      }
+    }),
+  );
+  const records = rows.map((r) => results.get(r));
+  const totalS = (performance.now() - started) / 1000;
+
+  printTable(records, pacing, openLoop);
+  const checks = [
+    ...records.flatMap((r) => r.checks.map((c) => ({ row: r.name, ...c }))),
+    ...(pacing ?? []).map((p) => ({ row: `pacing run ${p.run}`, label: 'server arrival p99', target: '≤ 5 ms', measured: p.failure ?? `${num(p.serverP99Ms, 2)} ms`, met: p.met })),
+    ...(openLoop ? [{ row: 'open loop', label: 'wall time', target: '< 6 s', measured: `${num(openLoop.wallMs / 1000, 2)} s`, met: openLoop.met }] : []),
+  ];
+  const missed = checks.filter((c) => !c.met);
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${num(totalmem() / 2 ** 30, 1)} GiB, node ${process.version}`;
+  const version = spawnSync('/usr/sbin/nginx', ['-v'], { encoding: 'utf8' });
+  const nginxVersion = version.status === 0 ? `${version.stderr}${version.stdout}`.trim() : null;
+  process.stdout.write(
+    `\ntargets met ${checks.length - missed.length} of ${checks.length}${missed.length ? `; missed (${missed.length}):` : ''}\n` +
+      missed.map((c) => `  - ${c.row} · ${c.label}: ${c.measured} (target ${c.target})\n`).join('') +
+      `machine: ${machine}; load average ${loadBefore.map((v) => num(v, 2)).join(' ')} at start, ${loadavg().map((v) => num(v, 2)).join(' ')} at end; bench wall ${num(totalS, 1)} s${opts.quick ? ' (--quick)' : ''}${opts.serial ? ' (--serial)' : ''}\n`,
+  );
+  if (opts.json) {
+    const doc = {
+      when: new Date().toISOString(),
+      quick: opts.quick,
+      serial: opts.serial,
+      cli: opts.cli ? path.resolve(opts.cli) : BIN,
+      totalSeconds: totalS,
+      machine,
+      loadBefore,
+      loadAfter: loadavg(),
+      nginxVersion,
+      targetsMet: checks.length - missed.length,
+      targetsJudged: checks.length,
+      missed,
+      markdown: markdownTable(records, pacing, openLoop),
+      rows: records.map((r) => ({ ...r, errorPercentLimit: r.estimate ? errorPercent(r.estimate.rate?.limit, r.truth.limit ?? r.truth.burst) : null })),
+      pacing,
+      openLoop,
+    };
+    writeFileSync(opts.json, `${JSON.stringify(doc, null, 1)}\n`);
+    progress(`wrote ${opts.json}`);
+  }
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
+    progress(`${signal}: stopping everything the bench started`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+process.on('exit', killAllNow);
+
+try {
+  await main();
+  await stopAll();
+} catch (error) {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  await stopAll();
+  process.exit(1);
+}
