@@ -1,7 +1,7 @@
 // Pure rate limiters for the emulator. Every method takes the current time in ms from the caller,
 // so nothing here reads a clock or sets a timer, and tests drive them on simulated time.
 // Common rule: a rejected request does NOT consume allowance (it is neither counted nor logged), except in
-// PenaltyBoxLimiter, whose point is that it does.
+// PenaltyBoxLimiter, RestartingWindowLimiter and BlockingWindowLimiter, whose point is that it does.
 
 export type RateAlgorithm = 'fixed-window' | 'sliding-window' | 'token-bucket';
 
@@ -285,6 +285,98 @@ export class PenaltyBoxLimiter implements RateLimiter {
     const freeAt = excess < 0 ? now : (this.log[excess] as number) + this.windowMs;
     const resetMs = Math.max(0, freeAt - now);
     return decision(allowed, this, Math.max(0, this.limit - this.log.length), resetMs, resetMs);
+  }
+}
+
+/**
+ * A fixed window restarted by every request over the limit (@fastify/rate-limit's LocalStore with
+ * `continueExceeding: true`): a window of windowMs begins at the first request after the last one ended and
+ * counts every request; a request past the limit is refused and restarts the window at its own time, so a
+ * client that retries sooner than windowMs after its last refusal is refused for ever.
+ */
+export class RestartingWindowLimiter implements RateLimiter {
+  readonly algorithm = 'fixed-window';
+  private start = -Infinity;
+  private count = 0;
+
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+  ) {
+    assertPositiveInteger('limit', limit);
+    assertPositiveInteger('windowMs', windowMs);
+  }
+
+  tryAcquire(now: number): LimitDecision {
+    this.expire(now);
+    this.count += 1;
+    const allowed = this.count <= this.limit;
+    if (!allowed) this.start = now;
+    return this.describe(now, allowed);
+  }
+
+  peek(now: number): LimitDecision {
+    if (now >= this.start + this.windowMs) return decision(true, this, this.limit, this.windowMs, 0);
+    return this.describe(now, true);
+  }
+
+  private expire(now: number): void {
+    if (now >= this.start + this.windowMs) {
+      this.start = now;
+      this.count = 0;
+    }
+  }
+
+  private describe(now: number, allowed: boolean): LimitDecision {
+    const resetMs = Math.max(0, this.start + this.windowMs - now);
+    return decision(allowed, this, Math.max(0, this.limit - this.count), resetMs, resetMs);
+  }
+}
+
+/**
+ * A fixed window with a block (rate-limiter-flexible's RateLimiterMemory with `blockDuration`): a window of
+ * windowMs begins at the first request after the last one (or the block) ended; the first request past the
+ * limit blocks the client for blockMs from its own time (refusals during the block do not extend it), and the
+ * next request after the block begins a new window.
+ */
+export class BlockingWindowLimiter implements RateLimiter {
+  readonly algorithm = 'fixed-window';
+  private expiresAt = -Infinity;
+  private count = 0;
+
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+    readonly blockMs: number,
+  ) {
+    assertPositiveInteger('limit', limit);
+    assertPositiveInteger('windowMs', windowMs);
+    assertPositiveInteger('blockMs', blockMs);
+  }
+
+  tryAcquire(now: number): LimitDecision {
+    this.expire(now);
+    this.count += 1;
+    const allowed = this.count <= this.limit;
+    if (this.count === this.limit + 1) this.expiresAt = now + this.blockMs;
+    return this.describe(now, allowed);
+  }
+
+  peek(now: number): LimitDecision {
+    if (now >= this.expiresAt) return decision(true, this, this.limit, this.windowMs, 0);
+    return this.describe(now, true);
+  }
+
+  private expire(now: number): void {
+    if (now >= this.expiresAt) {
+      this.expiresAt = now + this.windowMs;
+      this.count = 0;
+    }
+  }
+
+  private describe(now: number, allowed: boolean): LimitDecision {
+    const resetMs = Math.max(0, this.expiresAt - now);
+    return decision(allowed, this, Math.max(0, this.limit - this.count), resetMs, resetMs);
   }
 }
 
