@@ -11,7 +11,7 @@ import { headerPoints, resetClockOf } from './header-series.js';
 import { bySendTime, isAccepted, type Observation } from './observation.js';
 import type { FirstBurstNote, StatedLimit, StopCause, WindowReturn } from './reasons.js';
 import { behaviourRateInterval, bucketCapacity, refillRateInterval, resetRateInterval, tokenRate } from './refill.js';
-import { refusalsCount, type CountingFit } from './refusals-count.js';
+import { blockAfterLimit, refusalsCount, type BlockFit, type CountingFit } from './refusals-count.js';
 import { policyResetBinds, retryHint } from './retry-hint.js';
 import { windowTiming } from './window-timing.js';
 
@@ -55,6 +55,9 @@ export function estimateFromCycles(observations: readonly Observation[], mode: H
   // Refused requests that count too (a penalty box) make every reading of the cycles below wrong.
   const counting = refusalsCount(observations);
   if (counting !== null) return penaltyBoxWindow(counting, cx);
+  // So does a block after the limit (refusals restart the window, or block for longer than it).
+  const blocked = blockAfterLimit(observations);
+  if (blocked !== null) return blockedWindow(blocked, cx);
   const resetBinds = policyResetBinds(observations, ctx.intervalMs);
   const points = mode.kind === 'series' ? headerPoints(observations, mode.policy) : [];
   const resets = points.length > 0 ? { points, clock: resetClockOf(points) } : null;
@@ -188,6 +191,26 @@ function penaltyBoxWindow(fit: CountingFit, cx: CyclesContext): RateFinding {
     source: cx.source,
     confidence: timed ? 'medium' : 'low',
     reason: { code: 'refusals-count', limit: fit.limit, loMs: fit.loMs, hiMs: fit.hiMs, timed, fixedFitsToo: fit.fixedFitsToo, header: cx.header },
+  };
+}
+
+/**
+ * A fixed window whose first refusal costs a block (refusals-count.ts): its limit is exact; its sustainable
+ * rate is the limit per window when the windows that fit agree within ±15 %, else unknown (with the range).
+ */
+function blockedWindow(fit: BlockFit, cx: CyclesContext): RateFinding {
+  const windowMs = (fit.loMs + fit.hiMs) / 2;
+  const timed = fit.hiMs - fit.loMs <= 0.3 * windowMs;
+  return {
+    limit: fit.limit,
+    windowSeconds: timed ? seconds(windowMs) : null,
+    perMinute: timed ? perMinuteOf(fit.limit, windowMs) : null,
+    burst: fit.limit,
+    algorithm: 'fixed-window',
+    bound: timed ? 'approx' : 'unknown',
+    source: cx.source,
+    confidence: timed ? 'medium' : 'low',
+    reason: { code: 'block-after-limit', model: fit.model, limit: fit.limit, loMs: fit.loMs, hiMs: fit.hiMs, blockLoMs: fit.blockLoMs, blockHiMs: fit.blockHiMs, timed, header: cx.header, stop: cx.stop },
   };
 }
 

@@ -15,6 +15,7 @@
 // A block that never lets a retest through cannot be told from a long window without headers: that is
 // what the refusal budget (--allow-refusals, 1 on Chutes) is for.
 import { bySendTime, isAccepted, isRateLimited, type Observation } from './observation.js';
+import { blockAfterLimit } from './refusals-count.js';
 import { retryHint } from './retry-hint.js';
 
 /** `estimate.rate.penalty` (cli-contract.md): refusals were seen to lengthen the block. */
@@ -89,9 +90,105 @@ function escalatingBlocks(sorted: readonly Observation[]): number[] | null {
   return blocks.map(toSeconds);
 }
 
+/**
+ * Refused retests pushed the recovery later (a window restarted by each refusal, @fastify/rate-limit's
+ * `continueExceeding`): the answers fit no ordinary window and fit one that every refusal restarts
+ * (refusals-count.ts). Only once two blocks were seen: a single block fits any long window.
+ */
+function restartedBlocks(sorted: readonly Observation[]): number[] | null {
+  let blocks = 0;
+  let refused = false;
+  for (const o of sorted) {
+    if (isRateLimited(o)) refused = true;
+    else if (isAccepted(o) && refused) {
+      blocks += 1;
+      refused = false;
+    }
+  }
+  if (blocks < 2 || blockAfterLimit(sorted)?.model !== 'restart') return null;
+  const seen = recoveredBlocksMs(sorted);
+  return seen.length > 0 ? seen.map(toSeconds) : null;
+}
+
 /** The penalty box seen in these answers (attributed: a concurrency gate's 429s are not refusals), or null. */
 export function detectPenalty(observations: readonly Observation[]): Penalty | null {
   const sorted = [...observations].sort(bySendTime);
   const bans = pushedRecovery(sorted) ?? escalatingBlocks(sorted);
-  return bans === null ? null : { escalating: true, observedBanSeconds: bans };
+  if (bans !== null) return { escalating: true, observedBanSeconds: bans };
+  // Each refusal restarts the block: retries lengthen it, though the block itself does not grow.
+  const restarted = restartedBlocks(sorted);
+  return restarted === null ? null : { escalating: false, observedBanSeconds: restarted };
+}
+
+/**
+ * Retests while locked out (no accepted request since the last refusal). The ordinary ladder's steps grow
+ * by a tenth of the time since its anchor: fine timing for a window's end, but against a block that every
+ * refusal restarts (a penalty box) the lockout ends only once one step is a whole block long, ten times the
+ * block (issue #15: 34 refusals in 106 s against a 10 s window). Once the lockout has outlasted the
+ * patience (LOCKOUT_PATIENCE refused retests, and LOCKOUT_PATIENCE_RATIO times the run of accepted requests
+ * before it, and LOCKOUT_PATIENCE_MS), each step is LOCKOUT_STEP_GROWTH times the one before: as in
+ * wait/next-test.ts (BAN_SAFE_GROWTH), a step must outgrow a block that lengthens with each refusal, and ×4
+ * gains ×2 per refused retest on one that doubles. The patience is what ordinary windows and sliding
+ * logs that count refusals need of the fine ladder to be timed within ±15 % (test/unit/probe-real-limiters
+ * and probe-strategy sweeps: a shorter patience, ×4 from 4× the burst or from 20 s, put some of them off).
+ * The refused retests then span more than the step that recovers, which is what tells a restarted block
+ * from a long window in the next cycle (restartSafeFloor).
+ */
+export const LOCKOUT_PATIENCE = 8;
+export const LOCKOUT_STEP_GROWTH = 4;
+/** …and only once the lockout has lasted LOCKOUT_PATIENCE_RATIO times the allowance's run before it. */
+export const LOCKOUT_PATIENCE_RATIO = 8;
+/** …and at least this long (a fast pace's short burst says little about how long its window is). */
+export const LOCKOUT_PATIENCE_MS = 30_000;
+
+/** Whether a lockout (its refusals, oldest first, in `sorted`) has outlasted the patience at `at`. */
+function outlasted(sorted: readonly Observation[], lockout: readonly Observation[], at: number): boolean {
+  if (lockout.length - 1 < LOCKOUT_PATIENCE) return false;
+  const first = lockout[0] as Observation;
+  // The run of accepted requests before the lockout: its first one anchors the ladder.
+  let start = first.sentAt;
+  for (let i = sorted.indexOf(first) - 1; i >= 0 && isAccepted(sorted[i] as Observation); i--) start = (sorted[i] as Observation).sentAt;
+  return at - start >= Math.max(LOCKOUT_PATIENCE_RATIO * (first.sentAt - start), LOCKOUT_PATIENCE_MS);
+}
+
+/** The refusals of the current lockout (since the last accepted answer), oldest first; empty when not locked out. */
+function currentLockout(sorted: readonly Observation[]): Observation[] {
+  const out: Observation[] = [];
+  for (const o of sorted) {
+    if (isAccepted(o)) out.length = 0;
+    else if (isRateLimited(o)) out.push(o);
+  }
+  return out;
+}
+
+/**
+ * The next retest of a lockout: `planned` (the ordinary ladder) until LOCKOUT_PATIENCE retests were refused,
+ * then one step LOCKOUT_STEP_GROWTH times the last (from `lastSend`, the latest rate send, answered or not).
+ */
+export function lockoutRetestAt(observations: readonly Observation[], planned: number, lastSend: number): number {
+  const sorted = [...observations].sort(bySendTime);
+  const lockout = currentLockout(sorted);
+  if (!outlasted(sorted, lockout, lastSend)) return planned;
+  const before = sorted.filter((o) => o.sentAt < lastSend).at(-1);
+  const step = before === undefined ? 0 : lastSend - before.sentAt;
+  return Math.max(planned, lastSend + step * LOCKOUT_STEP_GROWTH);
+}
+
+/**
+ * Once a first lockout outlasted the patience (a block that refusals may restart): while locked out again,
+ * no retest sooner than the step that ended the first lockout after the latest refusal. A restarted block
+ * then ends at the first retest (one refusal, and the two cycles tell it from a window); a window or a
+ * fixed block ends no later for it. Null: no such floor.
+ */
+export function restartSafeFloor(observations: readonly Observation[]): number | null {
+  const sorted = [...observations].sort(bySendTime);
+  const first = sorted.findIndex(isRateLimited);
+  if (first < 0) return null;
+  const recovery = sorted.findIndex((o, i) => i > first && isAccepted(o));
+  if (recovery < 0) return null;
+  const refused = sorted.slice(first, recovery).filter(isRateLimited);
+  if (!outlasted(sorted, refused, (refused.at(-1) as Observation).sentAt)) return null;
+  const step = (sorted[recovery] as Observation).sentAt - (refused.at(-1) as Observation).sentAt;
+  const lockout = currentLockout(sorted.slice(recovery));
+  return lockout.length === 0 ? null : (lockout.at(-1) as Observation).sentAt + step;
 }

@@ -32,7 +32,7 @@ import {
   type RateEstimate,
 } from './estimate-rate.js';
 import { chutesAnswered, quotaRemaining, quotaShare, refusalBudget, refusalsSeen, type QuotaShare } from './ban-guard.js';
-import { detectPenalty } from './penalty.js';
+import { detectPenalty, lockoutRetestAt, restartSafeFloor } from './penalty.js';
 import { explainBanRisk, explainQuotaShare } from '../render/probe-explain.js';
 import { isRatePurpose, type PhaseStep, type SendAction, type SendLedger, type SendPurpose, type StrategyConfig } from './ledger.js';
 import type { RatePacer } from './rate-pacing.js';
@@ -284,7 +284,8 @@ export class RatePhase {
     if (!recovery1) {
       if (!settled) return { kind: 'await', until: null };
       const anchor = (obs.find(isAccepted) ?? firstLimited).sentAt;
-      return this.send(Math.max(nextRetestAt(anchor, lastSlot, this.intervalMs), now), 'retest');
+      // A long lockout's steps grow faster (a block that each refusal restarts, see penalty.ts).
+      return this.send(Math.max(lockoutRetestAt(obs, nextRetestAt(anchor, lastSlot, this.intervalMs), lastSlot), now), 'retest');
     }
     const limited2 = firstAfter(recovery1.sentAt, false);
     if (!limited2) {
@@ -314,8 +315,8 @@ export class RatePhase {
         if (this.pacer.lastSeq <= recovery2.seq && deadline !== null && at < deadline) return this.send(at, 'retest');
         return this.finishWhenSettled(null);
       }
-      const ladder = nextRetestAt(recovery1.sentAt, lastSlot, this.intervalMs, secondLadderGrowth(cycles, recovery1, lastSlot));
-      return this.send(Math.max(ladder, secondRecoveryFloor(cycles, this.intervalMs), now), 'retest');
+      const ladder = lockoutRetestAt(obs, nextRetestAt(recovery1.sentAt, lastSlot, this.intervalMs, secondLadderGrowth(cycles, recovery1, lastSlot)), lastSlot);
+      return this.send(Math.max(ladder, secondRecoveryFloor(cycles, this.intervalMs), restartSafeFloor(obs) ?? -Infinity, now), 'retest');
     }
     if (this.gaps.length === 0) {
       // A gap is sized from the refill seen so far: an unanswered retest may yet be a success, and

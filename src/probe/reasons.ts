@@ -71,6 +71,13 @@ export type RateReason =
    * neither is stated).
    */
   | { code: 'refusals-count'; limit: number; loMs: number; hiMs: number; timed: boolean; fixedFitsToo: boolean; header: StatedLimit | null }
+  /**
+   * A fixed window whose first refusal costs a block (refusals-count.ts BlockFit), and no ordinary reading
+   * fits: `restart`, each refusal restarts the window (retries push the recovery later); `block`, a block
+   * of (blockLoMs, blockHiMs] longer than the window. `limit` per a window in [loMs, hiMs]; `timed` when
+   * that range is narrow enough (±15 %) to state the sustainable rate.
+   */
+  | { code: 'block-after-limit'; model: 'restart' | 'block'; limit: number; loMs: number; hiMs: number; blockLoMs: number | null; blockHiMs: number | null; timed: boolean; header: StatedLimit | null; stop: StopCause }
   /** A token bucket whose refill was not seen often enough to time. */
   | { code: 'bucket-untimed'; header: StatedLimit | null; stop: StopCause }
   /** A token bucket timed from the refills after the first 429; `complete` when the refill was timed on a long enough span. */

@@ -109,3 +109,127 @@ export function refusalsCount(observations: readonly Observation[]): CountingFit
   if (fit === null || fit.limits.size !== 1) return null;
   return { limit: [...fit.limits][0] as number, loMs: fit.loMs, hiMs: fit.hiMs, fixedFitsToo: anyFixedFits(seq, span) };
 }
+
+/**
+ * Limiters whose first refusal costs a block (issue #15's bench): a fixed window that begins with the first
+ * request after the last one ended, where
+ *  - `restart`: every request over the limit restarts the window at its own time (@fastify/rate-limit's
+ *    `continueExceeding`): a client that retries sooner than the window after its last refusal stays
+ *    refused, each retest pushing the recovery later;
+ *  - `block`: the first request over the limit blocks for a fixed time from itself, longer than the window,
+ *    and refusals during it do not extend it (rate-limiter-flexible's `blockDuration`).
+ * Found only when no ordinary reading fits (a window from the first request, one on the clock at any phase,
+ * a sliding log of accepted requests): then one limit, the windows that fit ([loMs, hiMs]) and, for a
+ * block, the block's length as far as the retests pin it.
+ */
+export interface BlockFit {
+  model: 'restart' | 'block';
+  limit: number;
+  loMs: number;
+  hiMs: number;
+  /** `block` only: the block's length lies in (blockLoMs, blockHiMs]; null for `restart`. */
+  blockLoMs: number | null;
+  blockHiMs: number | null;
+}
+
+/**
+ * Whether `seq` fits a window of `windowMs` from the first request after the last one ended, limit `limit`,
+ * refusals restarting it (`restart`) or the first one blocking for an unknown time (`block`): for a block,
+ * the (lo, hi] of its length that fits; for `restart`, [0, 0]; null when the answers do not fit.
+ */
+function blockModelFits(seq: readonly Observation[], limit: number, windowMs: number, model: 'restart' | 'block'): [number, number] | null {
+  let end = -Infinity;
+  let held = 0;
+  let blockedFrom: number | null = null;
+  let lo = 0;
+  let hi = Infinity;
+  for (const o of seq) {
+    const t = o.sentAt;
+    const accepted = isAccepted(o);
+    if (blockedFrom !== null) {
+      const since = t - blockedFrom;
+      if (accepted) {
+        // The block was over by now: a new window begins with this request.
+        hi = Math.min(hi, since);
+        blockedFrom = null;
+        end = t + windowMs;
+        held = 1;
+      } else lo = Math.max(lo, since);
+      if (lo >= hi) return null;
+      continue;
+    }
+    if (t >= end) {
+      end = t + windowMs;
+      held = 0;
+    }
+    if (accepted) {
+      if (held >= limit) return null;
+      held += 1;
+      continue;
+    }
+    if (held < limit) return null;
+    if (model === 'restart') end = t + windowMs;
+    else blockedFrom = t;
+  }
+  return model === 'restart' ? [0, 0] : [lo, hi];
+}
+
+/** Windows that align to the clock as people configure them (1 s … 1 h), boundaries at whole multiples. */
+const ROUND_WINDOWS_MS = [1_000, 2_000, 5_000, 10_000, 15_000, 20_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000];
+/** Our clock against the server's: a boundary this close to a send may lie on either side of it. */
+const CLOCK_SLACK_MS = [-1_000, -250, 0, 250, 1_000];
+
+/**
+ * Whether a sliding log of `windowMs` counting accepted requests, a fixed window from a request, or a round
+ * window on the clock fits. (A fixed window at an arbitrary phase is not tried: with refused retests spread
+ * over many seconds one of a hundred phases fits by chance, and real fixed windows start at a request or
+ * at a round instant.)
+ */
+function ordinaryFits(seq: readonly Observation[], span: number): boolean {
+  for (let w = SHORTEST_MS; w <= span; w *= STEP) {
+    if (limitsThatFit(seq, w, false) !== null || fixedFits(seq, w, null)) return true;
+  }
+  return ROUND_WINDOWS_MS.some((w) => CLOCK_SLACK_MS.some((slack) => fixedFits(seq, w, slack)));
+}
+
+/** See BlockFit: the block these answers show after the limit, or null (an ordinary reading fits, or none does). */
+export function blockAfterLimit(observations: readonly Observation[]): BlockFit | null {
+  const seq = [...observations].filter((o) => isAccepted(o) || isRateLimited(o)).sort(bySendTime);
+  const firstRefused = seq.findIndex(isRateLimited);
+  if (firstRefused < 1 || !seq.slice(firstRefused).some(isAccepted)) return null;
+  const span = (seq.at(-1) as Observation).sentAt - (seq[0] as Observation).sentAt;
+  // The longest run of accepted requests bounds the limit (a run may span two windows).
+  let run = 0;
+  let longest = 0;
+  for (const o of seq) {
+    run = isAccepted(o) ? run + 1 : 0;
+    longest = Math.max(longest, run);
+  }
+  for (const model of ['restart', 'block'] as const) {
+    const limits = new Set<number>();
+    let loMs = Infinity;
+    let hiMs = -Infinity;
+    let blockLo = Infinity;
+    let blockHi = -Infinity;
+    for (let w = SHORTEST_MS; w <= span; w *= STEP) {
+      for (let limit = 1; limit <= longest; limit++) {
+        const fit = blockModelFits(seq, limit, w, model);
+        if (fit === null) continue;
+        // A block no longer than the window is the window itself: an ordinary reading.
+        if (model === 'block' && !(fit[1] > w)) continue;
+        limits.add(limit);
+        loMs = Math.min(loMs, w);
+        hiMs = Math.max(hiMs, w);
+        blockLo = Math.min(blockLo, Math.max(fit[0], w));
+        blockHi = Math.max(blockHi, fit[1]);
+      }
+    }
+    if (limits.size !== 1) continue;
+    // The dearest check last: only a fit gets this far.
+    if (ordinaryFits(seq, span)) return null;
+    const limit = [...limits][0] as number;
+    const block = model === 'block' ? { blockLoMs: blockLo, blockHiMs: Number.isFinite(blockHi) ? blockHi : null } : { blockLoMs: null, blockHiMs: null };
+    return { model, limit, loMs, hiMs: hiMs * STEP, ...block };
+  }
+  return null;
+}

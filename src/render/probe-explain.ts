@@ -124,6 +124,21 @@ const RATE_TEXT: Writers<RateReason> = {
       : `${r.limit} requests per window, but only windows from ${seconds(r.loMs)} to ${seconds(r.hiMs)} s fit, too wide a range to state the sustainable rate`;
     return `Refused requests count against the limit too (a penalty box): every answer fits a sliding window that counts each request, refused or not, and none fits one that counts only accepted requests: ${window}${sayHeader(r.header)}; a client that retries while refused stays refused, so keep under the limit rather than retrying into it.`;
   },
+  'block-after-limit': (r) => {
+    const window = r.timed
+      ? `${r.limit} requests per ${seconds((r.loMs + r.hiMs) / 2)} s (windows from ${seconds(r.loMs)} to ${seconds(r.hiMs)} s fit)`
+      : `${r.limit} requests per window, but only windows from ${seconds(r.loMs)} to ${seconds(r.hiMs)} s fit, too wide a range to state the sustainable rate`;
+    const block = r.blockLoMs === null
+      ? ''
+      : r.blockHiMs === null
+        ? ` for more than ${seconds(r.blockLoMs)} s`
+        : ` for ${seconds(r.blockLoMs)}–${seconds(r.blockHiMs)} s`;
+    const what = r.model === 'restart'
+      ? 'every refused request restarted the window (a penalty box): a retest sooner than a window after the last refusal was refused again, and allowance came back only after a quiet window'
+      : `the first request over the limit was blocked${block}, longer than the window (a block after the limit), and the allowance came back only after it`;
+    const advice = r.model === 'restart' ? 'a client that retries while refused stays refused' : 'going over it costs the whole block';
+    return `Refusals cost more than the window here: ${what}; ${window}${sayHeader(r.header)}${stopClause(r.stop)}. Pace under the limit: ${advice}.`;
+  },
   'bucket-untimed': (r) => `Allowance came back a little at a time (a token bucket)${sayHeader(r.header)}, but too few refills were seen${stopClause(r.stop)} to time them.`,
   'bucket-from-cycles': (r) =>
     `After the first 429 allowance came back one request at a time, about ${describeRate(r.perMinute)}/min (one every ${round(1 / r.ratePerSecond, 2)} s): a token bucket` +
