@@ -53,10 +53,10 @@ export function estimateFromCycles(observations: readonly Observation[], mode: H
     };
   }
   // Refused requests that count too (a penalty box) make every reading of the cycles below wrong.
-  const counting = refusalsCount(observations);
-  if (counting !== null) return penaltyBoxWindow(counting, cx);
   // So does a block after the limit (refusals restart the window, or block for longer than it).
+  const counting = refusalsCount(observations);
   const blocked = blockAfterLimit(observations);
+  if (counting !== null) return penaltyBoxWindow(blocked === null ? counting : bothPenaltyReadings(counting, blocked), cx);
   if (blocked !== null) return blockedWindow(blocked, cx);
   const resetBinds = policyResetBinds(observations, ctx.intervalMs);
   const points = mode.kind === 'series' ? headerPoints(observations, mode.policy) : [];
@@ -192,6 +192,16 @@ function penaltyBoxWindow(fit: CountingFit, cx: CyclesContext): RateFinding {
     confidence: timed ? 'medium' : 'low',
     reason: { code: 'refusals-count', limit: fit.limit, loMs: fit.loMs, hiMs: fit.hiMs, timed, fixedFitsToo: fit.fixedFitsToo, header: cx.header },
   };
+}
+
+/**
+ * A sliding window that counts refusals and a block after the limit both fit: the windows of either
+ * (a sustainable rate only when together they still agree within ±15 %), and no limit unless they share it.
+ */
+function bothPenaltyReadings(counting: CountingFit, blocked: BlockFit): CountingFit {
+  const loMs = Math.min(counting.loMs, blocked.loMs);
+  const hiMs = Math.max(counting.hiMs, blocked.hiMs);
+  return { ...counting, loMs, hiMs, fixedFitsToo: counting.fixedFitsToo || blocked.limit !== counting.limit };
 }
 
 /**
