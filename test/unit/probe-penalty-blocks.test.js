@@ -92,3 +92,21 @@ describe('rate-limiter-flexible blockDuration 30 s (10 per 10 s, no headers): th
     }
   }
 });
+
+describe('sweep: both limiters × limits, windows and paces that reach the limit', () => {
+  // Each is right (limit ±1, perMinute ±15 %) or unknown with the reason. Before this change: the
+  // restarted window read as 11 per — (approx, no rate) or as a sliding penalty box of the wrong window
+  // (5 per 12.9 s for 5 per 10 s at 240 rpm); the block read as the window (18 per 47.8 s). Not covered:
+  // a block whose second burst ends inside the window that began at the recovery (5 per 10 s blocked 30 s
+  // at 120 rpm reads 5 per 39.6 s): nothing in the answers tells that block from a 40 s window.
+  for (const [limit, windowMs, rpm] of [[10, 5_000, 240], [5, 10_000, 60], [5, 10_000, 240], [10, 10_000, 240]]) {
+    for (const kind of ['restart', 'block']) {
+      it(`${kind} ${limit} per ${windowMs / 1000} s at ${rpm} rpm`, async () => {
+        const limiter = kind === 'restart' ? () => new RestartingWindowLimiter(limit, windowMs) : () => new BlockingWindowLimiter(limit, windowMs, 3 * windowMs);
+        const run = await simulate({ limiter, latency: 50, rpm });
+        assertRightOrUnknown(run.result.rate, { limit, perMinute: (limit * 60_000) / windowMs }, run.trace);
+        if (kind === 'restart') assert.notEqual(run.result.rate.penalty, null, `penalty null: ${run.result.rate.explanation}`);
+      });
+    }
+  }
+});
