@@ -144,6 +144,9 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
         await http.close();
       }
     };
+  /** `run` for a command whose one argument is a file (recommend, analyze): commander passes it first. */
+  const runOnFile = (load: (file: string, ctx: CommandContext, opts: Record<string, unknown>) => Promise<number> | number) =>
+    (file: string, opts: Record<string, unknown>, command: Command) => run(async (ctx, o) => load(file, ctx, o))(opts, command);
 
   addNetworkOptions(addOutputOptions(program.command('headers')
     .description('send one request (or --count N), show every rate-limit header raw and parsed, and a verdict')
@@ -249,9 +252,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
       'chutes-diag recommend result.json --for bottleneck',
       'chutes-diag recommend result.json --json',
     ], { durations: false })))
-    .action(async (file: string, opts: Record<string, unknown>, command: Command) => {
-      await run(async (ctx, o) => (await import('./commands/recommend.js')).runRecommend(file, o, ctx))(opts, command);
-    });
+    .action(runOnFile(async (file, ctx, o) => (await import('./commands/recommend.js')).runRecommend(file, o, ctx)));
 
   addOutputOptions(program.command('demo')
     .description('run doctor → headers → probe → wait-reset against an in-process emulator; no key or network needed')
@@ -286,10 +287,7 @@ ${examples(['chutes-diag demo', 'CHUTES_API_KEY=cpk_… chutes-diag doctor', 'ch
       'chutes-diag analyze tap.jsonl',
       'chutes-diag analyze session.har --json',
     ], { durations: false })))
-    .action(async (file: string, opts: Record<string, unknown>, command: Command) => {
-      const action = run(async (ctx, o) => (await import('./commands/analyze.js')).runAnalyze(file, o, ctx));
-      await action(opts, command);
-    });
+    .action(runOnFile(async (file, ctx, o) => (await import('./commands/analyze.js')).runAnalyze(file, o, ctx)));
 
   return { program, result };
 }

@@ -13,6 +13,7 @@ import type { FirstBurstNote, StatedLimit, StopCause, WindowReturn } from './rea
 import { behaviourRateInterval, bucketCapacity, refillRateInterval, resetRateInterval, tokenRate } from './refill.js';
 import { blockAfterLimit, refusalsCount, type BlockFit, type CountingFit } from './refusals-count.js';
 import { policyResetBinds, retryHint } from './retry-hint.js';
+import { confirmedRoundWindow, readRoundWindow, roundPlanApplies } from './round-windows.js';
 import { windowTiming } from './window-timing.js';
 
 /** What every cycles estimate carries along: the header's figure if any, and why sending stopped. */
@@ -24,6 +25,8 @@ interface CyclesContext {
   intervalMs: number;
   /** A concurrency gate held the sends to this many in flight, else null. */
   heldInFlight: number | null;
+  /** No answer carried a timing hint (Retry-After, a reset): round windows are tried (round-windows.ts). */
+  untimed: boolean;
 }
 
 /** Everything behaviour can say, from the first burst on. */
@@ -31,7 +34,8 @@ export function estimateFromCycles(observations: readonly Observation[], mode: H
   const cycles = namedCycles(rateRuns(observations));
   const headerLimit = mode.kind === 'none' ? null : mode.limit;
   const header = headerLimit === null ? null : { name: headerName(mode), limit: headerLimit };
-  const cx: CyclesContext = { headerLimit, header, source: headerLimit === null ? 'observed' : 'both', stop: ctx.stoppedBy ?? null, intervalMs: ctx.intervalMs, heldInFlight: ctx.heldInFlight ?? null };
+  const untimed = (mode.kind === 'none' || mode.kind === 'limit-only') && !observations.some((o) => o.retryAfterSeconds !== null) && roundPlanApplies(cycles);
+  const cx: CyclesContext = { headerLimit, header, source: headerLimit === null ? 'observed' : 'both', stop: ctx.stoppedBy ?? null, intervalMs: ctx.intervalMs, heldInFlight: ctx.heldInFlight ?? null, untimed };
   const { burst1, limited1, burst2, limited2 } = cycles;
 
   if (!limited1) return neverLimited(observations, cx);
@@ -55,8 +59,10 @@ export function estimateFromCycles(observations: readonly Observation[], mode: H
   // Refused requests that count too (a penalty box) make every reading of the cycles below wrong.
   // So does a block after the limit (refusals restart the window, or block for longer than it).
   const counting = refusalsCount(observations);
+  // A fixed window fitting as well as a penalty box: a round one both recoveries confirmed is that window.
+  const roundFixed = counting?.fixedFitsToo === true && untimed && limited2 !== undefined && confirmedRoundWindow(readRoundWindow(cycles, ctx.intervalMs), ctx.intervalMs) !== null;
   const blocked = blockAfterLimit(observations);
-  if (counting !== null) return penaltyBoxWindow(blocked === null ? counting : bothPenaltyReadings(counting, blocked), cx);
+  if (counting !== null && !roundFixed) return penaltyBoxWindow(blocked === null ? counting : bothPenaltyReadings(counting, blocked), cx);
   if (blocked !== null) return blockedWindow(blocked, cx);
   const resetBinds = policyResetBinds(observations, ctx.intervalMs);
   const points = mode.kind === 'series' ? headerPoints(observations, mode.policy) : [];
@@ -112,7 +118,11 @@ function estimateWindowFromCycles(cycles: Cycles, recovery1: Recovery, resetBind
   // the window held before the probe began (that only changes n1). When the recovery retest had to wait
   // for a Retry-After, burst 2 began up to that hint's rounding after the boundary and may straddle the
   // next one: more than a stated limit is that, not a bigger limit (other traffic only takes allowance).
-  const observedLimit = n2;
+  // Both recoveries came where a round window predicted (and nothing else round did): that window. A clock
+  // window's burst 2 may have begun mid-window (the retest came a while after the boundary) and run through
+  // the next boundary: the window that refused it, which began during the burst, holds the limit.
+  const round = cx.untimed ? confirmedRoundWindow(readRoundWindow(cycles, cx.intervalMs), cx.intervalMs) : null;
+  const observedLimit = round?.family === 'clock' ? countInRefusedWindow(cycles, round.windowMs) : n2;
   const straddled = headerLimit !== null && observedLimit > headerLimit + 1;
   const limit = headerLimit !== null && (Math.abs(headerLimit - observedLimit) <= 1 || straddled) ? headerLimit : observedLimit;
   const sharedWith = headerLimit !== null && headerLimit - observedLimit > 1 ? headerLimit : null;
@@ -120,9 +130,9 @@ function estimateWindowFromCycles(cycles: Cycles, recovery1: Recovery, resetBind
   const recovery2 = bracket2 && narrowRecovery(bracket2, [...(cycles.burst2 ?? []), ...(cycles.limited2 ?? [])], resets, cx.intervalMs);
   const firstBurst: FirstBurstNote | null = straddled
     ? { code: 'second-straddled', got: n2, stated: headerLimit }
-    : n1 < n2
+    : n1 < observedLimit
       ? { code: 'began-earlier', got: n1 }
-      : n1 > n2 ? { code: 'first-straddled', got: n1 } : null;
+      : n1 > observedLimit ? { code: 'first-straddled', got: n1 } : null;
   if (!recovery2) {
     const waitedMs = (lastOf(cycles.limited2) as Observation).sentAt - recovery1.mid;
     return untimedWindow(limit, cx.source, { code: 'window-second-recovery-missing', limit, header: cx.header, firstBurst, waitedMs, stop: cx.stop, sharedWith });
@@ -134,9 +144,11 @@ function estimateWindowFromCycles(cycles: Cycles, recovery1: Recovery, resetBind
   // never gives one burst more than the limit at an even pace.)
   const raw = windowTiming(cycles, recovery1, recovery2, cx.intervalMs);
   const fixedMs = recovery2.mid - recovery1.mid;
-  const timing = spanned > 1 && raw.algorithm !== 'sliding-window'
-    ? { algorithm: 'fixed-window' as const, windowMs: fixedMs / spanned, loMs: (recovery2.lastFail - recovery1.firstOk) / spanned, hiMs: (recovery2.firstOk - recovery1.lastFail) / spanned, settled: raw.settled }
-    : raw;
+  const timing = round !== null
+    ? { algorithm: round.family === 'clock' ? ('fixed-window' as const) : raw.algorithm, windowMs: round.windowMs, loMs: round.windowMs, hiMs: round.windowMs, settled: round.family === 'clock' || raw.settled }
+    : spanned > 1 && raw.algorithm !== 'sliding-window'
+      ? { algorithm: 'fixed-window' as const, windowMs: fixedMs / spanned, loMs: (recovery2.lastFail - recovery1.firstOk) / spanned, hiMs: (recovery2.firstOk - recovery1.lastFail) / spanned, settled: raw.settled }
+      : raw;
   const windowMs = timing.windowMs;
   const algorithm = timing.algorithm;
   const returned: WindowReturn = algorithm === 'unknown'
@@ -168,6 +180,7 @@ function estimateWindowFromCycles(cycles: Cycles, recovery1: Recovery, resetBind
       returned,
       loose: loose ? { loMs: timing.loMs, hiMs: timing.hiMs, hinted } : null,
       sharedWith,
+      round,
     },
   };
 }
@@ -222,6 +235,12 @@ function blockedWindow(fit: BlockFit, cx: CyclesContext): RateFinding {
     confidence: timed ? 'medium' : 'low',
     reason: { code: 'block-after-limit', model: fit.model, limit: fit.limit, loMs: fit.loMs, hiMs: fit.hiMs, blockLoMs: fit.blockLoMs, blockHiMs: fit.blockHiMs, timed, header: cx.header, stop: cx.stop },
   };
+}
+
+/** Burst 2's requests in the clock window of `windowMs` that refused it. */
+function countInRefusedWindow(cycles: Cycles, windowMs: number): number {
+  const refused = Math.floor(((cycles.limited2 as Observation[])[0] as Observation).sentAt / windowMs);
+  return (cycles.burst2 as Observation[]).filter((o) => Math.floor(o.sentAt / windowMs) === refused).length;
 }
 
 function estimateBucketFromCycles(observations: readonly Observation[], cycles: Cycles, cx: CyclesContext): RateFinding {

@@ -129,8 +129,9 @@ export function detectPenalty(observations: readonly Observation[]): Penalty | n
  * before it, and LOCKOUT_PATIENCE_MS), each step is LOCKOUT_STEP_GROWTH times the one before: as in
  * wait/next-test.ts (BAN_SAFE_GROWTH), a step must outgrow a block that lengthens with each refusal, and ×4
  * gains ×2 per refused retest on one that doubles. The patience is what ordinary windows and sliding
- * logs that count refusals need of the fine ladder to be timed within ±15 % (test/unit/probe-real-limiters
- * and probe-strategy sweeps: a shorter patience, ×4 from 4× the burst or from 20 s, put some of them off).
+ * logs that count refusals need of the fine ladder to be timed within ±15 % (test/unit/probe-real-limiters,
+ * probe-strategy and probe-round-windows sweeps: a shorter patience, ×4 from 4× the burst or from 20 or 30 s,
+ * put some of them off).
  * The refused retests then span more than the step that recovers, which is what tells a restarted block
  * from a long window in the next cycle (restartSafeFloor).
  */
@@ -138,8 +139,12 @@ export const LOCKOUT_PATIENCE = 8;
 export const LOCKOUT_STEP_GROWTH = 4;
 /** …and only once the lockout has lasted LOCKOUT_PATIENCE_RATIO times the allowance's run before it. */
 export const LOCKOUT_PATIENCE_RATIO = 8;
-/** …and at least this long (a fast pace's short burst says little about how long its window is). */
-export const LOCKOUT_PATIENCE_MS = 30_000;
+/**
+ * …and at least this long: a fast pace's short burst says little about how long its window is, and a
+ * minute's window (Chutes' edge, the commonest round window) must still be timed by the fine ladder
+ * (test/unit/probe-round-windows: 1-minute windows at 600 rpm went off with 30 s).
+ */
+export const LOCKOUT_PATIENCE_MS = 66_000;
 
 /** Whether a lockout (its refusals, oldest first, in `sorted`) has outlasted the patience at `at`. */
 function outlasted(sorted: readonly Observation[], lockout: readonly Observation[], at: number): boolean {

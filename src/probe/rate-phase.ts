@@ -37,6 +37,7 @@ import { explainBanRisk, explainQuotaShare } from '../render/probe-explain.js';
 import { isRatePurpose, type PhaseStep, type SendAction, type SendLedger, type SendPurpose, type StrategyConfig } from './ledger.js';
 import type { RatePacer } from './rate-pacing.js';
 import { bucketGap, burst2PauseUntil, refillRateIsTight, secondLadderGrowth, secondRecoveryFloor, type Cycles } from './rate-stages.js';
+import { confirmedRoundWindow, predictedRetestAt, readRoundWindow, roundPlanApplies } from './round-windows.js';
 
 /** Consecutive failures (neither accepted nor rate limited) after which sending stops. */
 const ERROR_STOP_NO_SUCCESS = 3;
@@ -311,12 +312,18 @@ export class RatePhase {
         // One request right after the second recovery: refused, the allowance came back one request at a
         // time (sliding); accepted, all at once (fixed), if burst 2's pause outlasted this recovery's bracket.
         const at = Math.max(recovery2.sentAt + this.intervalMs, now);
+        // A window the clock's round boundaries explain is a fixed one: nothing left to tell.
+        if (this.untimed(obs) && confirmedRoundWindow(readRoundWindow(cycles, this.intervalMs), this.intervalMs)?.family === 'clock') return this.finishWhenSettled(null);
         const deadline = slidingRefusalDeadline(cycles, this.intervalMs);
         if (this.pacer.lastSeq <= recovery2.seq && deadline !== null && at < deadline) return this.send(at, 'retest');
         return this.finishWhenSettled(null);
       }
+      const floor = secondRecoveryFloor(cycles, this.intervalMs);
+      const predicted = this.predictedRetest(obs, cycles, Math.max(floor, lastSlot + this.intervalMs));
+      if (predicted === 'await') return { kind: 'await', until: null };
+      // A long first lockout: no retest sooner after the latest refusal than the step that ended it (penalty.ts).
       const ladder = lockoutRetestAt(obs, nextRetestAt(recovery1.sentAt, lastSlot, this.intervalMs, secondLadderGrowth(cycles, recovery1, lastSlot)), lastSlot);
-      return this.send(Math.max(ladder, secondRecoveryFloor(cycles, this.intervalMs), restartSafeFloor(obs) ?? -Infinity, now), 'retest');
+      return this.send(Math.max(predicted ?? ladder, floor, restartSafeFloor(obs) ?? -Infinity, now), 'retest');
     }
     if (this.gaps.length === 0) {
       // A gap is sized from the refill seen so far: an unanswered retest may yet be a success, and
@@ -336,6 +343,26 @@ export class RatePhase {
     this.gaps.push(bucketGap(obs, lastSlot, this.intervalMs));
     return this.send(Math.max((this.gaps.at(-1) as { until: number }).until, now), 'burst');
   }
+
+  /** No answer so far carries a timing hint (Retry-After, a reset): the round-window plan applies (round-windows.ts). */
+  private untimed(obs: readonly Observation[]): boolean {
+    const mode = this.rateView().mode;
+    return (mode.kind === 'none' || mode.kind === 'limit-only') && !obs.some((o) => o.retryAfterSeconds !== null) && roundPlanApplies(this.rateView().cycles);
+  }
+
+  /**
+   * The second recovery's next retest: just after the earliest instant a hypothesis that explained the
+   * first recovery predicts and no refusal has ruled out ('await' while a retest is unanswered: its answer
+   * may settle it), or null for the fine ladder when none is left.
+   */
+  private predictedRetest(obs: readonly Observation[], cycles: Cycles, earliest: number): number | 'await' | null {
+    if (!this.untimed(obs)) return null;
+    const second = readRoundWindow(cycles, this.intervalMs).second;
+    if (!second || second.length === 0) return null;
+    if (this.pending() > 0) return 'await';
+    return predictedRetestAt(second, (cycles.limited2?.at(-1) as Observation).sentAt, earliest, this.intervalMs);
+  }
+
 
   /** Burst 2's first accepted answers, as many as burstsSayWindow asks for, with no send among them unanswered. */
   private burst2HeadSettled(cycles: Cycles): boolean {

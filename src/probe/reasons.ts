@@ -36,6 +36,16 @@ export interface LooseTiming {
   hinted: boolean;
 }
 
+/**
+ * Both recoveries came where a round window predicted them (round-windows.ts): `family` 'clock' at the
+ * clock's whole multiples of the window, 'first-request' one window after the request that began it (or
+ * a sliding log's oldest entry), null when both fit.
+ */
+export interface RoundWindowNote {
+  windowMs: number;
+  family: 'clock' | 'first-request' | null;
+}
+
 export type RateReason =
   /** Nothing accepted or rate limited. */
   | { code: 'nothing-counted'; stop: StopCause }
@@ -63,7 +73,7 @@ export type RateReason =
   /** A window's limit from a burst, but the second recovery did not come. `sharedWith`: a larger stated limit. */
   | { code: 'window-second-recovery-missing'; limit: number; header: StatedLimit | null; firstBurst: FirstBurstNote | null; waitedMs: number; stop: StopCause; sharedWith: number | null }
   /** A window timed from two recoveries. */
-  | { code: 'window-from-cycles'; limit: number; windowMs: number; header: StatedLimit | null; firstBurst: FirstBurstNote | null; returned: WindowReturn; loose: LooseTiming | null; sharedWith: number | null }
+  | { code: 'window-from-cycles'; limit: number; windowMs: number; header: StatedLimit | null; firstBurst: FirstBurstNote | null; returned: WindowReturn; loose: LooseTiming | null; sharedWith: number | null; round: RoundWindowNote | null }
   /**
    * Every answer fits a sliding window that counts refused requests too, and none fits one that counts
    * only accepted ones (a penalty box): `limit` per a window in [loMs, hiMs]; `timed` when that range is

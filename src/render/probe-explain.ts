@@ -9,6 +9,7 @@ import type {
   ForeignUsage,
   RateReason,
   RateRefusalEvidence,
+  RoundWindowNote,
   StatedLimit,
   StopCause,
   WindowReturn,
@@ -66,6 +67,18 @@ const WINDOW_RETURN: Record<WindowReturn, string> = {
   'all-at-once': 'allowance came back all at once at window boundaries',
 };
 
+/** How a round window was confirmed (no header timed it). */
+function roundClause(round: RoundWindowNote | null): string {
+  if (round === null) return '';
+  const w = `${seconds(round.windowMs)}-s`;
+  const where = round.family === 'clock'
+    ? `at the clock's whole ${w} boundaries`
+    : round.family === 'first-request'
+      ? `one window after the request that began each window`
+      : `where a round ${w} window predicts`;
+  return `; both recoveries came ${where}, as a round ${w} window predicts (no header states the window)`;
+}
+
 function sharedClause(sharedWith: number | null): string {
   return sharedWith === null ? '' : `; the header says ${sharedWith}, so other traffic may share the limit`;
 }
@@ -113,7 +126,8 @@ const RATE_TEXT: Writers<RateReason> = {
     const range = r.loose === null
       ? ''
       : `; the recoveries were timed only to within ${seconds(Math.max(0, r.loose.loMs))}–${seconds(r.loose.hiMs)} s${r.loose.hinted ? " (the retests waited as long as the server's Retry-After or reset asked)" : ''}`;
-    return `${r.limit} requests were accepted per window of about ${seconds(r.windowMs)} s${sayHeader(r.header)}${firstBurstNote(r.firstBurst)}; ${WINDOW_RETURN[r.returned]}${range}${sharedClause(r.sharedWith)}.`;
+    const about = r.round === null ? 'about ' : '';
+    return `${r.limit} requests were accepted per window of ${about}${seconds(r.windowMs)} s${sayHeader(r.header)}${firstBurstNote(r.firstBurst)}; ${WINDOW_RETURN[r.returned]}${range}${roundClause(r.round)}${sharedClause(r.sharedWith)}.`;
   },
   'refusals-count': (r) => {
     if (r.fixedFitsToo) {

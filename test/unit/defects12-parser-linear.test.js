@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { parseRateLimitHeaders } from '../../dist/ratelimit/parse.js';
 import { formatSeconds } from '../../dist/format.js';
+import { prng } from '../helpers/passive-traffic.js';
 
 const PARSE_URL = new URL('../../dist/ratelimit/parse.js', import.meta.url).href;
 const DEADLINE_MS = 60_000;
@@ -85,17 +86,6 @@ describe('item 4: 2 MB hostile values parse within a deadline only linear code m
   }
 });
 
-/** Deterministic PRNG (mulberry32), so a failure reproduces from its seed. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FUZZ_NAMES = [
   'ratelimit', 'ratelimit-policy', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset',
