@@ -2,7 +2,7 @@
 // block. @fastify/rate-limit with `continueExceeding` restarts its window with every request over the limit
 // (RestartingWindowLimiter); rate-limiter-flexible with `blockDuration` blocks for longer than its window
 // after the limit (BlockingWindowLimiter). Either the limit and the sustainable rate come out right, or the
-// bound is `unknown` with the reason; refusals stay few; a block that retests lengthen is reported as a
+// bound is `unknown` with the reason; fewer refusals than before; a block that retests lengthen is reported as a
 // penalty.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -64,7 +64,7 @@ describe('the emulated limiters behave like the real ones', () => {
 describe('@fastify/rate-limit continueExceeding (10 per 10 s, headers off): refusals restart the window', () => {
   for (const phase of [0, 3_700]) {
     for (const latency of [5, 300]) {
-      it(`phase ${phase} ms, latency ${latency} ms: a penalty, few refusals, right or unknown`, async () => {
+      it(`phase ${phase} ms, latency ${latency} ms: a penalty, fewer refusals, right or unknown`, async () => {
         const run = await simulate({ limiter: () => new RestartingWindowLimiter(10, 10_000), latency, phase });
         const { rate } = run.result;
         // 34 before (the ladder's steps grew by a tenth of the lockout, and each refusal restarted the
