@@ -207,8 +207,14 @@ function cliArgs(url, cli, extra = []) {
 /**
  * Starts a fresh instance of a row's limiter (nginx in front of its backend, or the limiter server); the
  * stop functions go into `stops` (first to stop first). readLog(): the limiter's own log, its counts, and the
- * POST arrivals [{t, status}] on its clock (nginx: the request's start, $msec − $request_time).
+ * POST arrivals [{t, status}] on its clock (nginx: when limit_req let it through, $msec − $upstream_response_time;
+ * a refused one, its arrival, $msec − $request_time).
  */
+function releasedAt(entry) {
+  const upstream = entry.upstream === null ? Number.NaN : Number.parseFloat(entry.upstream);
+  return Number.isFinite(upstream) ? entry.endMs - upstream * 1000 : entry.startMs;
+}
+
 async function startLimiter(row, nginxStatus, stops) {
   if (row.limiter === 'nginx') {
     const status = await nginxStatus();
@@ -220,14 +226,22 @@ async function startLimiter(row, nginxStatus, stops) {
     return {
       url: `http://127.0.0.1:${nginx.port}`,
       nginxConfig: nginx.config,
-      readLog: async () => {
-        const entries = nginx.accessLog().split('\n').filter(Boolean).map(parseAccessLine).filter(Boolean);
+      // atLeastPosts: nginx writes a request's line after the client has its answer, so a reader that just saw
+      // its last answer waits (up to 5 s) until the log has caught up.
+      readLog: async ({ atLeastPosts = 0 } = {}) => {
+        const parse = () => nginx.accessLog().split('\n').filter(Boolean).map(parseAccessLine).filter(Boolean);
+        let entries = parse();
+        for (const until = performance.now() + 5000; entries.filter((e) => e.method === 'POST').length < atLeastPosts && performance.now() < until; entries = parse()) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
         const backendLog = await backend.log();
         return {
           log: entries,
           backend: { requests: backendLog.log.filter((e) => e.method === 'POST').length, maxInFlight: backendLog.maxInFlight },
           counts: countNginxLog(entries),
-          arrivals: entries.filter((e) => e.method === 'POST').map((e) => ({ t: e.startMs, status: e.status })),
+          // When limit_req let the request through: its end less the upstream's time (a delayed request waited in
+          // nginx before that); a refused one, its arrival.
+          arrivals: entries.filter((e) => e.method === 'POST').map((e) => ({ t: releasedAt(e), status: e.status })),
         };
       },
     };
@@ -306,9 +320,9 @@ async function runRecommendation(row, record, nginxStatus) {
       try {
         const limiter = await startLimiter(row, nginxStatus, stops);
         out.settled = await runSnippet(client, rec.snippets[client], { url: limiter.url, probedUrl: record.probedUrl, requests: plan.requests });
-        const seen = await limiter.readLog();
+        const seen = await limiter.readLog({ atLeastPosts: out.settled.fulfilled + out.settled.rejected });
         out.counts = seen.counts;
-        out.judged = judgeSnippetRun(seen.arrivals, limitPerMinute, { planned: plan.requests, windowMs: plan.windowMs });
+        out.judged = judgeSnippetRun(seen.arrivals, limitPerMinute, { planned: plan.requests, windowMs: plan.windowMs, pacePerMinute: rec.requestsPerMinute });
       } catch (error) {
         out.failure = error instanceof Error ? error.message : String(error);
       } finally {
@@ -318,7 +332,7 @@ async function runRecommendation(row, record, nginxStatus) {
     }),
   );
   const met = judgeRecommendationRow(runs);
-  progress(`recommend done ${row.name}: ${met ? 'PASS' : 'FAIL'} (${runs.map((r) => `${r.client} ${r.judged ? `${num((r.judged.share ?? 0) * 100)} %, ${r.judged.refusals} × 429` : `FAIL: ${r.failure}`}`).join('; ')}), ${num((performance.now() - started) / 1000)} s`);
+  progress(`recommend done ${row.name}: ${met ? 'PASS' : 'FAIL'} (${runs.map((r) => `${r.client} ${r.judged ? `${num((r.judged.share ?? 0) * 100)} %, ${r.judged.refusals} × 429${r.judged.met ? '' : ` ✗ ${r.judged.why}`}` : `FAIL: ${r.failure}`}`).join('; ')}), ${num((performance.now() - started) / 1000)} s`);
   return { status: 'run', requestsPerMinute: rec.requestsPerMinute, minIntervalMs: rec.minIntervalMs, maxConcurrency: rec.maxConcurrency, maxRetries: rec.retry?.maxRetries ?? null, basis: rec.basis, limitPerMinute, plan, runs, met, wallMs: performance.now() - started };
 }
 
@@ -485,7 +499,8 @@ function clientCell(run) {
   if (!run) return '—';
   if (run.failure || !run.judged) return `FAIL: ${run.failure ?? 'no result'}`;
   const j = run.judged;
-  return `${j.share === null ? '—' : `${num(j.share * 100)} %`}, ${j.refusals} × 429, ${j.accepted}/${j.sent} ok${j.met ? '' : ` ✗ ${j.why}`}`;
+  const delayed = run.counts?.delayedByLimitReq ? `, ${run.counts.delayedByLimitReq} delayed by limit_req` : '';
+  return `${j.share === null ? '—' : `${num(j.share * 100)} %`}, ${j.refusals} × 429, ${j.accepted}/${j.sent} ok${delayed}${j.met ? '' : ` ✗ ${j.why}`}`;
 }
 
 function recommendCell(rec) {

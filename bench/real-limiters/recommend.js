@@ -53,7 +53,9 @@ export function planSpan(truth, minIntervalMs) {
  * Judges one executed snippet on the limiter's own log.
  * @param {{t: number, status: number | null}[]} arrivals  the POSTs the limiter saw (arrival on its clock, ms; final status)
  * @param {number} limitPerMinute  the true sustained limit (truePerMinute)
- * @param {{planned: number, windowMs: number}} plan  requests the client was asked to send; the limit's window
+ * @param {{planned: number, windowMs: number, pacePerMinute?: number | null}} plan  requests the client was asked to send; the
+ *   limit's window; the recommended pace (a pace above the true limit is a miss even when nothing was refused:
+ *   only a queue — nginx without nodelay — held it, and a queue overflows)
  * @returns {{sent: number, accepted: number, refusals: number, other: number, spanMs: number | null, perMinute: number | null, share: number | null, windows: number | null, met: boolean, why: string}}
  */
 export function judgeSnippetRun(arrivals, limitPerMinute, plan) {
@@ -71,6 +73,7 @@ export function judgeSnippetRun(arrivals, limitPerMinute, plan) {
   if (refusals > 0) misses.push(`${refusals} × 429`);
   if (other > 0) misses.push(`${other} other failures`);
   if (accepted < plan.planned) misses.push(`${accepted}/${plan.planned} answered`);
+  if (typeof plan.pacePerMinute === 'number' && plan.pacePerMinute > limitPerMinute) misses.push(`pace ${plan.pacePerMinute}/min above the true limit ${Math.round(limitPerMinute * 10) / 10}/min`);
   if (share === null) misses.push('no throughput figure (fewer than 2 arrivals)');
   else if (share < MIN_SHARE) misses.push(`throughput ${(share * 100).toFixed(1)} % < ${MIN_SHARE * 100} %`);
   return { sent: sorted.length, accepted, refusals, other, spanMs, perMinute, share, windows, met: misses.length === 0, why: misses.join('; ') };

@@ -83,6 +83,14 @@ test('judgeSnippetRun: zero 429s and ≥ 80 % of the limit, on the limiter\'s lo
     assert.equal(none.share, null);
   }
 
+  // A pace above the true limit misses even with no refusal and full throughput: only nginx's delay queue
+  // (no nodelay) held it, by slowing the answers, and that queue overflows into 429s once its burst is spent.
+  const queued = judgeSnippetRun(arrivals(26, 1000), 60, { planned: 26, windowMs: 11_000, pacePerMinute: 66.7 });
+  assert.equal(queued.met, false);
+  assert.equal(queued.refusals, 0);
+  assert.match(queued.why, /pace 66\.7\/min above the true limit 60\/min/);
+  assert.equal(judgeSnippetRun(arrivals(19, 1112), 60, { ...plan, pacePerMinute: 53.9 }).met, true);
+
   // The order of the log does not matter (nginx writes its access log when requests end).
   const shuffled = arrivals(19, 1112).reverse();
   assert.deepEqual(judgeSnippetRun(shuffled, 60, plan), held);
