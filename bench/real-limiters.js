@@ -18,7 +18,7 @@
 // 10 s, at most 60 s), and judged in the limiter's own log: zero 429s and ≥ 80 % of the true limit's
 // throughput (bench/real-limiters/recommend.js). Adds about 4–5 minutes, the lanes side by side.
 //
-//   node bench/real-limiters.js                 # every row (about 10 minutes on 2 shared cores)
+//   node bench/real-limiters.js                 # every row (about 13 minutes on 2 shared cores, the recommendation stage included)
 //   node bench/real-limiters.js --quick         # fewer rows, one run of the case (about 4 minutes)
 //   node bench/real-limiters.js --only nginx    # rows whose name contains the text (case-insensitive; repeatable)
 //   node bench/real-limiters.js --serial        # every row one after another (default: three lanes side by
