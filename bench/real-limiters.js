@@ -12,12 +12,18 @@
 //     and open loop (30 sends at 600 rpm against a server answering in 2 s).
 // Requests spent and refusals provoked are counted at the limiter (nginx's access log, the limiter
 // process's own log), not from the CLI's JSON. Each row is judged against the issue's targets.
+// Recommendations (issue #17, on unless --no-recommend): after a row's probe, when its result carries a
+// recommendation with numbers, the bottleneck, p-queue and openai-node snippets it wrote are executed, each
+// against a FRESH instance of the same limiter, over two windows (nginx: twice a burst's refill; at least
+// 10 s, at most 60 s), and judged in the limiter's own log: zero 429s and ≥ 80 % of the true limit's
+// throughput (bench/real-limiters/recommend.js). Adds about 4–5 minutes, the lanes side by side.
 //
-//   node bench/real-limiters.js                 # every row (about 10 minutes on 2 shared cores)
+//   node bench/real-limiters.js                 # every row (about 13 minutes on 2 shared cores, the recommendation stage included)
 //   node bench/real-limiters.js --quick         # fewer rows, one run of the issue's case (about 4 minutes)
 //   node bench/real-limiters.js --only nginx    # rows whose name contains the text (case-insensitive; repeatable)
 //   node bench/real-limiters.js --serial        # every row one after another (default: three lanes side by
 //                                               # side, one row at a time in each: nginx, windows, penalty boxes)
+//   node bench/real-limiters.js --no-recommend  # the probes only, no recommendation stage
 //   node bench/real-limiters.js --json out.json # also write every figure, the CLI documents and limiter logs
 //   node bench/real-limiters.js --cli ../other/bin/chutes-diag.js   # run another build's CLI (compare commits)
 //
@@ -30,6 +36,7 @@ import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
 import { BIN, ensureNginx, killAllNow, parseAccessLine, runCli, startNginx, startServer, stopAll, useCli } from './real-limiters/processes.js';
 import { errorPercent, gridLateness, headlineError, judgeRow, percentile } from './real-limiters/judge.js';
+import { cleanSnippets, judgeRecommendationRow, judgeSnippetRun, MIN_SHARE, planSpan, runSnippet, SNIPPET_CLIENTS, SPAN_CAP_MS, truePerMinute } from './real-limiters/recommend.js';
 
 // ------------------------------------------------------------------------------------------ the rows
 
@@ -100,12 +107,12 @@ const ROWS = [
 
 function usage(message) {
   if (message) process.stderr.write(`bench: ${message}\n`);
-  process.stderr.write('usage: node bench/real-limiters.js [--quick] [--only <text>]… [--serial] [--json <file>] [--cli <bin/chutes-diag.js of another build>]\n');
+  process.stderr.write('usage: node bench/real-limiters.js [--quick] [--only <text>]… [--serial] [--no-recommend] [--json <file>] [--cli <bin/chutes-diag.js of another build>]\n');
   process.exit(message ? 2 : 0);
 }
 
 function parseArgs(argv) {
-  const opts = { quick: false, only: null, serial: false, json: null, cli: null };
+  const opts = { quick: false, only: null, serial: false, json: null, cli: null, recommend: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -117,6 +124,7 @@ function parseArgs(argv) {
     // Repeatable, not a comma list: row names contain commas.
     else if (arg === '--only') opts.only = [...(opts.only ?? []), value().toLowerCase()];
     else if (arg === '--serial') opts.serial = true;
+    else if (arg === '--no-recommend') opts.recommend = false;
     else if (arg === '--json') opts.json = value();
     else if (arg === '--cli') opts.cli = value();
     else if (arg === '--help' || arg === '-h') usage();
@@ -196,41 +204,76 @@ function cliArgs(url, cli, extra = []) {
   return ['probe', '--base-url', url, '--auth', 'none', '--json', '--yes', '--rpm', String(cli.rpm), '--max-requests', String(cli.maxRequests), '--max-duration', cli.maxDuration, ...extra];
 }
 
-async function runRow(row, nginxStatus) {
+/**
+ * Starts a fresh instance of a row's limiter (nginx in front of its backend, or the limiter server); the
+ * stop functions go into `stops` (first to stop first). readLog(): the limiter's own log, its counts, and the
+ * POST arrivals [{t, status}] on its clock (nginx: when limit_req let it through, $msec − $upstream_response_time;
+ * a refused one, its arrival, $msec − $request_time).
+ */
+function releasedAt(entry) {
+  const upstream = entry.upstream === null ? Number.NaN : Number.parseFloat(entry.upstream);
+  return Number.isFinite(upstream) ? entry.endMs - upstream * 1000 : entry.startMs;
+}
+
+async function startLimiter(row, nginxStatus, stops) {
+  if (row.limiter === 'nginx') {
+    const status = await nginxStatus();
+    if (!status.ok) throw new Error(status.reason);
+    const backend = await startServer({ kind: 'backend', latencyMs: row.latencyMs });
+    stops.push(backend.stop);
+    const nginx = await startNginx({ backendPort: backend.port, ...row.nginx });
+    stops.unshift(nginx.stop);
+    return {
+      url: `http://127.0.0.1:${nginx.port}`,
+      nginxConfig: nginx.config,
+      // atLeastPosts: nginx writes a request's line after the client has its answer, so a reader that just saw
+      // its last answer waits (up to 5 s) until the log has caught up.
+      readLog: async ({ atLeastPosts = 0 } = {}) => {
+        const parse = () => nginx.accessLog().split('\n').filter(Boolean).map(parseAccessLine).filter(Boolean);
+        let entries = parse();
+        for (const until = performance.now() + 5000; entries.filter((e) => e.method === 'POST').length < atLeastPosts && performance.now() < until; entries = parse()) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        const backendLog = await backend.log();
+        return {
+          log: entries,
+          backend: { requests: backendLog.log.filter((e) => e.method === 'POST').length, maxInFlight: backendLog.maxInFlight },
+          counts: countNginxLog(entries),
+          // When limit_req let the request through: its end less the upstream's time (a delayed request waited in
+          // nginx before that); a refused one, its arrival.
+          arrivals: entries.filter((e) => e.method === 'POST').map((e) => ({ t: releasedAt(e), status: e.status })),
+        };
+      },
+    };
+  }
+  const server = await startServer({ ...row.server, latencyMs: row.latencyMs ?? 0 });
+  stops.push(server.stop);
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    nginxConfig: undefined,
+    readLog: async () => {
+      const { log, maxInFlight } = await server.log();
+      return { log, backend: { maxInFlight }, counts: countNodeLog(log), arrivals: log.filter((e) => e.method === 'POST').map((e) => ({ t: e.t, status: e.status })) };
+    },
+  };
+}
+
+async function runRow(row, nginxStatus, withRecommend = false) {
   const started = performance.now();
   const load = loadavg()[0];
   const record = { name: row.name, limiter: row.limiter, truth: row.truth, cli: row.cli, latencyMs: row.latencyMs ?? 0, load, failure: null, limiterCounts: null, backend: null, estimate: null, doc: null, wallMs: null, exitCode: null };
   const stops = [];
   try {
-    let url;
-    let readLog;
-    if (row.limiter === 'nginx') {
-      const status = await nginxStatus();
-      if (!status.ok) throw new Error(status.reason);
-      const backend = await startServer({ kind: 'backend', latencyMs: row.latencyMs });
-      stops.push(backend.stop);
-      const nginx = await startNginx({ backendPort: backend.port, ...row.nginx });
-      stops.unshift(nginx.stop);
-      url = `http://127.0.0.1:${nginx.port}`;
-      record.nginxConfig = nginx.config;
-      readLog = async () => {
-        const entries = nginx.accessLog().split('\n').filter(Boolean).map(parseAccessLine).filter(Boolean);
-        const backendLog = await backend.log();
-        record.limiterLog = entries;
-        record.backend = { requests: backendLog.log.filter((e) => e.method === 'POST').length, maxInFlight: backendLog.maxInFlight };
-        return countNginxLog(entries);
-      };
-    } else {
-      const server = await startServer({ ...row.server, latencyMs: row.latencyMs ?? 0 });
-      stops.push(server.stop);
-      url = `http://127.0.0.1:${server.port}`;
-      readLog = async () => {
-        const { log, maxInFlight } = await server.log();
-        record.limiterLog = log;
-        record.backend = { maxInFlight };
-        return countNodeLog(log);
-      };
-    }
+    const limiter = await startLimiter(row, nginxStatus, stops);
+    const url = limiter.url;
+    record.probedUrl = url;
+    record.nginxConfig = limiter.nginxConfig;
+    const readLog = async () => {
+      const seen = await limiter.readLog();
+      record.limiterLog = seen.log;
+      record.backend = seen.backend;
+      return seen.counts;
+    };
     const run = await runCli(cliArgs(url, row.cli), { timeoutMs: 300_000 });
     record.wallMs = run.wallMs;
     record.exitCode = run.code;
@@ -247,10 +290,50 @@ async function runRow(row, nginxStatus) {
   }
   record.checks = judgeRow(row.truth, record.failure ? null : record.estimate).map((c) => (record.failure ? { ...c, measured: `FAIL: ${record.failure}` } : c));
   record.errorPercent = record.failure ? null : headlineError(row.truth, record.estimate);
-  record.totalMs = performance.now() - started;
   const met = record.checks.filter((c) => c.met).length;
-  progress(`done ${row.name}: ${met}/${record.checks.length} targets${record.failure ? ` (FAIL: ${record.failure})` : ''}, ${num(record.totalMs / 1000)} s`);
+  progress(`done ${row.name}: ${met}/${record.checks.length} targets${record.failure ? ` (FAIL: ${record.failure})` : ''}, ${num((performance.now() - started) / 1000)} s`);
+  if (withRecommend) record.recommend = await runRecommendation(row, record, nginxStatus);
+  record.totalMs = performance.now() - started;
   return record;
+}
+
+// ------------------------------------------------------------------------------------------ recommendations (#17)
+
+/**
+ * The recommendation stage of one row: when the probe's recommendation has numbers, each JavaScript snippet
+ * runs against its own fresh instance of the row's limiter (side by side: the instances share nothing),
+ * over two windows or twice a burst's refill (SPAN_CAP_MS at most), and is judged on that limiter's log.
+ */
+async function runRecommendation(row, record, nginxStatus) {
+  const rec = record.doc?.recommendation ?? null;
+  const limitPerMinute = truePerMinute(row.truth, row.latencyMs ?? 0);
+  if (!rec) return { status: 'none', reason: record.failure ? `no probe result (${record.failure})` : 'no recommendation in the probe result', limitPerMinute, runs: [] };
+  if (rec.requestsPerMinute === null || rec.minIntervalMs === null) return { status: 'no-numbers', reason: rec.basis, limitPerMinute, runs: [] };
+  const plan = planSpan(row.truth, rec.minIntervalMs);
+  const clients = SNIPPET_CLIENTS.filter((c) => typeof rec.snippets?.[c] === 'string');
+  progress(`recommend ${row.name}: ${rec.requestsPerMinute}/min (every ${rec.minIntervalMs} ms, ${rec.maxConcurrency ?? 'no'} cap), ${plan.requests} requests over ${num(plan.spanMs / 1000)} s × ${clients.join(', ')}`);
+  const started = performance.now();
+  const runs = await Promise.all(
+    clients.map(async (client) => {
+      const stops = [];
+      const out = { client, failure: null, settled: null, judged: null, counts: null };
+      try {
+        const limiter = await startLimiter(row, nginxStatus, stops);
+        out.settled = await runSnippet(client, rec.snippets[client], { url: limiter.url, probedUrl: record.probedUrl, requests: plan.requests });
+        const seen = await limiter.readLog({ atLeastPosts: out.settled.fulfilled + out.settled.rejected });
+        out.counts = seen.counts;
+        out.judged = judgeSnippetRun(seen.arrivals, limitPerMinute, { planned: plan.requests, windowMs: plan.windowMs, pacePerMinute: rec.requestsPerMinute });
+      } catch (error) {
+        out.failure = error instanceof Error ? error.message : String(error);
+      } finally {
+        for (const stop of stops) await stop();
+      }
+      return out;
+    }),
+  );
+  const met = judgeRecommendationRow(runs);
+  progress(`recommend done ${row.name}: ${met ? 'PASS' : 'FAIL'} (${runs.map((r) => `${r.client} ${r.judged ? `${num((r.judged.share ?? 0) * 100)} %, ${r.judged.refusals} × 429${r.judged.met ? '' : ` ✗ ${r.judged.why}`}` : `FAIL: ${r.failure}`}`).join('; ')}), ${num((performance.now() - started) / 1000)} s`);
+  return { status: 'run', requestsPerMinute: rec.requestsPerMinute, minIntervalMs: rec.minIntervalMs, maxConcurrency: rec.maxConcurrency, maxRetries: rec.retry?.maxRetries ?? null, basis: rec.basis, limitPerMinute, plan, runs, met, wallMs: performance.now() - started };
 }
 
 // ------------------------------------------------------------------------------------------ pacing, open loop
@@ -411,6 +494,59 @@ function markdownTable(records, pacing, openLoop) {
   return out.join('\n');
 }
 
+/** One client's run: throughput share of the true limit, refusals at the limiter, the verdict. */
+function clientCell(run) {
+  if (!run) return '—';
+  if (run.failure || !run.judged) return `FAIL: ${run.failure ?? 'no result'}`;
+  const j = run.judged;
+  const delayed = run.counts?.delayedByLimitReq ? `, ${run.counts.delayedByLimitReq} delayed by limit_req` : '';
+  return `${j.share === null ? '—' : `${num(j.share * 100)} %`}, ${j.refusals} × 429, ${j.accepted}/${j.sent} ok${delayed}${j.met ? '' : ` ✗ ${j.why}`}`;
+}
+
+function recommendCell(rec) {
+  return rec.runs.map((r) => `${r.client} ${clientCell(r)}`).join('; ');
+}
+
+function recommendLines(records) {
+  return records
+    .filter((r) => r.recommend)
+    .map((r) => {
+      const rec = r.recommend;
+      const limit = `${num(rec.limitPerMinute)}/min`;
+      if (rec.status !== 'run') {
+        const text = rec.status === 'no-numbers' ? `no numbers (limit unknown): ${rec.reason}` : rec.reason;
+        return [r.name, limit, text, '—', ...SNIPPET_CLIENTS.map(() => '—'), 'not judged'];
+      }
+      const span = rec.runs.find((x) => x.judged?.spanMs)?.judged;
+      const windows = span?.windows ?? null;
+      return [
+        r.name,
+        limit,
+        `${rec.requestsPerMinute}/min (every ${rec.minIntervalMs} ms), cap ${rec.maxConcurrency ?? 'none'}, retries ${rec.maxRetries ?? '—'}`,
+        `${rec.plan.requests} × ${num((span?.spanMs ?? rec.plan.spanMs) / 1000)} s = ${num(windows, 2)} ${r.truth.family === 'nginx' ? 'burst refills' : 'windows'}${rec.plan.capped ? ` (capped at ${SPAN_CAP_MS / 1000} s)` : ''}`,
+        ...SNIPPET_CLIENTS.map((c) => clientCell(rec.runs.find((x) => x.client === c))),
+        rec.met ? 'PASS' : 'FAIL',
+      ];
+    });
+}
+
+const RECOMMEND_HEADER = ['row', 'true limit', 'recommended', 'sent over', ...SNIPPET_CLIENTS.map((c) => `${c}: share of limit, 429s, ok`), '#17 target'];
+
+/** The recommendation stage's table: per row, what was recommended and what each executed snippet got. */
+function printRecommendTable(records) {
+  const lines = recommendLines(records);
+  if (lines.length === 0) return;
+  const widths = RECOMMEND_HEADER.map((h, c) => Math.min(90, Math.max(h.length, ...lines.map((l) => String(l[c]).length))));
+  const fmt = (l) => l.map((v, c) => String(v).padEnd(widths[c])).join(' | ').trimEnd();
+  process.stdout.write(`\nrecommendations against the real limiters (issue #17: 0 × 429 and ≥ ${MIN_SHARE * 100} % of the limit, counted in the limiter's own log)\n`);
+  process.stdout.write(`${[fmt(RECOMMEND_HEADER), widths.map((w) => '-'.repeat(w)).join('-|-'), ...lines.map(fmt)].join('\n')}\n`);
+}
+
+function markdownRecommendTable(records) {
+  const cell = (s) => String(s).replace(/\|/g, '\\|');
+  return [`| ${RECOMMEND_HEADER.join(' | ')} |`, `|${RECOMMEND_HEADER.map(() => '---').join('|')}|`, ...recommendLines(records).map((l) => `| ${l.map((v, i) => (i === l.length - 1 && v === 'PASS' ? '**PASS**' : cell(v))).join(' | ')} |`)].join('\n');
+}
+
 // ------------------------------------------------------------------------------------------ main
 
 async function main() {
@@ -450,7 +586,7 @@ async function main() {
     lanes.map(async (lane) => {
       for (const row of lane) {
         progress(`start ${row.name}`);
-        results.set(row, await runRow(row, nginxStatus));
+        results.set(row, await runRow(row, nginxStatus, opts.recommend));
       }
     }),
   );
@@ -458,10 +594,12 @@ async function main() {
   const totalS = (performance.now() - started) / 1000;
 
   printTable(records, pacing, openLoop);
+  if (opts.recommend) printRecommendTable(records);
   const checks = [
     ...records.flatMap((r) => r.checks.map((c) => ({ row: r.name, ...c }))),
     ...(pacing ?? []).map((p) => ({ row: `pacing run ${p.run}`, label: 'server arrival p99', target: '≤ 5 ms', measured: p.failure ?? `${num(p.serverP99Ms, 2)} ms`, met: p.met })),
     ...(openLoop ? [{ row: 'open loop', label: 'wall time', target: '< 6 s', measured: `${num(openLoop.wallMs / 1000, 2)} s`, met: openLoop.met }] : []),
+    ...(opts.recommend ? records.filter((r) => r.recommend?.status === 'run').map((r) => ({ row: r.name, label: 'recommendation (#17)', target: `0 × 429 and ≥ ${MIN_SHARE * 100} % of the limit, every snippet`, measured: recommendCell(r.recommend), met: r.recommend.met })) : []),
   ];
   const missed = checks.filter((c) => !c.met);
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${num(totalmem() / 2 ** 30, 1)} GiB, node ${process.version}`;
@@ -487,6 +625,7 @@ async function main() {
       targetsJudged: checks.length,
       missed,
       markdown: markdownTable(records, pacing, openLoop),
+      recommendMarkdown: opts.recommend ? markdownRecommendTable(records) : null,
       rows: records.map((r) => ({ ...r, errorPercentLimit: r.estimate ? errorPercent(r.estimate.rate?.limit, r.truth.limit ?? r.truth.burst) : null })),
       pacing,
       openLoop,
@@ -505,7 +644,10 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     void stopAll().finally(() => process.exit(130));
   });
 }
-process.on('exit', killAllNow);
+process.on('exit', () => {
+  killAllNow();
+  cleanSnippets();
+});
 
 try {
   await main();
