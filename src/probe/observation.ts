@@ -40,7 +40,7 @@ export function bySendTime(a: Observation, b: Observation): number {
  */
 export function attributeRefusals(observations: readonly Observation[]): Observation[] {
   const sorted = [...observations].sort(bySendTime);
-  const maxAcceptedInFlight = Math.max(0, ...sorted.filter(isAccepted).map((o) => o.inFlight));
+  const maxAcceptedInFlight = maxSurelyAcceptedInFlight(sorted);
   const relabel = new Set<number>();
   sorted.forEach((o, i) => {
     if (!isRateLimited(o)) return;
@@ -58,6 +58,28 @@ export function attributeRefusals(observations: readonly Observation[]): Observa
   return observations.map((o) => (relabel.has(o.seq) ? { ...o, outcome: 'capacity' as const } : o));
 }
 
+/**
+ * An answer that reaches us this soon after one of our sends may have left the server before that send
+ * arrived (nginx freed the connection, the answer was still on its way): the send then counted it in
+ * flight, the server did not. Issue #15: a request nginx accepted with 3 in flight was counted as 4, so
+ * the 4th-in-flight refusal after it looked like the rate limit.
+ */
+const IN_FLIGHT_RACE_MS = 20;
+
+/**
+ * The most requests of ours an accepted request surely had on the server with it: itself and those whose
+ * answer came more than IN_FLIGHT_RACE_MS after it was sent (never more than its own in-flight count).
+ */
+function maxSurelyAcceptedInFlight(observations: readonly Observation[]): number {
+  let max = 0;
+  for (const o of observations) {
+    if (!isAccepted(o) || o.inFlight <= max) continue;
+    const others = observations.filter((p) => p.seq !== o.seq && p.sentAt <= o.sentAt && p.receivedAt > o.sentAt + IN_FLIGHT_RACE_MS).length;
+    max = Math.max(max, Math.min(o.inFlight, others + 1));
+  }
+  return max;
+}
+
 /** Sent with more of our requests in flight than any accepted request had (at least two). */
 function isCrowded(o: Observation, maxAcceptedInFlight: number): boolean {
   return maxAcceptedInFlight > 0 && o.inFlight >= 2 && o.inFlight > maxAcceptedInFlight;
@@ -69,7 +91,7 @@ function isCrowded(o: Observation, maxAcceptedInFlight: number): boolean {
  * accepted, which rate-part sends keep to so that a gate cannot cut a burst short; else null.
  */
 export function suspectedGate(observations: readonly Observation[]): number | null {
-  const maxAcceptedInFlight = Math.max(0, ...observations.filter(isAccepted).map((o) => o.inFlight));
+  const maxAcceptedInFlight = maxSurelyAcceptedInFlight(observations);
   const crowded = observations.some((o) => {
     if (!isRateLimited(o) || !isCrowded(o, maxAcceptedInFlight)) return false;
     const policy = selectRatePolicy(o.policies);

@@ -3,7 +3,9 @@
 // first that refuses answers at once, without headers (nginx's own refusal pages carry none). A layer
 // that admitted a request keeps what it spent even when a later layer refuses it — nginx runs limit_req
 // before limit_conn, so a request limit_conn refuses has already spent its limit_req allowance.
-// A gate holds its slot until the backend answers.
+// A gate holds its slot until the backend answers; `deliveryDelay` is the time the answer then takes to
+// reach the client (0: at once), so a send can go out while the client still counts a request in flight
+// that the server has already finished (the race behind the issue's "concurrency 1 (exact)" run).
 import { parseRateLimitHeaders } from '../../dist/ratelimit/parse.js';
 
 /**
@@ -15,9 +17,9 @@ const OUTCOME = { 200: 'ok', 429: 'rate_limited', 503: 'http_error' };
 
 /**
  * @param {import('./sim-clock.js').SimClock} clock
- * @param {{ layers: Layer[], latency?: () => number, refusalLatency?: () => number }} options
+ * @param {{ layers: Layer[], latency?: () => number, refusalLatency?: () => number, deliveryDelay?: number }} options
  */
-export function layeredServer(clock, { layers, latency = () => 1, refusalLatency = () => 1 }) {
+export function layeredServer(clock, { layers, latency = () => 1, refusalLatency = () => 1, deliveryDelay = 0 }) {
   /** Arrivals at the server: when, and what it answered. */
   const log = [];
   const sendOne = (ticket) =>
@@ -39,8 +41,11 @@ export function layeredServer(clock, { layers, latency = () => 1, refusalLatency
         }
         if (status !== 200) for (const gate of held.splice(0)) gate.leave();
         log.push({ at: now, status, by: ticket.purpose });
-        clock.schedule(now + (status === 200 ? latency() : refusalLatency()), () => {
+        const answered = now + (status === 200 ? latency() : refusalLatency());
+        clock.schedule(answered, () => {
           for (const gate of held) gate.leave();
+        });
+        clock.schedule(answered + deliveryDelay, () => {
           const receivedAt = clock.now();
           const parsed = parseRateLimitHeaders({}, { receivedAt });
           resolve({

@@ -14,13 +14,14 @@ import { layeredServer } from '../helpers/sim-server.js';
 const NOON = Date.UTC(2026, 0, 15, 12, 0, 0);
 
 /**
- * @param {{ layers: () => import('../helpers/sim-server.js').Layer[], latency?: () => number, phase?: number,
+ * @param {{ layers: () => import('../helpers/sim-server.js').Layer[], latency?: () => number, refusalLatency?: () => number,
+ *   deliveryDelay?: number, phase?: number,
  *   rpm?: number, maxRequests?: number, maxDurationMs?: number, concurrency?: 'auto' | 'off' | number }} options
  */
-async function simulate({ layers, latency = () => 1, phase = 0, rpm = 120, maxRequests = 60, maxDurationMs = 300_000, concurrency = 'auto' }) {
+async function simulate({ layers, latency = () => 1, refusalLatency = () => 1, deliveryDelay = 0, phase = 0, rpm = 120, maxRequests = 60, maxDurationMs = 300_000, concurrency = 'auto' }) {
   const start = NOON + phase;
   const clock = new SimClock(start);
-  const server = layeredServer(clock, { layers: layers(), latency });
+  const server = layeredServer(clock, { layers: layers(), latency, refusalLatency, deliveryDelay });
   const strategy = new ProbeStrategy({ start, rpm, maxRequests, maxDurationMs, concurrency, maxConcurrency: 8 });
   const sends = [];
   await clock.run(driveProbe({ strategy, ...clock.driveOptions(), sendOne: server.sendOne, onSend: (t) => sends.push({ ...t, at: clock.now() }) }));
@@ -65,6 +66,41 @@ describe('nginx limit_req (30 r/m, burst 5, nodelay) with limit_conn 3, backend 
         assert.deepEqual([concurrency.limit, concurrency.bound], [3, 'exact'], `${concurrency.explanation} ${trace(run)}`);
       });
     }
+  }
+});
+
+/** A small seeded generator (numerical recipes' LCG), so jittered runs repeat exactly. */
+function lcg(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+describe('nginx issue case with jittered answers that reach the client after the server freed the connection', () => {
+  // The bench's "concurrency 1 (exact)" / "2 (at-least)" runs (BENCHMARKS.md, main at 039c714, #1): an
+  // answer left nginx just before the next send arrived but reached the client 1–3 ms after it, so the
+  // client counted 4 in flight for a request nginx accepted with 3; the 4th-in-flight refusal right after
+  // was then read as the rate limit, the refill came out 61/min "room for 3", and the concurrency batch of
+  // 2 went out when the bucket held one token: limit_req refused one, the lone retry 1.5 s later met a
+  // refilled token, and the probe said "at most 1 in flight". Seeds 47 and 158 are those runs.
+  for (const seed of [47, 158, 1, 2, 3, 4, 5, 6, 7, 8]) {
+    it(`seed ${seed}: perMinute 30 ± 10 %, concurrency exactly 3`, async () => {
+      const r = lcg(seed);
+      const phase = Math.floor(r() * 2000);
+      const run = await simulate({
+        layers: nginx({ perMinute: 30, burst: 5, conn: 3, order: 'limit_req first (nginx)' }),
+        latency: () => 1500 + Math.floor(r() * 150),
+        refusalLatency: () => 1 + Math.floor(r() * 5),
+        deliveryDelay: 3,
+        phase,
+      });
+      const { rate, concurrency } = run.result;
+      assertGuarantees(run, { rpm: 120, maxRequests: 60 });
+      assert.ok(rate.perMinute !== null && Math.abs(rate.perMinute - 30) <= 3, `perMinute ${rate.perMinute} (${rate.explanation}) ${trace(run)}`);
+      assert.deepEqual([concurrency.limit, concurrency.bound], [3, 'exact'], `${concurrency.explanation} ${trace(run)}`);
+    });
   }
 });
 
