@@ -23,7 +23,7 @@ import { headerModeOf } from './header-mode.js';
 import { attributeRefusals, isAccepted, isRateLimited, suspectedGate, type Observation } from './observation.js';
 
 export type { Bound, Confidence, EstimateSource, RateAlgorithmName, RateContext, RateEstimate } from './estimate-types.js';
-export { attributeRefusals, bySendTime, concurrencyRefusals, isAccepted, isRateLimited, selectRatePolicy, suspectedGate, type Observation } from './observation.js';
+export { attributeRefusals, bySendTime, concurrencyRefusals, isAccepted, isRateLimited, maxSurelyAcceptedInFlight, rateGateEvidence, selectRatePolicy, suspectedGate, type Observation } from './observation.js';
 export { headerModeOf, type HeaderMode } from './header-mode.js';
 export {
   bucketFromHeaders,

@@ -70,7 +70,7 @@ const IN_FLIGHT_RACE_MS = 20;
  * The most requests of ours an accepted request surely had on the server with it: itself and those whose
  * answer came more than IN_FLIGHT_RACE_MS after it was sent (never more than its own in-flight count).
  */
-function maxSurelyAcceptedInFlight(observations: readonly Observation[]): number {
+export function maxSurelyAcceptedInFlight(observations: readonly Observation[]): number {
   let max = 0;
   for (const o of observations) {
     if (!isAccepted(o) || o.inFlight <= max) continue;
@@ -98,6 +98,34 @@ export function suspectedGate(observations: readonly Observation[]): number | nu
     return !(policy !== null && policy.remaining === 0);
   });
   return crowded ? maxAcceptedInFlight : null;
+}
+
+/**
+ * What the rate part saw of a concurrency gate, as strong as a batch and its lone retry: `inFlight`
+ * requests were surely on the server at once and all accepted, and a 429 sent with more in flight (no
+ * rate policy at remaining 0) was followed by an accepted request, sent sooner than the rate limit gives
+ * one back (`refillMs`, the rate estimate's spacing; null when unknown). When the rate part never met the
+ * rate limit at all (every 429 crowded, `anyRateRefusal` false), any such refusal counts. Issue #15: the
+ * rate part had seen 3 in flight accepted and the 4th refused by nginx's limit_conn, yet the probe said
+ * "at least 2" because the concurrency batch of 4 did not fit its (low) reading of the bucket.
+ * Null when there is no such refusal.
+ */
+export function rateGateEvidence(observations: readonly Observation[], refillMs: number | null): { inFlight: number; seq: number } | null {
+  const sorted = [...observations].sort(bySendTime);
+  const gate = maxSurelyAcceptedInFlight(sorted);
+  if (gate < 1) return null;
+  const attributed = attributeRefusals(sorted);
+  const anyRateRefusal = attributed.some(isRateLimited);
+  for (let i = 0; i < sorted.length - 1; i++) {
+    const o = sorted[i] as Observation;
+    const next = sorted[i + 1] as Observation;
+    if (!isRateLimited(o) || !isCrowded(o, gate) || !isAccepted(next)) continue;
+    const policy = selectRatePolicy(o.policies);
+    if (policy !== null && policy.remaining === 0) continue;
+    const quick = refillMs !== null ? next.sentAt - o.sentAt < refillMs : !anyRateRefusal;
+    if (quick) return { inFlight: gate, seq: o.seq };
+  }
+  return null;
 }
 
 /** How many 429s attributeRefusals set aside. */

@@ -84,6 +84,17 @@ export type ConcurrencyReason =
   | { code: 'skipped'; why: string }
   /** A batch got `accepted` successes and a lone request right after succeeded: the gate. */
   | { code: 'gate'; size: number; accepted: number }
+  /**
+   * The rate part saw `inFlight` in flight all accepted and one more refused while the rate limit had room
+   * (rateGateEvidence). `batch`: what the concurrency batches said, when they could not say it themselves
+   * (null: no batch was sent; `why`: why the batches stopped short).
+   */
+  | { code: 'rate-part-gate'; inFlight: number; batch: { size: number; accepted: number; late: boolean } | null; why: string | null }
+  /**
+   * A batch got `accepted` successes and a lone retry succeeded, but the lone went out `lateMs` after the
+   * batch, long enough for the rate limit to give one back (every `refillMs`): its 429s may have been the rate limit's.
+   */
+  | { code: 'late-lone'; size: number; accepted: number; lateMs: number; refillMs: number; fine: number }
   /** The batch's 429s were the rate limit's; `fine` batches of that many fully passed. */
   | { code: 'rate-refused'; size: number; evidence: RateRefusalEvidence; fine: number }
   /** A batch failed with errors other than 429. */

@@ -155,6 +155,15 @@ function stoppedClause(stopped: string | null): string {
 const CONCURRENCY_TEXT: Writers<ConcurrencyReason> = {
   skipped: (r) => `Not tested: ${r.why}.`,
   gate: (r) => `${r.size} simultaneous requests got ${r.accepted} successes and a lone request right after succeeded, so at most ${r.accepted} may be in flight at once.`,
+  'rate-part-gate': (r) => {
+    const batch = r.batch === null ? '' : r.batch.late
+      ? ` (a batch of ${r.batch.size} got ${r.batch.accepted}, but its lone retry came after the rate limit could have given one back)`
+      : r.batch.accepted === r.batch.size ? ` (a batch of ${r.batch.size} all succeeded)` : ` (a batch of ${r.batch.size} got ${r.batch.accepted})`;
+    const why = r.why === null ? '' : `; larger batches were not sent (${r.why})`;
+    return `During the rate part ${r.inFlight} requests in flight were all accepted and one more was refused while the rate limit still had room, so at most ${r.inFlight} may be in flight at once${batch}${why}.`;
+  },
+  'late-lone': (r) =>
+    `${r.size} simultaneous requests got ${r.accepted} successes and a lone retry succeeded, but ${seconds(r.lateMs)} s later, when the rate limit (one every ${seconds(r.refillMs)} s) could have given one back: the 429s may have been the rate limit's${fineClause(r.fine)}.`,
   'rate-refused': (r) => `A batch of ${r.size} was refused by the rate limit, not the concurrency limit (${RATE_REFUSAL[r.evidence]})${fineClause(r.fine)}.`,
   errors: (r) => `A batch of ${r.size} failed with errors other than 429 (${r.accepted} succeeded), so the test stopped${fineClause(r.fine)}.`,
   unconfirmed: (r) => `${r.size} simultaneous requests got ${r.accepted} successes, but no lone retry confirmed that the 429s were the concurrency limit${stoppedClause(r.stopped)}.`,
