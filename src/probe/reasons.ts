@@ -73,6 +73,11 @@ export type RateReason =
   | { code: 'refusals-count'; limit: number; loMs: number; hiMs: number; timed: boolean; fixedFitsToo: boolean; header: StatedLimit | null }
   /** A token bucket whose refill was not seen often enough to time. */
   | { code: 'bucket-untimed'; header: StatedLimit | null; stop: StopCause }
+  /**
+   * Answers waited in a queue and came back evenly, one every `spacingMs` (delay-queue.ts): a limiter that
+   * delays rather than refuses. `counted`: what counting accepted requests by send time had said instead.
+   */
+  | { code: 'delay-queue'; perMinute: number; spacingMs: number; held: number; depth: number; baseMs: number; counted: { perMinute: number | null; bound: 'exact' | 'approx' | 'at-least' | 'unknown' } }
   /** A token bucket timed from the refills after the first 429; `complete` when the refill was timed on a long enough span. */
   | { code: 'bucket-from-cycles'; perMinute: number; ratePerSecond: number; capacity: number | null; header: StatedLimit | null; complete: boolean; stop: StopCause };
 

@@ -125,6 +125,10 @@ const RATE_TEXT: Writers<RateReason> = {
     return `Refused requests count against the limit too (a penalty box): every answer fits a sliding window that counts each request, refused or not, and none fits one that counts only accepted requests: ${window}${sayHeader(r.header)}; a client that retries while refused stays refused, so keep under the limit rather than retrying into it.`;
   },
   'bucket-untimed': (r) => `Allowance came back a little at a time (a token bucket)${sayHeader(r.header)}, but too few refills were seen${stopClause(r.stop)} to time them.`,
+  'delay-queue': (r) => {
+    const counted = r.counted.perMinute === null ? '' : `; counted by send time it looked like ${r.counted.bound === 'at-least' ? 'at least ' : ''}${describeRate(r.counted.perMinute)}/min, but the queue only lets the answers' pace through`;
+    return `Answers were held in a queue: ${r.held} took well over the backend's own ${seconds(r.baseMs)} s, up to about ${r.depth} places deep, and came back evenly, one every ${seconds(r.spacingMs)} s: a limiter that delays rather than refuses (nginx limit_req without nodelay), about ${describeRate(r.perMinute)}/min sustained${counted}.`;
+  },
   'bucket-from-cycles': (r) =>
     `After the first 429 allowance came back one request at a time, about ${describeRate(r.perMinute)}/min (one every ${round(1 / r.ratePerSecond, 2)} s): a token bucket` +
     (r.capacity !== null ? ` with room for about ${r.capacity} at once` : '') +

@@ -9,7 +9,7 @@ import { ProbeStrategy } from '../../dist/probe/strategy.js';
 import { driveProbe } from '../../dist/probe/runner.js';
 import { maxInAnyWindow } from '../../dist/probe/schedule.js';
 import { SimClock } from '../helpers/sim-clock.js';
-import { layeredServer } from '../helpers/sim-server.js';
+import { layeredServer, NginxDelayingLimitReq } from '../helpers/sim-server.js';
 
 const NOON = Date.UTC(2026, 0, 15, 12, 0, 0);
 
@@ -202,6 +202,26 @@ describe('a penalty box: refused requests count too', () => {
     }
     assert.deepEqual(seen, []);
   });
+});
+
+describe('nginx limit_req without nodelay (delaying): answers leave the queue at the rate', () => {
+  // The bench (main at 039c714): 60 r/m burst 10 + limit_conn 3, 300 ms, --rpm 240 → "at least 78.7/min",
+  // a lower bound above the truth: the probe counted requests accepted into nginx's queue by send time,
+  // while their answers came back one per second. The simulated server reproduces that run to the digit
+  // (44 accepted in 33.6 s). 30 r/m burst 5, 0 ms, --rpm 120: "at least 34.5/min" here.
+  for (const [perMinute, burst, conn, backendMs, rpm] of [[60, 10, 3, 300, 240], [30, 5, null, 0, 120], [60, 10, null, 100, 240], [30, 5, 3, 300, 120]]) {
+    it(`${perMinute} r/m burst ${burst}${conn ? ` + limit_conn ${conn}` : ''}, ${backendMs} ms, --rpm ${rpm}: perMinute within ±10 %, never a lower bound above the truth`, async () => {
+      const layers = () => {
+        const delaying = { delay: new NginxDelayingLimitReq({ perMinute, burst }) };
+        return conn === null ? [delaying] : [delaying, { gate: new ConcurrencyGate(conn) }];
+      };
+      const run = await simulate({ layers, latency: () => backendMs, rpm, maxRequests: 60, maxDurationMs: 180_000 });
+      assertGuarantees(run, { rpm, maxRequests: 60 });
+      const { rate } = run.result;
+      assert.ok(rate.perMinute !== null && Math.abs(rate.perMinute - perMinute) <= perMinute * 0.1, `perMinute ${rate.perMinute} ${rate.bound} (${rate.explanation}) ${trace(run)}`);
+      assert.notEqual(rate.bound, 'at-least');
+    });
+  }
 });
 
 describe('a concurrency cap that holds the pace under the rate limit', () => {
