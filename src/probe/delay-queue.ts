@@ -26,7 +26,8 @@ const EVEN_SHARE = 0.7;
 /**
  * The queue the answers show, or null: accepted answers that took well over the fastest one (by 100 ms
  * and a quarter of it), read in the order they came back; consecutive held answers (none between them
- * answered at the backend's own speed) give the spacing.
+ * answered at the backend's own speed) give the spacing, and their latencies must span at least two
+ * spacings (the queue grew or drained by two places).
  */
 export function detectDelayQueue(observations: readonly Observation[]): DelayQueue | null {
   const accepted = observations.filter(isAccepted).sort((a, b) => a.receivedAt - b.receivedAt || a.seq - b.seq);
@@ -49,6 +50,10 @@ export function detectDelayQueue(observations: readonly Observation[]): DelayQue
   if (spacingMs <= 0) return null;
   const even = spacings.filter((s) => Math.abs(s - spacingMs) <= spacingMs * EVEN).length;
   if (even < spacings.length * EVEN_SHARE) return null;
-  const depth = Math.round(Math.max(...accepted.filter(isHeld).map((o) => latency(o) - baseMs)) / spacingMs);
+  // A queue's answers wait longer the deeper they sit: their latencies climb by whole spacings. Answers
+  // merely slower than the fastest one, paced by our sends, come back evenly too but at a steady latency.
+  const heldLatencies = accepted.filter(isHeld).map(latency);
+  if (Math.max(...heldLatencies) - Math.min(...heldLatencies) < 2 * spacingMs) return null;
+  const depth = Math.round((Math.max(...heldLatencies) - baseMs) / spacingMs);
   return { spacingMs, held, depth, baseMs };
 }
