@@ -102,7 +102,8 @@ export class ConcurrencyPhase {
     const rate = this.rate.estimate();
     const refillMs = rate.perMinute !== null && rate.perMinute > 0 && rate.bound !== 'at-least' && rate.bound !== 'unknown' ? (0.8 * 60_000) / rate.perMinute : null;
     const rateObs = this.ledger.observations.filter((o) => isRatePurpose(this.ledger.sent.get(o.seq)?.purpose));
-    return { gate: rateGateEvidence(rateObs, refillMs)?.inFlight ?? null, refillMs, inFlight: maxSurelyAcceptedInFlight(rateObs) };
+    const perMinute = refillMs === null ? null : rate.perMinute;
+    return { gate: rateGateEvidence(rateObs, perMinute)?.inFlight ?? null, refillMs, inFlight: maxSurelyAcceptedInFlight(rateObs) };
   }
 
   /**

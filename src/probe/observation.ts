@@ -102,28 +102,34 @@ export function suspectedGate(observations: readonly Observation[]): number | nu
 
 /**
  * What the rate part saw of a concurrency gate, as strong as a batch and its lone retry: `inFlight`
- * requests were surely on the server at once and all accepted, and a 429 sent with more in flight (no
- * rate policy at remaining 0) was followed by an accepted request, sent sooner than the rate limit gives
- * one back (`refillMs`, the rate estimate's spacing; null when unknown). When the rate part never met the
- * rate limit at all (every 429 crowded, `anyRateRefusal` false), any such refusal counts. Issue #15: the
- * rate part had seen 3 in flight accepted and the 4th refused by nginx's limit_conn, yet the probe said
- * "at least 2" because the concurrency batch of 4 did not fit its (low) reading of the bucket.
- * Null when there is no such refusal.
+ * requests were surely on the server at once and all accepted, and a 429 sent with exactly one more in
+ * flight (no rate policy at remaining 0) cannot have been the rate limit's, because more requests were
+ * accepted right after it than the rate limit could have given back since (an empty bucket refills at
+ * most `perMinute`, taken 25 % high; a request accepted just after a refusal proves nothing, the bucket
+ * may have been a fraction short). When the rate limit never refused anything (`perMinute` null and no
+ * 429 left to the rate limit), any such refusal counts. Issue #15: the rate part had seen 3 in flight
+ * accepted and the 4th refused by nginx's limit_conn, yet the probe said "at least 2" because the
+ * concurrency batch of 4 did not fit its (low) reading of the bucket. Null when there is no such refusal.
  */
-export function rateGateEvidence(observations: readonly Observation[], refillMs: number | null): { inFlight: number; seq: number } | null {
+export function rateGateEvidence(observations: readonly Observation[], perMinute: number | null): { inFlight: number; seq: number } | null {
   const sorted = [...observations].sort(bySendTime);
   const gate = maxSurelyAcceptedInFlight(sorted);
   if (gate < 1) return null;
-  const attributed = attributeRefusals(sorted);
-  const anyRateRefusal = attributed.some(isRateLimited);
-  for (let i = 0; i < sorted.length - 1; i++) {
-    const o = sorted[i] as Observation;
-    const next = sorted[i + 1] as Observation;
-    if (!isRateLimited(o) || !isCrowded(o, gate) || !isAccepted(next)) continue;
+  const neverLimited = !attributeRefusals(sorted).some(isRateLimited);
+  if (perMinute === null && !neverLimited) return null;
+  const perMs = ((perMinute ?? 0) * 1.25) / 60_000;
+  for (const [i, o] of sorted.entries()) {
+    if (!isRateLimited(o) || o.inFlight !== gate + 1) continue;
     const policy = selectRatePolicy(o.policies);
     if (policy !== null && policy.remaining === 0) continue;
-    const quick = refillMs !== null ? next.sentAt - o.sentAt < refillMs : !anyRateRefusal;
-    if (quick) return { inFlight: gate, seq: o.seq };
+    if (neverLimited) return { inFlight: gate, seq: o.seq };
+    // Accepted requests after the refusal, counted at each one's send: more than an empty bucket allows.
+    let accepted = 0;
+    for (const next of sorted.slice(i + 1)) {
+      if (!isAccepted(next)) continue;
+      accepted += 1;
+      if (accepted > 1 + perMs * (next.sentAt - o.sentAt)) return { inFlight: gate, seq: o.seq };
+    }
   }
   return null;
 }
