@@ -104,6 +104,29 @@ describe('nginx issue case with jittered answers that reach the client after the
   }
 });
 
+describe('nginx 10r/s burst 20 with limit_conn 3, backend 100 ms, --rpm 1200, --max-requests 80', () => {
+  // The bench: the refill bursts spent 78 of the 80 requests and the cap was never tested (main at
+  // 039c714: "conn — unknown"); on nginx15 before the rate part's gate evidence was tightened, "2 exact".
+  for (const seed of [1, 2, 3]) {
+    it(`seed ${seed}: perMinute 600 ± 10 %, concurrency exactly 3`, async () => {
+      const r = lcg(seed);
+      const run = await simulate({
+        layers: nginx({ perMinute: 600, burst: 20, conn: 3, order: 'limit_req first (nginx)' }),
+        latency: () => 100 + Math.floor(r() * 10),
+        refusalLatency: () => 1 + Math.floor(r() * 3),
+        deliveryDelay: 3,
+        phase: Math.floor(r() * 2000),
+        rpm: 1200,
+        maxRequests: 80,
+      });
+      assertGuarantees(run, { rpm: 1200, maxRequests: 80 });
+      const { rate, concurrency } = run.result;
+      assert.ok(rate.perMinute !== null && Math.abs(rate.perMinute - 600) <= 60, `perMinute ${rate.perMinute} (${rate.explanation}) ${trace(run)}`);
+      assert.deepEqual([concurrency.limit, concurrency.bound], [3, 'exact'], `${concurrency.explanation} ${trace(run)}`);
+    });
+  }
+});
+
 describe('sweep: nginx limit_req × limit_conn × backend latency × --rpm', () => {
   // 2 orders × 2 zones × no cap or 2, 3, 5 in flight × 4 latencies × 2 paces = 128 probes. Each rate is
   // within ±10 % (the issue's bench target), or honestly not measured: perMinute null, or `at-least` no
