@@ -13,6 +13,7 @@ import {
 } from './estimate-concurrency.js';
 import { isAccepted, isRateLimited, maxSurelyAcceptedInFlight, rateGateEvidence, type Observation, type RateEstimate } from './estimate-rate.js';
 import { allowanceModel, allowanceTime, headerAllowanceTime } from './batch-allowance.js';
+import { detectDelayQueue } from './delay-queue.js';
 import { isRatePurpose, type PhaseStep, type SendAction, type SendLedger, type SendPurpose, type SentEntry, type StrategyConfig } from './ledger.js';
 
 /** What the concurrency phase needs to know of the rate phase (rate-phase.ts's RatePhase has it). */
@@ -103,6 +104,9 @@ export class ConcurrencyPhase {
     const refillMs = rate.perMinute !== null && rate.perMinute > 0 && rate.bound !== 'at-least' && rate.bound !== 'unknown' ? (0.8 * 60_000) / rate.perMinute : null;
     const rateObs = this.ledger.observations.filter((o) => isRatePurpose(this.ledger.sent.get(o.seq)?.purpose));
     const perMinute = refillMs === null ? null : rate.perMinute;
+    // A delaying limiter's queue refuses its overflow at a fixed depth too, and drains between a batch and
+    // its lone retry: neither says anything of a concurrency gate (the bench's 30 r/m delaying row, "5 exact").
+    if (detectDelayQueue(rateObs) !== null) return { gate: null, refillMs, inFlight: Number.POSITIVE_INFINITY };
     return { gate: rateGateEvidence(rateObs, perMinute)?.inFlight ?? null, refillMs, inFlight: maxSurelyAcceptedInFlight(rateObs) };
   }
 

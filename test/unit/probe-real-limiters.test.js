@@ -243,6 +243,9 @@ describe('nginx limit_req without nodelay (delaying): answers leave the queue at
       const { rate } = run.result;
       assert.ok(rate.perMinute !== null && Math.abs(rate.perMinute - perMinute) <= perMinute * 0.1, `perMinute ${rate.perMinute} ${rate.bound} (${rate.explanation}) ${trace(run)}`);
       assert.notEqual(rate.bound, 'at-least');
+      // The queue's overflow is refused at a fixed depth: never a concurrency cap (none is configured, or
+      // limit_conn sits behind the delay and cannot bind). The bench once said "5 exact" here.
+      assert.notEqual(run.result.concurrency.bound, 'exact', run.result.concurrency.explanation);
     });
   }
 });
