@@ -113,3 +113,16 @@ describe("the rate part's gate when the batches stop short of it", () => {
     assert.deepEqual(estimateConcurrency([], 2, 'x', { gate: 3, refillMs: 1600, inFlight: 3 }).bound, 'unknown');
   });
 });
+
+describe('the refill rate when limit_conn refusals spent tokens (nginx runs limit_req first)', () => {
+  it('the upper bound keeps the true rate (30/min = 0.5/s): a conn refusal between two 429s may have spent a token', async () => {
+    const { behaviourRateInterval } = await import('../../dist/probe/refill.js');
+    // nginx15 d8c1dbf, 30r/m burst=5 conn=3, 1.5 s, run #2 at load 6–8: "26.1/min". Between the refusals
+    // at 7.50 and 17.87 s four requests were accepted and one (16.86 s, lr=PASSED lc=REJECTED) spent a
+    // token too: counting only the four put the rate under 0.452/s.
+    const obs = attributeRefusals(records('0.00:200/1~1.5573 1.06:200/2~1.5087 1.58:200/2~1.5046 2.08:200/3~1.5245 2.58:200/3~1.5055 3.09:200/3~1.5027 3.60:200/4~1.5172 4.10:200/3~1.5305 4.60:429/3~0.0006 5.63:429/1~0.0097 6.19:200/1~1.5108 6.81:429/2~0.0007 7.50:429/2~0.0084 15.36:200/1~1.5131 15.86:200/2~1.5722 16.36:200/3~1.5200 16.86:429/4~0.0029 17.36:200/3~1.5178 17.87:429/3~0.0010 25.43:200/1~1.5158 25.94:200/2~1.5043 26.44:200/3~1.5145 26.96:200/3~1.5108 27.48:200/3~1.5051 27.98:429/3~0.0097'));
+    assert.equal(obs.filter((o) => o.outcome === 'capacity').length, 1);
+    const interval = behaviourRateInterval(obs);
+    assert.ok(interval !== null && interval.lo <= 0.5 && interval.hi >= 0.5, JSON.stringify(interval));
+  });
+});
