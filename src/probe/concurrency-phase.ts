@@ -9,9 +9,11 @@ import {
   skippedConcurrency,
   type ConcurrencyEstimate,
   type ConcurrencyTrial,
+  type RatePartEvidence,
 } from './estimate-concurrency.js';
-import { isAccepted, type Observation, type RateEstimate } from './estimate-rate.js';
+import { isAccepted, isRateLimited, maxSurelyAcceptedInFlight, rateGateEvidence, type Observation, type RateEstimate } from './estimate-rate.js';
 import { allowanceModel, allowanceTime, headerAllowanceTime } from './batch-allowance.js';
+import { detectDelayQueue } from './delay-queue.js';
 import { isRatePurpose, type PhaseStep, type SendAction, type SendLedger, type SendPurpose, type SentEntry, type StrategyConfig } from './ledger.js';
 
 /** What the concurrency phase needs to know of the rate phase (rate-phase.ts's RatePhase has it). */
@@ -83,13 +85,42 @@ export class ConcurrencyPhase {
     else this.stopped = stopped;
   }
 
-  /** The concurrency estimate from the trials so far. */
+  /** The concurrency estimate from the trials so far, and what the rate part saw of a gate. */
   estimate(): ConcurrencyEstimate {
-    const concurrency = this.skipped !== null
+    const untested = this.config.concurrency === 'off' || this.ledger.stopReason === 'interrupted' || this.ledger.stopReason === 'errors';
+    const concurrency = this.skipped !== null && (untested || this.trials.length > 0)
       ? skippedConcurrency(this.skipped, this.trials)
-      : estimateConcurrency(this.trials, concurrencyCap(this.config), this.stopped);
+      : estimateConcurrency(this.trials, concurrencyCap(this.config), this.skipped ?? this.stopped, this.ratePartEvidence());
     concurrency.requests = [...this.ledger.sent.values()].filter((e) => !isRatePurpose(e.purpose)).length;
     return concurrency;
+  }
+
+  /**
+   * The rate limit's spacing (one request back every refillMs, taken 20 % short to be cautious), when the
+   * rate part measured it, and the gate the rate part saw (rateGateEvidence).
+   */
+  private ratePartEvidence(): RatePartEvidence {
+    const rate = this.rate.estimate();
+    const refillMs = rate.perMinute !== null && rate.perMinute > 0 && rate.bound !== 'at-least' && rate.bound !== 'unknown' ? (0.8 * 60_000) / rate.perMinute : null;
+    const rateObs = this.ledger.observations.filter((o) => isRatePurpose(this.ledger.sent.get(o.seq)?.purpose));
+    const perMinute = refillMs === null ? null : rate.perMinute;
+    // A delaying limiter's queue refuses its overflow at a fixed depth too, and drains between a batch and
+    // its lone retry: neither says anything of a concurrency gate (the bench's 30 r/m delaying row, "5 exact").
+    if (detectDelayQueue(rateObs) !== null) return { gate: null, refillMs, inFlight: Number.POSITIVE_INFINITY };
+    return { gate: rateGateEvidence(rateObs, perMinute)?.inFlight ?? null, refillMs, inFlight: maxSurelyAcceptedInFlight(rateObs) };
+  }
+
+  /**
+   * When our requests spent rate allowance: every accepted one, and every 429 that was not the rate
+   * limit's (the rate part's concurrency refusals, the batches' 429s): nginx runs limit_req before
+   * limit_conn, so a request limit_conn refuses has already spent its token (issue #15, `lr=PASSED
+   * lc=REJECTED`). Counting them too is the cautious side.
+   */
+  private spentAllowance(): number[] {
+    const gateRefused = new Set(this.rate.attributed().filter((o) => o.outcome === 'capacity' && o.status === 429).map((o) => o.seq));
+    return this.ledger.observations
+      .filter((o) => isAccepted(o) || gateRefused.has(o.seq) || (isRateLimited(o) && !isRatePurpose(this.ledger.sent.get(o.seq)?.purpose)))
+      .map((o) => o.sentAt);
   }
 
   step(now: number): PhaseStep {
@@ -139,8 +170,7 @@ export class ConcurrencyPhase {
       this.finish(reason, this.trials.length === 0);
       return 'finished';
     }
-    const own = this.ledger.observations.filter(isAccepted).map((o) => o.sentAt);
-    const modelled = allowanceTime(model, own, now, size);
+    const modelled = allowanceTime(model, this.spentAllowance(), now, size);
     // The headers' own count comes first when they have one: nothing of ours is in flight, so the latest
     // answer's `remaining` is current. Too few left for the batch: wait for that policy's reset.
     const clearAt = modelled === null ? null : Math.max(modelled, headerAllowanceTime(this.ledger.observations, size) ?? modelled);

@@ -28,6 +28,7 @@ export type BatchJudgement =
   | { kind: 'all-accepted' }
   | { kind: 'needs-lone'; accepted: number }
   | { kind: 'concurrency'; accepted: number }
+  | { kind: 'late-lone'; accepted: number; lateMs: number }
   | { kind: 'rate'; accepted: number; why: RateRefusalEvidence }
   | { kind: 'errors'; accepted: number };
 
@@ -37,15 +38,30 @@ function rateExhausted(o: Observation): boolean {
   return policy !== null && policy.remaining === 0;
 }
 
-/** What one batch (and its lone retry, if any) says about the concurrency gate. */
-export function judgeBatch(trial: ConcurrencyTrial): BatchJudgement {
+/**
+ * What one batch (and its lone retry, if any) says about the concurrency gate. `refillMs`: the rate
+ * limit's spacing (one request back every refillMs), when known; `ratePartInFlight`: the most requests
+ * the rate part had surely in flight, all accepted. A batch that got fewer than the rate part already had
+ * accepted at once, with a lone retry that went out after it (when the rate limit may have given one
+ * back), does not tell the gate from the rate limit (issue #15: a batch of 2 met one token of nginx's
+ * bucket, the lone retry 1.5 s later a refilled one, and the probe said "at most 1 in flight" where the
+ * rate part had had 3 in flight accepted).
+ */
+export function judgeBatch(trial: ConcurrencyTrial, refillMs: number | null = null, ratePartInFlight = 0): BatchJudgement {
   const accepted = trial.responses.filter(isAccepted).length;
   const limited = trial.responses.filter(isRateLimited);
   if (accepted === trial.size) return { kind: 'all-accepted' };
   if (limited.length === 0) return { kind: 'errors', accepted };
   if (limited.some(rateExhausted)) return { kind: 'rate', accepted, why: 'exhausted-policy' };
   if (trial.lone === null) return { kind: 'needs-lone', accepted };
-  if (isAccepted(trial.lone)) return { kind: 'concurrency', accepted };
+  if (isAccepted(trial.lone)) {
+    const batchSentAt = Math.min(...trial.responses.map((o) => o.sentAt));
+    const lateMs = trial.lone.sentAt - batchSentAt;
+    // A leaky bucket gives one back at any moment of its period (it was part-full after the batch), so
+    // any delay can let the lone retry in: only the rate part's own count contradicts the gate reading.
+    const doubtful = refillMs !== null && lateMs > 0 && ratePartInFlight > accepted;
+    return doubtful ? { kind: 'late-lone', accepted, lateMs } : { kind: 'concurrency', accepted };
+  }
   return { kind: 'rate', accepted, why: 'lone-refused' };
 }
 
@@ -86,22 +102,49 @@ export function skippedConcurrency(reason: string, trials: readonly ConcurrencyT
   return estimate(null, 'unknown', null, { code: 'skipped', why: reason }, requestsOf(trials));
 }
 
+/** What the rate part says of the gate (rateGateEvidence) and the rate limit's spacing, for estimateConcurrency. */
+export interface RatePartEvidence {
+  /** The most in flight the rate part saw all accepted before one more was refused with room left, or null. */
+  gate: number | null;
+  /** One request back every refillMs (the rate estimate), or null when not known. */
+  refillMs: number | null;
+  /** The most requests the rate part had surely in flight, all accepted (0: none). */
+  inFlight: number;
+}
+
 /**
  * The limit from the trials so far. `cap` is the largest batch the user allowed; `stopped` says why the
- * test ended early (budget, time, rate allowance) when it did.
+ * test ended early (budget, time, rate allowance) when it did. `rate`: what the rate part saw; a gate it
+ * saw stands when the batches could not say more (they stopped short of it, or their 429s may have been
+ * the rate limit's), and never against a batch that fully passed above it.
  */
-export function estimateConcurrency(trials: readonly ConcurrencyTrial[], cap: number, stopped: string | null = null): ConcurrencyEstimate {
+export function estimateConcurrency(trials: readonly ConcurrencyTrial[], cap: number, stopped: string | null = null, rate: RatePartEvidence = { gate: null, refillMs: null, inFlight: 0 }): ConcurrencyEstimate {
+  const found = estimateFromTrials(trials, cap, stopped, rate);
+  const gate = rate.gate;
+  if (gate === null || gate > cap || found.bound === 'exact') return found;
+  const fullyAccepted = trials.filter((t) => judgeBatch(t, rate.refillMs, rate.inFlight).kind === 'all-accepted').reduce((m, t) => Math.max(m, t.size), 0);
+  if (fullyAccepted > gate) return found;
+  const last = trials.at(-1);
+  const lastJudgement = last ? judgeBatch(last, rate.refillMs, rate.inFlight) : null;
+  const batch = last && lastJudgement ? { size: last.size, accepted: last.responses.filter(isAccepted).length, late: lastJudgement.kind === 'late-lone' } : null;
+  const why = batch !== null && batch.accepted < batch.size ? null : trials.length === 0 ? (stopped ?? 'no batch was sent') : stopped;
+  return estimate(gate, 'exact', Math.max(gate + 1, found.testedUpTo ?? 0), { code: 'rate-part-gate', inFlight: gate, batch, why }, found.requests);
+}
+
+function estimateFromTrials(trials: readonly ConcurrencyTrial[], cap: number, stopped: string | null, { refillMs, inFlight }: RatePartEvidence): ConcurrencyEstimate {
   const requests = requestsOf(trials);
   if (trials.length === 0) return skippedConcurrency(stopped ?? 'no batch was sent');
   let fullyAccepted = 0;
   for (const trial of trials) {
-    const judgement = judgeBatch(trial);
+    const judgement = judgeBatch(trial, refillMs, inFlight);
     switch (judgement.kind) {
       case 'all-accepted':
         fullyAccepted = Math.max(fullyAccepted, trial.size);
         continue;
       case 'concurrency':
         return estimate(judgement.accepted, 'exact', trial.size, { code: 'gate', size: trial.size, accepted: judgement.accepted }, requests);
+      case 'late-lone':
+        return atLeast(fullyAccepted, trial.size, { code: 'late-lone', size: trial.size, accepted: judgement.accepted, lateMs: judgement.lateMs, refillMs: refillMs as number, fine: fullyAccepted }, requests);
       case 'rate':
         return atLeast(fullyAccepted, trial.size, { code: 'rate-refused', size: trial.size, evidence: judgement.why, fine: fullyAccepted }, requests);
       case 'needs-lone':

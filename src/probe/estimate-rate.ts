@@ -18,12 +18,13 @@ import { estimateFromCycles } from './estimate-cycles.js';
 import { estimateFromExactHeaders, estimateFromHeaderSeries } from './estimate-headers.js';
 import type { RateContext, RateEstimate, RateFinding } from './estimate-types.js';
 import { foreignUsage } from './foreign.js';
+import { detectDelayQueue } from './delay-queue.js';
 import { detectPenalty } from './penalty.js';
 import { headerModeOf } from './header-mode.js';
 import { attributeRefusals, isAccepted, isRateLimited, suspectedGate, type Observation } from './observation.js';
 
 export type { Bound, Confidence, EstimateSource, RateAlgorithmName, RateContext, RateEstimate } from './estimate-types.js';
-export { attributeRefusals, bySendTime, concurrencyRefusals, isAccepted, isRateLimited, selectRatePolicy, suspectedGate, type Observation } from './observation.js';
+export { attributeRefusals, bySendTime, concurrencyRefusals, isAccepted, isRateLimited, maxSurelyAcceptedInFlight, rateGateEvidence, selectRatePolicy, suspectedGate, type Observation } from './observation.js';
 export { headerModeOf, type HeaderMode } from './header-mode.js';
 export {
   bucketFromHeaders,
@@ -96,7 +97,35 @@ function findRate(observations: readonly Observation[], ctx: RateContext): RateF
 /** Everything the rate part can say from these observations (rate-phase sends only). */
 export function estimateRateLimit(sent: readonly Observation[], ctx: RateContext): RateEstimate {
   const attributed = attributeRefusals(sent);
-  return toEstimate(findRate(attributed, { heldInFlight: suspectedGate(sent), ...ctx }), sent.length, detectPenalty(attributed));
+  const found = findRate(attributed, { heldInFlight: suspectedGate(sent), ...ctx });
+  return toEstimate(readDelayQueue(found, attributed), sent.length, detectPenalty(attributed));
+}
+
+/**
+ * When the answers came back evenly from a queue (delay-queue.ts), their spacing is the sustainable rate:
+ * it replaces a behavioural estimate it contradicts (a lower bound above it, or a figure off by more than
+ * 15 %). Never a header's figure.
+ */
+function readDelayQueue(found: RateFinding, observations: readonly Observation[]): RateFinding {
+  if (found.source !== 'observed') return found;
+  const queue = detectDelayQueue(observations);
+  if (queue === null) return found;
+  const perMinute = Math.round((600_000 / queue.spacingMs)) / 10;
+  const contradicted = found.perMinute === null
+    ? found.bound === 'at-least' || found.bound === 'unknown'
+    : found.bound === 'at-least' ? found.perMinute > perMinute * 1.05 : Math.abs(found.perMinute - perMinute) > perMinute * 0.15;
+  if (!contradicted) return found;
+  return {
+    limit: null,
+    windowSeconds: null,
+    perMinute,
+    burst: queue.depth,
+    algorithm: 'token-bucket',
+    bound: 'approx',
+    source: 'observed',
+    confidence: 'medium',
+    reason: { code: 'delay-queue', perMinute, ...queue, counted: { perMinute: found.perMinute, bound: found.bound } },
+  };
 }
 
 /**

@@ -40,7 +40,7 @@ export function bySendTime(a: Observation, b: Observation): number {
  */
 export function attributeRefusals(observations: readonly Observation[]): Observation[] {
   const sorted = [...observations].sort(bySendTime);
-  const maxAcceptedInFlight = Math.max(0, ...sorted.filter(isAccepted).map((o) => o.inFlight));
+  const maxAcceptedInFlight = maxSurelyAcceptedInFlight(sorted);
   const relabel = new Set<number>();
   sorted.forEach((o, i) => {
     if (!isRateLimited(o)) return;
@@ -58,6 +58,28 @@ export function attributeRefusals(observations: readonly Observation[]): Observa
   return observations.map((o) => (relabel.has(o.seq) ? { ...o, outcome: 'capacity' as const } : o));
 }
 
+/**
+ * An answer that reaches us this soon after one of our sends may have left the server before that send
+ * arrived (nginx freed the connection, the answer was still on its way): the send then counted it in
+ * flight, the server did not. Issue #15: a request nginx accepted with 3 in flight was counted as 4, so
+ * the 4th-in-flight refusal after it looked like the rate limit.
+ */
+const IN_FLIGHT_RACE_MS = 20;
+
+/**
+ * The most requests of ours an accepted request surely had on the server with it: itself and those whose
+ * answer came more than IN_FLIGHT_RACE_MS after it was sent (never more than its own in-flight count).
+ */
+export function maxSurelyAcceptedInFlight(observations: readonly Observation[]): number {
+  let max = 0;
+  for (const o of observations) {
+    if (!isAccepted(o) || o.inFlight <= max) continue;
+    const others = observations.filter((p) => p.seq !== o.seq && p.sentAt <= o.sentAt && p.receivedAt > o.sentAt + IN_FLIGHT_RACE_MS).length;
+    max = Math.max(max, Math.min(o.inFlight, others + 1));
+  }
+  return max;
+}
+
 /** Sent with more of our requests in flight than any accepted request had (at least two). */
 function isCrowded(o: Observation, maxAcceptedInFlight: number): boolean {
   return maxAcceptedInFlight > 0 && o.inFlight >= 2 && o.inFlight > maxAcceptedInFlight;
@@ -69,13 +91,47 @@ function isCrowded(o: Observation, maxAcceptedInFlight: number): boolean {
  * accepted, which rate-part sends keep to so that a gate cannot cut a burst short; else null.
  */
 export function suspectedGate(observations: readonly Observation[]): number | null {
-  const maxAcceptedInFlight = Math.max(0, ...observations.filter(isAccepted).map((o) => o.inFlight));
+  const maxAcceptedInFlight = maxSurelyAcceptedInFlight(observations);
   const crowded = observations.some((o) => {
     if (!isRateLimited(o) || !isCrowded(o, maxAcceptedInFlight)) return false;
     const policy = selectRatePolicy(o.policies);
     return !(policy !== null && policy.remaining === 0);
   });
   return crowded ? maxAcceptedInFlight : null;
+}
+
+/**
+ * What the rate part saw of a concurrency gate, as strong as a batch and its lone retry: `inFlight`
+ * requests were surely on the server at once and all accepted, and a 429 sent with exactly one more in
+ * flight (no rate policy at remaining 0) cannot have been the rate limit's, because more requests were
+ * accepted right after it than the rate limit could have given back since (an empty bucket refills at
+ * most `perMinute`, taken 25 % high; a request accepted just after a refusal proves nothing, the bucket
+ * may have been a fraction short). When the rate limit never refused anything (`perMinute` null and no
+ * 429 left to the rate limit), any such refusal counts. Issue #15: the rate part had seen 3 in flight
+ * accepted and the 4th refused by nginx's limit_conn, yet the probe said "at least 2" because the
+ * concurrency batch of 4 did not fit its (low) reading of the bucket. Null when there is no such refusal.
+ */
+export function rateGateEvidence(observations: readonly Observation[], perMinute: number | null): { inFlight: number; seq: number } | null {
+  const sorted = [...observations].sort(bySendTime);
+  const gate = maxSurelyAcceptedInFlight(sorted);
+  if (gate < 1) return null;
+  const neverLimited = !attributeRefusals(sorted).some(isRateLimited);
+  if (perMinute === null && !neverLimited) return null;
+  const perMs = ((perMinute ?? 0) * 1.25) / 60_000;
+  for (const [i, o] of sorted.entries()) {
+    if (!isRateLimited(o) || o.inFlight !== gate + 1) continue;
+    const policy = selectRatePolicy(o.policies);
+    if (policy !== null && policy.remaining === 0) continue;
+    if (neverLimited) return { inFlight: gate, seq: o.seq };
+    // Accepted requests after the refusal, counted at each one's send: more than an empty bucket allows.
+    let accepted = 0;
+    for (const next of sorted.slice(i + 1)) {
+      if (!isAccepted(next)) continue;
+      accepted += 1;
+      if (accepted > 1 + perMs * (next.sentAt - o.sentAt)) return { inFlight: gate, seq: o.seq };
+    }
+  }
+  return null;
 }
 
 /** How many 429s attributeRefusals set aside. */

@@ -17,6 +17,7 @@ import {
   isAccepted,
   isRateLimited,
   jitterToleranceMs,
+  maxSurelyAcceptedInFlight,
   namedCycles,
   nextRetestAt,
   policyResetBinds,
@@ -172,11 +173,14 @@ export class RatePhase {
       return { kind: 'await', until: null };
     }
 
+    // Leave the concurrency test its share of the budget, once limited too, when our requests overlapped
+    // on the server (a gate can matter) and the rate is estimated (issue #15: nginx 10r/s with limit_conn
+    // 3 at 100 ms, the refill bursts spent 78 of 80 and the cap was never tested).
+    if (cycles.limited1 && this.ledger.sent.size >= this.config.maxRequests - this.reserve && maxSurelyAcceptedInFlight(raw) >= 2 && this.estimate().perMinute !== null) return this.finishWhenSettled('budget');
     if (!cycles.limited1) {
       const headerStep = this.headerStep(obs, mode, now);
       if (headerStep !== null) return headerStep;
-      // Not limited yet: leave the concurrency test its share of the budget. Once limited, the rate
-      // estimate comes first and may use all of it.
+      // Not limited yet: leave the concurrency test its share of the budget.
       if (this.ledger.sent.size >= this.config.maxRequests - this.reserve) return this.finishWhenSettled('budget');
       // The pre-flight request goes alone: wait for its answer (bounded).
       const preflight = this.pacer.preflightUntil(raw.length, now);

@@ -90,6 +90,11 @@ export type RateReason =
   | { code: 'block-after-limit'; model: 'restart' | 'block'; limit: number; loMs: number; hiMs: number; blockLoMs: number | null; blockHiMs: number | null; timed: boolean; header: StatedLimit | null; stop: StopCause }
   /** A token bucket whose refill was not seen often enough to time. */
   | { code: 'bucket-untimed'; header: StatedLimit | null; stop: StopCause }
+  /**
+   * Answers waited in a queue and came back evenly, one every `spacingMs` (delay-queue.ts): a limiter that
+   * delays rather than refuses. `counted`: what counting accepted requests by send time had said instead.
+   */
+  | { code: 'delay-queue'; perMinute: number; spacingMs: number; held: number; depth: number; baseMs: number; counted: { perMinute: number | null; bound: 'exact' | 'approx' | 'at-least' | 'unknown' } }
   /** A token bucket timed from the refills after the first 429; `complete` when the refill was timed on a long enough span. */
   | { code: 'bucket-from-cycles'; perMinute: number; ratePerSecond: number; capacity: number | null; header: StatedLimit | null; complete: boolean; stop: StopCause };
 
@@ -101,6 +106,17 @@ export type ConcurrencyReason =
   | { code: 'skipped'; why: string }
   /** A batch got `accepted` successes and a lone request right after succeeded: the gate. */
   | { code: 'gate'; size: number; accepted: number }
+  /**
+   * The rate part saw `inFlight` in flight all accepted and one more refused while the rate limit had room
+   * (rateGateEvidence). `batch`: what the concurrency batches said, when they could not say it themselves
+   * (null: no batch was sent; `why`: why the batches stopped short).
+   */
+  | { code: 'rate-part-gate'; inFlight: number; batch: { size: number; accepted: number; late: boolean } | null; why: string | null }
+  /**
+   * A batch got `accepted` successes and a lone retry succeeded, but the lone went out `lateMs` after the
+   * batch, long enough for the rate limit to give one back (every `refillMs`): its 429s may have been the rate limit's.
+   */
+  | { code: 'late-lone'; size: number; accepted: number; lateMs: number; refillMs: number; fine: number }
   /** The batch's 429s were the rate limit's; `fine` batches of that many fully passed. */
   | { code: 'rate-refused'; size: number; evidence: RateRefusalEvidence; fine: number }
   /** A batch failed with errors other than 429. */

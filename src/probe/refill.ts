@@ -17,6 +17,11 @@ export interface BucketBounds {
   rateAtMost: number;
 }
 
+/** A 429 that attributeRefusals gave to a concurrency gate (relabelled `capacity`). */
+function isGateRefusal(o: Observation): boolean {
+  return o.outcome === 'capacity' && o.status === 429;
+}
+
 /**
  * Bounds on a token bucket's refill rate (tokens per second) from everything after the first 429.
  * A 429 at a means < 1 token then; a success at s means ≥ 1 token; between them K successes were spent.
@@ -27,7 +32,7 @@ export interface BucketBounds {
  * Without `bucket` every pair counts (the capacity is taken as unbounded).
  */
 export function tokenRateInterval(observations: readonly Observation[], bucket: BucketBounds | null = null): RateInterval | null {
-  const seq = [...observations].sort(bySendTime).filter((o) => isAccepted(o) || isRateLimited(o));
+  const seq = [...observations].sort(bySendTime).filter((o) => isAccepted(o) || isRateLimited(o) || isGateRefusal(o));
   let lo = 0;
   let hi = Infinity;
   let pairs = 0;
@@ -35,9 +40,16 @@ export function tokenRateInterval(observations: readonly Observation[], bucket: 
     const a = seq[i] as Observation;
     if (!isRateLimited(a)) continue;
     let spent = 0;
+    // Requests a concurrency gate refused in between may have spent a token too (nginx runs limit_req
+    // before limit_conn, issue #15): they widen the upper bound only.
+    let gated = 0;
     let fill = 1;
     for (let j = i + 1; j < seq.length; j++) {
       const o = seq[j] as Observation;
+      if (isGateRefusal(o)) {
+        gated++;
+        continue;
+      }
       const dt = (o.sentAt - a.sentAt) / 1000;
       if (dt <= 0) {
         if (isAccepted(o)) spent++;
@@ -50,7 +62,7 @@ export function tokenRateInterval(observations: readonly Observation[], bucket: 
       } else {
         lo = Math.max(lo, (spent - 1) / dt);
         if (bucket === null || fill < bucket.capacityAtLeast) {
-          hi = Math.min(hi, (spent + 1) / dt);
+          hi = Math.min(hi, (spent + gated + 1) / dt);
           pairs++;
         }
       }
@@ -119,7 +131,9 @@ export function behaviourRateInterval(observations: readonly Observation[]): Rat
   const sorted = [...observations].sort(bySendTime).filter((o) => isAccepted(o) || isRateLimited(o));
   const first = sorted.findIndex(isRateLimited);
   if (first < 0) return null;
-  const after = sorted.slice(first);
+  // From the first 429 on, the gate's refusals too (tokenRateInterval counts them as maybe spent).
+  const firstAt = (sorted[first] as Observation).sentAt;
+  const after = [...observations].sort(bySendTime).filter((o) => (isAccepted(o) || isRateLimited(o) || isGateRefusal(o)) && o.sentAt >= firstAt);
   const s0 = sorted[0] as Observation;
   const sLast = sorted[first - 1];
   let interval = tokenRateInterval(after);

@@ -154,6 +154,10 @@ const RATE_TEXT: Writers<RateReason> = {
     return `Refusals cost more than the window here: ${what}; ${window}${sayHeader(r.header)}${stopClause(r.stop)}. Pace under the limit: ${advice}.`;
   },
   'bucket-untimed': (r) => `Allowance came back a little at a time (a token bucket)${sayHeader(r.header)}, but too few refills were seen${stopClause(r.stop)} to time them.`,
+  'delay-queue': (r) => {
+    const counted = r.counted.perMinute === null ? '' : `; counted by send time it looked like ${r.counted.bound === 'at-least' ? 'at least ' : ''}${describeRate(r.counted.perMinute)}/min, but the queue only lets the answers' pace through`;
+    return `Answers were held in a queue: ${r.held} took well over the backend's own ${seconds(r.baseMs)} s, up to about ${r.depth} places deep, and came back evenly, one every ${seconds(r.spacingMs)} s: a limiter that delays rather than refuses (nginx limit_req without nodelay), about ${describeRate(r.perMinute)}/min sustained${counted}.`;
+  },
   'bucket-from-cycles': (r) =>
     `After the first 429 allowance came back one request at a time, about ${describeRate(r.perMinute)}/min (one every ${round(1 / r.ratePerSecond, 2)} s): a token bucket` +
     (r.capacity !== null ? ` with room for about ${r.capacity} at once` : '') +
@@ -184,6 +188,15 @@ function stoppedClause(stopped: string | null): string {
 const CONCURRENCY_TEXT: Writers<ConcurrencyReason> = {
   skipped: (r) => `Not tested: ${r.why}.`,
   gate: (r) => `${r.size} simultaneous requests got ${r.accepted} successes and a lone request right after succeeded, so at most ${r.accepted} may be in flight at once.`,
+  'rate-part-gate': (r) => {
+    const batch = r.batch === null ? '' : r.batch.late
+      ? ` (a batch of ${r.batch.size} got ${r.batch.accepted}, but its lone retry came after the rate limit could have given one back)`
+      : r.batch.accepted === r.batch.size ? ` (a batch of ${r.batch.size} all succeeded)` : ` (a batch of ${r.batch.size} got ${r.batch.accepted})`;
+    const why = r.why === null ? '' : `; larger batches were not sent (${r.why})`;
+    return `During the rate part ${r.inFlight} requests in flight were all accepted and one more was refused while the rate limit still had room, so at most ${r.inFlight} may be in flight at once${batch}${why}.`;
+  },
+  'late-lone': (r) =>
+    `${r.size} simultaneous requests got ${r.accepted} successes and a lone retry succeeded, but ${seconds(r.lateMs)} s later, when the rate limit (one every ${seconds(r.refillMs)} s) could have given one back: the 429s may have been the rate limit's${fineClause(r.fine)}.`,
   'rate-refused': (r) => `A batch of ${r.size} was refused by the rate limit, not the concurrency limit (${RATE_REFUSAL[r.evidence]})${fineClause(r.fine)}.`,
   errors: (r) => `A batch of ${r.size} failed with errors other than 429 (${r.accepted} succeeded), so the test stopped${fineClause(r.fine)}.`,
   unconfirmed: (r) => `${r.size} simultaneous requests got ${r.accepted} successes, but no lone retry confirmed that the 429s were the concurrency limit${stoppedClause(r.stopped)}.`,
