@@ -6,8 +6,7 @@
 //
 // The pure part (how long to run, the true sustained limit, the judging) is covered by
 // test/unit/bench-real-limiters-recommend.test.js; the snippet runner below does I/O.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { snippetModules } from '../../test/helpers/snippet-module.js';
 
 /** The clients whose snippets are executed (the JavaScript ones with a runnable limiter). */
 export const SNIPPET_CLIENTS = /** @type {const} */ (['bottleneck', 'p-queue', 'openai-node']);
@@ -86,23 +85,14 @@ export function judgeRecommendationRow(runs) {
 
 // ------------------------------------------------------------------------------------------ running
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-// Inside the repository so the snippets' bare imports (openai, bottleneck, p-queue) resolve from node_modules.
-const SNIPPET_DIR = `${ROOT}node_modules/.cache/chutes-diag-bench-snippets-${process.pid}/`;
-let counter = 0;
+const snippets = snippetModules('bench-snippets');
 
 export function cleanSnippets() {
-  rmSync(SNIPPET_DIR, { recursive: true, force: true });
+  snippets.clean();
 }
 
-/** Writes the snippet as a module exporting `names` and imports it (a fresh module: its own limiter state). */
-async function importSnippet(code, names) {
-  mkdirSync(SNIPPET_DIR, { recursive: true });
-  counter += 1;
-  const file = `${SNIPPET_DIR}snippet-${counter}.mjs`;
-  writeFileSync(file, `${code}\nexport { ${names.join(', ')} };\n`);
-  return import(pathToFileURL(file).href);
-}
+/** The snippet as a fresh module (its own limiter state). */
+const importSnippet = snippets.load;
 
 /** A plain fetch that fails like openai-node's errors do: `status` and `headers` on the error. */
 function postTo(url) {

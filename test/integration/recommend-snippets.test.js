@@ -12,8 +12,8 @@
 //    against a 371 ms interval) — not the test's start-up, the import of the snippet, or the drain.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { snippetModules } from '../helpers/snippet-module.js';
 import { emulatorPool, FAKE_KEY, runCli } from '../helpers/cli.js';
 
 const { recommend } = await import('../../dist/recommend/recommend.js');
@@ -26,12 +26,12 @@ const LIMIT = 6;
 const WINDOW_MS = 2000;
 /** 2L + 1 requests at ~90 % of the limit: a span of over two windows. */
 const REQUESTS = 2 * LIMIT + 1;
-// Inside the repository so the snippets' bare imports (openai, bottleneck, p-queue) resolve.
-const SNIPPET_DIR = fileURLToPath(new URL(`../../node_modules/.cache/chutes-diag-snippets-${process.pid}/`, import.meta.url));
+const snippets = snippetModules('snippets');
+const SNIPPET_DIR = snippets.dir;
 const start = emulatorPool({ edgeBan: null });
 
 before(() => mkdirSync(SNIPPET_DIR, { recursive: true }));
-after(() => rmSync(SNIPPET_DIR, { recursive: true, force: true }));
+after(() => snippets.clean());
 
 /**
  * @param {{ algorithm: string, burst?: number | null, concurrency?: number | null }} figures
@@ -48,14 +48,7 @@ function contextFor(url) {
   return { retryAfterSeen: true, edgeBanSeen: false, chutes: false, baseUrl: `${url}/v1`, model: MODEL, latencyP99Ms: null };
 }
 
-let counter = 0;
-/** Writes the snippet as a module exporting `names`, and imports it. */
-async function importSnippet(code, names) {
-  counter += 1;
-  const file = `${SNIPPET_DIR}snippet-${counter}.mjs`;
-  writeFileSync(file, `${code}\nexport { ${names.join(', ')} };\n`);
-  return import(pathToFileURL(file).href);
-}
+const importSnippet = snippets.load;
 
 /** A plain fetch that fails like openai-node's errors do: `status` and `headers` on the error. */
 function postTo(url) {
