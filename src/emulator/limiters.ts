@@ -60,13 +60,8 @@ function decision(
   };
 }
 
-/**
- * The two window algorithms share one rule: count the accepted requests still in the window and admit while
- * the count is under the limit; a rejected request would be allowed once the count next drops (= resetMs).
- */
-abstract class CountingLimiter implements RateLimiter {
-  abstract readonly algorithm: RateAlgorithm;
-
+/** A limiter of `limit` requests per `windowMs`: both checked once, here. */
+abstract class SizedLimiter {
   constructor(
     readonly limit: number,
     readonly windowMs: number,
@@ -74,6 +69,14 @@ abstract class CountingLimiter implements RateLimiter {
     assertPositiveInteger('limit', limit);
     assertPositiveInteger('windowMs', windowMs);
   }
+}
+
+/**
+ * The two window algorithms share one rule: count the accepted requests still in the window and admit while
+ * the count is under the limit; a rejected request would be allowed once the count next drops (= resetMs).
+ */
+abstract class CountingLimiter extends SizedLimiter implements RateLimiter {
+  abstract readonly algorithm: RateAlgorithm;
 
   tryAcquire(now: number): LimitDecision {
     this.forgetExpired(now);
@@ -250,18 +253,10 @@ export function createNginxLimitReq(config: { perMinute: number; burst: number }
  * while refused keeps itself refused; one that paces at the limit is never refused. The decision's
  * resetMs/retryAfterMs is the time until the oldest logged request leaves (as a sliding log states it).
  */
-export class PenaltyBoxLimiter implements RateLimiter {
+export class PenaltyBoxLimiter extends SizedLimiter implements RateLimiter {
   readonly algorithm = 'sliding-window';
   /** Every request's time, accepted or not, oldest first. */
   private readonly log: number[] = [];
-
-  constructor(
-    readonly limit: number,
-    readonly windowMs: number,
-  ) {
-    assertPositiveInteger('limit', limit);
-    assertPositiveInteger('windowMs', windowMs);
-  }
 
   tryAcquire(now: number): LimitDecision {
     this.forget(now);
@@ -294,18 +289,10 @@ export class PenaltyBoxLimiter implements RateLimiter {
  * counts every request; a request past the limit is refused and restarts the window at its own time, so a
  * client that retries sooner than windowMs after its last refusal is refused for ever.
  */
-export class RestartingWindowLimiter implements RateLimiter {
+export class RestartingWindowLimiter extends SizedLimiter implements RateLimiter {
   readonly algorithm = 'fixed-window';
   private start = -Infinity;
   private count = 0;
-
-  constructor(
-    readonly limit: number,
-    readonly windowMs: number,
-  ) {
-    assertPositiveInteger('limit', limit);
-    assertPositiveInteger('windowMs', windowMs);
-  }
 
   tryAcquire(now: number): LimitDecision {
     this.expire(now);
@@ -339,18 +326,17 @@ export class RestartingWindowLimiter implements RateLimiter {
  * limit blocks the client for blockMs from its own time (refusals during the block do not extend it), and the
  * next request after the block begins a new window.
  */
-export class BlockingWindowLimiter implements RateLimiter {
+export class BlockingWindowLimiter extends SizedLimiter implements RateLimiter {
   readonly algorithm = 'fixed-window';
   private expiresAt = -Infinity;
   private count = 0;
 
   constructor(
-    readonly limit: number,
-    readonly windowMs: number,
+    limit: number,
+    windowMs: number,
     readonly blockMs: number,
   ) {
-    assertPositiveInteger('limit', limit);
-    assertPositiveInteger('windowMs', windowMs);
+    super(limit, windowMs);
     assertPositiveInteger('blockMs', blockMs);
   }
 
