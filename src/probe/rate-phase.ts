@@ -38,7 +38,7 @@ import { explainBanRisk, explainQuotaShare } from '../render/probe-explain.js';
 import { isRatePurpose, type PhaseStep, type SendAction, type SendLedger, type SendPurpose, type StrategyConfig } from './ledger.js';
 import type { RatePacer } from './rate-pacing.js';
 import { bucketGap, burst2PauseUntil, refillRateIsTight, secondLadderGrowth, secondRecoveryFloor, type Cycles } from './rate-stages.js';
-import { confirmedRoundWindow, predictedRetestAt, readRoundWindow, roundPlanApplies } from './round-windows.js';
+import { confirmedRoundWindow, heldRequestAt, predictedRetestAt, readRoundWindow, roundMarginMs, roundPlanApplies, secondPredictions } from './round-windows.js';
 
 /** Consecutive failures (neither accepted nor rate limited) after which sending stops. */
 const ERROR_STOP_NO_SUCCESS = 3;
@@ -299,6 +299,9 @@ export class RatePhase {
       // No pause when requests already went out after the recovery (open-loop retests with slow answers).
       const pause = this.pacer.lastSeq > recovery1.seq ? null : burst2PauseUntil(this.rateView().cycles, this.rateView().raw, recovery1, this.intervalMs);
       if (pause !== null) return this.send(Math.max(pause, now), 'burst');
+      const held = this.heldBurst2Request(obs, recovery1);
+      if (held === 'await') return { kind: 'await', until: null };
+      if (held !== null) return this.send(Math.max(held, this.pacer.nextBurstSlot(now)), 'burst');
       return this.burstSend(now);
     }
     const cycles = this.rateView().cycles;
@@ -367,6 +370,34 @@ export class RatePhase {
     return predictedRetestAt(second, (cycles.limited2?.at(-1) as Observation).sentAt, earliest, this.intervalMs);
   }
 
+  /**
+   * Burst 2's request after as many as burst 1 got, under round hypotheses: held until just before the
+   * earliest second recovery they predict (round-windows.ts heldRequestAt), so that the refusal that ends
+   * burst 2 also bounds that recovery from below, one request fewer than a refusal at the pace and then one
+   * before the prediction; and never later than the first recovery's refused retests show every window
+   * lasts (a window of no round length would otherwise have given allowance back by then, and burst 2 run
+   * into the next window). 'await' while burst 2's answers are out (the count is not known); null: send at
+   * the pace.
+   */
+  private heldBurst2Request(obs: readonly Observation[], recovery1: Observation): number | 'await' | null {
+    if (!this.untimed(obs)) return null;
+    const n1 = this.rateView().cycles.burst1?.length ?? 0;
+    const sentSince = [...this.ledger.sent.values()].filter((e) => e.seq >= recovery1.seq && isRatePurpose(e.purpose)).length;
+    if (n1 < 2 || sentSince < n1) return null;
+    if (sentSince > n1) return null;
+    if (this.pending() > 0) return 'await';
+    const cycles = this.rateView().cycles;
+    const at = heldRequestAt(secondPredictions(readRoundWindow(cycles, this.intervalMs).first, recovery1.sentAt, this.pacer.lastSlot ?? recovery1.sentAt), this.intervalMs);
+    // Never later than the refused retests allow every window: one that held from the first request to the
+    // last refused retest lasts at least that long from the recovery too (a window of no round length).
+    const s1 = cycles.burst1?.[0];
+    const lastFail1 = cycles.limited1?.at(-1);
+    if (at === null || !s1 || !lastFail1) return null;
+    const latest = recovery1.sentAt + (lastFail1.sentAt - s1.sentAt) - roundMarginMs(this.intervalMs);
+    const slot = (this.pacer.lastSlot ?? recovery1.sentAt) + this.intervalMs;
+    if (Math.min(at, latest) <= slot) return null;
+    return Math.min(at, latest);
+  }
 
   /** Burst 2's first accepted answers, as many as burstsSayWindow asks for, with no send among them unanswered. */
   private burst2HeadSettled(cycles: Cycles): boolean {

@@ -103,6 +103,19 @@ export function predictedRetestAt(second: readonly SecondPrediction[], lastRefus
   return next.at + margin;
 }
 
+/**
+ * Where burst 2's request after as many as burst 1 got goes: BEFORE_SHARE of W before the earliest second
+ * recovery predicted (the shortest window predicting it sets W), so that its refusal is both burst 2's end
+ * and the bound below that recovery, or null when nothing is predicted.
+ */
+export function heldRequestAt(second: readonly SecondPrediction[], intervalMs: number): number | null {
+  const next = second[0];
+  if (!next) return null;
+  const shortest = Math.min(...second.filter((h) => h.at === next.at).map((h) => h.windowMs));
+  const before = next.at - BEFORE_SHARE * shortest;
+  return before < next.at - roundMarginMs(intervalMs) ? before : null;
+}
+
 export interface SecondPrediction extends RoundHypothesis {
   /** The first recovery this hypothesis explained. */
   first: number;
