@@ -137,6 +137,29 @@ describe("nginx issue case, the bench's final run #1 replayed: an answer that le
   });
 });
 
+describe('nginx issue case, a bench run (A/B, 09:55 UTC) replayed: a bucket estimated 4.4995 deep', () => {
+  // BENCHMARKS.md "After nginxconc15": on this branch's first fix, one run of six said "conn 2 (at-least)",
+  // "32/min, room for about 4". The gate refusal (request 6, lr=PASSED lc=REJECTED: it spent a token) was
+  // rightly set aside; the first burst then had 6 accepted in 3.5 s and a 429 at 4.0 s, so the bucket held
+  // 4.13-4.87 at 32/min, rounded from 4.4995 to 4, and a batch needed half a request to spare under that:
+  // the batch of 4 never went out. A full bucket surely held 4.13, so a batch of 4 fits it. Replayed: the
+  // first request reaches nginx 5 ms after its stamp (the 429 at 4.0 s then comes a fraction short).
+  it('perMinute 30 ± 10 %, concurrency exactly 3', async () => {
+    const backend = [1510, 1498, 1502, 1502, 1502];
+    const run = await simulate({
+      layers: nginx({ perMinute: 30, burst: 5, conn: 3, order: 'limit_req first (nginx)' }),
+      latency: () => backend.shift() ?? 1502,
+      arrivalDelay: (seq) => (seq === 1 ? 5 : 0),
+      deliveryDelay: 1,
+      maxDurationMs: 180_000,
+    });
+    const { rate, concurrency } = run.result;
+    assertGuarantees(run, { rpm: 120, maxRequests: 60 });
+    assert.ok(rate.perMinute !== null && Math.abs(rate.perMinute - 30) <= 3, `perMinute ${rate.perMinute} (${rate.explanation}) ${trace(run)}`);
+    assert.deepEqual([concurrency.limit, concurrency.bound], [3, 'exact'], `${concurrency.explanation} ${trace(run)}`);
+  });
+});
+
 describe('nginx issue case on a loaded client: one answer in five reaches it 15-45 ms after the server freed the connection', () => {
   // The same race as the replay above, at random: sends reach nginx 0-8 ms after their stamp, and one
   // answer in five is read 15-45 ms late (the bench's lanes share two cores). Before the race allowance
