@@ -70,7 +70,7 @@ export function allowanceTime(model: AllowanceModel, ownAccepted: readonly numbe
     case 'bucket': {
       // Half a request to spare under the estimated capacity; or, for a batch no larger than a full
       // bucket surely held, the modelled bucket full.
-      const want = size + 0.5 <= model.capacity ? size + 0.5 : size <= model.holds ? model.capacity : null;
+      const want = size + 0.5 <= model.capacity ? size + 0.5 : size <= model.holds && size <= model.capacity ? model.capacity : null;
       if (want === null) return null;
       // Replay our accepted requests since the bucket was last seen empty, refilling at 90 % of the rate.
       const rate = model.ratePerSecond * 0.9;
