@@ -7,7 +7,7 @@ import { isAccepted, isRateLimited, selectRatePolicy, type Observation, type Rat
 export type AllowanceModel =
   | { kind: 'unlimited' }
   | { kind: 'window'; limit: number; windowMs: number }
-  | { kind: 'bucket'; capacity: number; ratePerSecond: number; emptyAt: number }
+  | { kind: 'bucket'; capacity: number; ratePerSecond: number; emptyAt: number; holds: number }
   | { kind: 'unknown' };
 
 /** How much the rate limiter will accept, from the rate estimate. Deliberately cautious (window × 1.1). */
@@ -15,10 +15,27 @@ export function allowanceModel(rate: RateEstimate, rateObs: readonly Observation
   if (rate.bound === 'at-least' && rate.algorithm === 'unknown' && !rateObs.some(isRateLimited)) return { kind: 'unlimited' };
   if (rate.algorithm === 'token-bucket' && rate.perMinute !== null && rate.burst !== null) {
     const lastLimited = [...rateObs].filter(isRateLimited).at(-1);
-    return { kind: 'bucket', capacity: rate.burst, ratePerSecond: rate.perMinute / 60, emptyAt: lastLimited?.sentAt ?? 0 };
+    const ratePerSecond = rate.perMinute / 60;
+    return { kind: 'bucket', capacity: rate.burst, ratePerSecond, emptyAt: lastLimited?.sentAt ?? 0, holds: firstBurstHeld(rateObs, ratePerSecond) };
   }
   if (rate.limit !== null && rate.windowSeconds !== null) return { kind: 'window', limit: rate.limit, windowMs: rate.windowSeconds * 1000 * 1.1 };
   return { kind: 'unknown' };
+}
+
+/**
+ * What a full bucket surely held: the requests the first burst had accepted before the first 429, less
+ * what refilled while it ran (0 without a 429). The capacity estimate is the middle of a range rounded to
+ * a whole request; this is the range's low end (issue #15: nginx 30 r/m burst 5, the range 4.13-4.87 came
+ * out "room for 4", and a batch of 4 was "larger than the rate limit allows at once").
+ */
+function firstBurstHeld(rateObs: readonly Observation[], ratePerSecond: number): number {
+  const sorted = [...rateObs].sort((a, b) => a.sentAt - b.sentAt || a.seq - b.seq);
+  const firstLimited = sorted.findIndex(isRateLimited);
+  if (firstLimited < 0) return 0;
+  const accepted = sorted.slice(0, firstLimited).filter(isAccepted);
+  if (accepted.length === 0) return 0;
+  const spanMs = (accepted.at(-1) as Observation).sentAt - (accepted[0] as Observation).sentAt;
+  return accepted.length - (ratePerSecond * spanMs) / 1000;
 }
 
 /**
@@ -51,7 +68,10 @@ export function allowanceTime(model: AllowanceModel, ownAccepted: readonly numbe
       return (recent[excess - 1] as number) + model.windowMs + 1;
     }
     case 'bucket': {
-      if (size + 0.5 > model.capacity) return null;
+      // Half a request to spare under the estimated capacity; or, for a batch no larger than a full
+      // bucket surely held, the modelled bucket full.
+      const want = size + 0.5 <= model.capacity ? size + 0.5 : size <= model.holds && size <= model.capacity ? model.capacity : null;
+      if (want === null) return null;
       // Replay our accepted requests since the bucket was last seen empty, refilling at 90 % of the rate.
       const rate = model.ratePerSecond * 0.9;
       let tokens = 0;
@@ -60,7 +80,7 @@ export function allowanceTime(model: AllowanceModel, ownAccepted: readonly numbe
         tokens = Math.min(model.capacity, tokens + (rate * (t - at)) / 1000) - 1;
         at = t;
       }
-      const need = size + 0.5 - Math.min(model.capacity, tokens + (rate * (now - at)) / 1000);
+      const need = want - Math.min(model.capacity, tokens + (rate * (now - at)) / 1000);
       return need <= 0 ? now : now + (need / rate) * 1000;
     }
   }

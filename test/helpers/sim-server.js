@@ -6,6 +6,8 @@
 // A gate holds its slot until the backend answers; `deliveryDelay` is the time the answer then takes to
 // reach the client (0: at once), so a send can go out while the client still counts a request in flight
 // that the server has already finished (the race behind the issue's "concurrency 1 (exact)" run).
+// `arrivalDelay` is the time a send takes to reach the server (0: at once). Either may be a function of
+// the send's sequence number, to replay the timings of one recorded run.
 import { parseRateLimitHeaders } from '../../dist/ratelimit/parse.js';
 
 /**
@@ -18,9 +20,12 @@ const OUTCOME = { 200: 'ok', 429: 'rate_limited', 503: 'http_error' };
 
 /**
  * @param {import('./sim-clock.js').SimClock} clock
- * @param {{ layers: Layer[], latency?: () => number, refusalLatency?: () => number, deliveryDelay?: number }} options
+ * @param {{ layers: Layer[], latency?: () => number, refusalLatency?: () => number,
+ *   deliveryDelay?: number | ((seq: number) => number), arrivalDelay?: number | ((seq: number) => number) }} options
  */
-export function layeredServer(clock, { layers, latency = () => 1, refusalLatency = () => 1, deliveryDelay = 0 }) {
+export function layeredServer(clock, { layers, latency = () => 1, refusalLatency = () => 1, deliveryDelay = 0, arrivalDelay = 0 }) {
+  const deliveryOf = typeof deliveryDelay === 'function' ? deliveryDelay : () => deliveryDelay;
+  const arrivalOf = typeof arrivalDelay === 'function' ? arrivalDelay : () => arrivalDelay;
   /** Arrivals at the server: when, and what it answered. */
   const log = [];
   const sendOne = (ticket) =>
@@ -35,7 +40,7 @@ export function layeredServer(clock, { layers, latency = () => 1, refusalLatency
         clock.schedule(answered, () => {
           for (const gate of held) gate.leave();
         });
-        clock.schedule(answered + deliveryDelay, () => {
+        clock.schedule(answered + deliveryOf(ticket.seq), () => {
           const receivedAt = clock.now();
           const parsed = parseRateLimitHeaders({}, { receivedAt });
           resolve({
@@ -70,7 +75,7 @@ export function layeredServer(clock, { layers, latency = () => 1, refusalLatency
         }
         answer(200, arrivedAt);
       };
-      clock.schedule(sentAt, () => pass(0, clock.now()));
+      clock.schedule(sentAt + arrivalOf(ticket.seq), () => pass(0, clock.now()));
     });
   return { sendOne, log };
 }
