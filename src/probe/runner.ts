@@ -7,10 +7,12 @@
 // event loop, so sends land within a millisecond or two of their schedule. With `reportsWire`, a request
 // counts from when it really went out: the next decision waits until the HTTP client has written it
 // (a new connection may take a while to set up), so no send is timed from an instant that was not real.
-// With `stagesSends`, a request is handed to the HTTP client when the spin begins and held until its
-// instant (its SendGate opens then): building it (~0.5 ms of undici and our own code) happens before the
-// instant instead of between the instant and the wire, where it delayed every send and, since no send
-// goes out less than an interval after the last one really went out, added up over a run.
+// With `stagesSends`, a request is handed to the HTTP client a stage lead before its instant and held until
+// then (its SendGate opens at the instant): building it (0.5-3 ms of undici and our own code) happens before
+// the instant instead of between the instant and the wire, where it delayed every send and, since no send
+// goes out less than an interval after the last one really went out, added up over a run. A send the
+// strategy plans for "now" (a burst that begins when an answer came, a retest) is moved one stage lead
+// ahead, plan and all, so it is staged like the others.
 import type { Observation } from './estimate-rate.js';
 import type { ProbeAction, ProbeStrategy, SendPurpose } from './strategy.js';
 
@@ -63,9 +65,11 @@ export interface RunnerOptions {
   reportsWire?: boolean;
   /**
    * sendOne can prepare a request and hold it until `ticket.gate` opens: the runner hands each send over
-   * when its spin begins (up to spinMs early) and opens the gate at the instant.
+   * a stage lead before its instant (stageLeadMs, the first one startLeadMs) and opens the gate at the instant.
    */
   stagesSends?: boolean;
+  /** How long before its instant a staged send is handed over (default STAGE_LEAD_MS; never more than a quarter interval, never less than spinMs). */
+  stageLeadMs?: number;
   /**
    * Opens the connection before the first send so it is as punctual as the rest; never counted. It gets
    * at most min(warmUpMaxMs, time left before the deadline): the deadline starts before it, so
@@ -94,6 +98,15 @@ export interface RunOutcome {
 
 /** The last part of the spin before a send, in ms, is a busy wait (without yielding to the event loop). */
 const BUSY_WAIT_MS = 0.3;
+
+/**
+ * How long before its instant a staged send is handed to the HTTP client. It must cover the timer waking
+ * late (libuv's timers have whole-millisecond steps: up to ~1.5 ms late on a quiet machine) plus building the
+ * request until undici writes (and the gate holds) it: 0.4-0.8 ms, more while code is cold. With the old lead
+ * of spinMs (2 ms) a per-send trace found a send in four handed over less than 0.3 ms before its instant,
+ * and some after it: those went out late by their build time, and every later send inherited it.
+ */
+export const STAGE_LEAD_MS = 5;
 
 /** One turn of the event loop: I/O callbacks run, so responses keep arriving while we spin. */
 export function yieldToEventLoop(): Promise<void> {
@@ -158,19 +171,22 @@ export async function driveProbe(options: RunnerOptions): Promise<RunOutcome> {
   try {
     if (options.warmUp && !signal?.aborted) await boundedWarmUp(options.warmUp, Math.min(options.warmUpMaxMs ?? WARM_UP_MAX_MS, strategy.deadline - now()), sleep, signal);
     strategy.startAt(now() + (options.startLeadMs ?? 0));
+    const stageLeadMs = Math.max(spinMs, Math.min(options.stageLeadMs ?? STAGE_LEAD_MS, strategy.intervalMs / 4));
     while (!signal?.aborted) {
-      const action = strategy.next(now());
-      if (action.kind === 'done') break;
-      if (action.kind === 'await') {
+      const asked = now();
+      const planned = strategy.next(asked);
+      if (planned.kind === 'done') break;
+      if (planned.kind === 'await') {
         // Nothing in flight and no time to wait for: nothing can change any more.
-        if (inFlight.size === 0 && action.until === null) break;
-        await waitFor(action.until === null ? null : Math.max(0, action.until - now()));
+        if (inFlight.size === 0 && planned.until === null) break;
+        await waitFor(planned.until === null ? null : Math.max(0, planned.until - now()));
         continue;
       }
+      const action = options.stagesSends ? stageAhead(planned, asked, stageLeadMs, strategy.deadline) : planned;
       const lead = action.at - now();
       // The first send is staged up to startLeadMs early: its cold path (undici's first request, its
       // parser, the warm connection's hand-over: 4-9 ms measured) then runs before its instant.
-      const stageMs = options.stagesSends && strategy.sentCount === 0 ? Math.max(spinMs, options.startLeadMs ?? 0) : spinMs;
+      const stageMs = !options.stagesSends ? spinMs : strategy.sentCount === 0 ? Math.max(stageLeadMs, options.startLeadMs ?? 0) : stageLeadMs;
       if (lead > stageMs) {
         await waitFor(lead - stageMs);
         continue; // ask again: an answer that arrived meanwhile may change the plan
@@ -208,6 +224,18 @@ export async function driveProbe(options: RunnerOptions): Promise<RunOutcome> {
     await Promise.all([...inFlight]);
   }
   return { interrupted, abandoned: inFlight.size };
+}
+
+/**
+ * A send planned for the very instant it was asked for (`asked`: a burst that begins when an answer came, a
+ * retest, a batch) cannot be staged: it would be built between its instant and the wire. It moves one stage
+ * lead ahead, its slot with it (the plan moves; that is not lateness), unless that would pass the deadline.
+ * A send planned ahead keeps its instant, and a slot already past (this process was late) is still its slot.
+ */
+export function stageAhead(action: Extract<ProbeAction, { kind: 'send' }>, asked: number, leadMs: number, deadline: number): Extract<ProbeAction, { kind: 'send' }> {
+  const plannedNow = action.at === asked && (action.slot === undefined || action.slot === asked);
+  if (!plannedNow || !(leadMs > 0) || asked + leadMs > deadline) return action;
+  return { ...action, at: asked + leadMs, slot: asked + leadMs };
 }
 
 /**

@@ -1,0 +1,96 @@
+// Issue #15, deliverable 5 (pacing at the server), on simulated time. A staged send is handed to the HTTP
+// client a stage lead (STAGE_LEAD_MS) before its instant, so building it (and a timer that wakes a millisecond
+// late) never sits between its instant and the wire; a send the strategy plans for "now" (the first burst
+// when the pre-flight's answer came after slot 1, a retest) moves one stage lead ahead, its slot with it, so it
+// is staged like every other. No wall clock: every time below is the simulated clock's.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { driveProbe, STAGE_LEAD_MS, stageAhead } from '../../dist/probe/runner.js';
+import { ProbeStrategy } from '../../dist/probe/strategy.js';
+import { SimClock } from '../helpers/sim-clock.js';
+
+const NOON = Date.UTC(2026, 10, 30, 12);
+const INTERVAL = 100; // 600 rpm
+
+/**
+ * A probe at 600 rpm against a server that answers every request after `latencyMs`; the HTTP client writes a
+ * staged request when its gate opens. Returns every send: when it was handed over, its instant (the ticket's
+ * scheduledAt), whether its gate was closed then, and when it went out.
+ * @param {{ latencyMs: number, maxRequests?: number }} o
+ */
+async function run({ latencyMs, maxRequests = 8 }) {
+  const clock = new SimClock(NOON);
+  const strategy = new ProbeStrategy({ start: NOON, rpm: 600, maxRequests, maxDurationMs: 60_000, concurrency: 'off', maxConcurrency: 8 });
+  /** @type {{ seq: number, purpose: string, scheduledAt: number, handedAt: number, closedWhenHanded: boolean, wentOutAt: number | null }[]} */
+  const sends = [];
+  /** @type {import('../../dist/probe/runner.js').RunnerOptions['sendOne']} */
+  const sendOne = (ticket, wentOut) => {
+    const entry = { seq: ticket.seq, purpose: ticket.purpose, scheduledAt: ticket.scheduledAt, handedAt: clock.now(), closedWhenHanded: ticket.gate ? !ticket.gate.open : false, wentOutAt: /** @type {number | null} */ (null) };
+    sends.push(entry);
+    /** @type {Promise<void>} */
+    const written = new Promise((resolve) => {
+      const goOut = () => {
+        entry.wentOutAt = clock.now();
+        wentOut(clock.now(), false);
+        resolve();
+      };
+      if (ticket.gate) ticket.gate.onOpen(goOut);
+      else goOut();
+    });
+    // Answered latencyMs after the request went out.
+    return written.then(() => clock.sleep(latencyMs)).then(() => ({
+      seq: ticket.seq, sentAt: /** @type {number} */ (entry.wentOutAt), receivedAt: clock.now(), status: 200, outcome: 'ok',
+      policies: [], retryAfterSeconds: null, inFlight: ticket.inFlight,
+    }));
+  };
+  await clock.run(driveProbe({ strategy, ...clock.driveOptions(), sendOne, reportsWire: true, stagesSends: true, startLeadMs: 20 }));
+  return sends;
+}
+
+describe('staging lead (issue #15, pacing at the server)', () => {
+  it('every send after the first is handed over, its gate closed, a full stage lead before its instant, and goes out exactly at it', async () => {
+    const sends = await run({ latencyMs: 1 });
+    assert.equal(sends.length, 8);
+    for (const s of sends.slice(1)) {
+      assert.ok(s.closedWhenHanded, `send ${s.seq} was handed over with its gate open`);
+      assert.ok(s.scheduledAt - s.handedAt >= STAGE_LEAD_MS - 1e-9, `send ${s.seq} was handed over only ${s.scheduledAt - s.handedAt} ms before its instant (stage lead ${STAGE_LEAD_MS} ms)`);
+      assert.equal(s.wentOutAt, s.scheduledAt, `send ${s.seq} went out at +${(s.wentOutAt ?? NaN) - s.scheduledAt} ms from its instant`);
+    }
+  });
+
+  it('the first burst that begins "now" (the pre-flight answered after slot 1) is staged ahead like the rest: send #2 moves one stage lead, plan and all', async () => {
+    // Answers take 150 ms: the pre-flight's comes after slot 1 (100 ms), so burst 1 begins when it came.
+    const sends = await run({ latencyMs: 150 });
+    const [first, second, third] = sends;
+    assert.ok(first && second && third);
+    assert.equal(second.purpose, 'burst');
+    const answeredAt = /** @type {number} */ (first.wentOutAt) + 150;
+    assert.equal(second.handedAt, answeredAt, 'send #2 is decided when the pre-flight answer comes');
+    assert.ok(second.closedWhenHanded, 'send #2 was handed over with its gate open (built between its instant and the wire)');
+    assert.equal(second.scheduledAt, answeredAt + STAGE_LEAD_MS, 'send #2 is planned one stage lead after the answer');
+    assert.equal(second.wentOutAt, second.scheduledAt, 'send #2 goes out at its (moved) instant: no lateness to carry forward');
+    // The burst's grid starts at send #2's instant, and no two sends are closer than an interval (no catch-up).
+    for (let i = 2; i < sends.length; i++) {
+      const s = /** @type {(typeof sends)[number]} */ (sends[i]);
+      assert.equal(s.scheduledAt, second.scheduledAt + (i - 1) * INTERVAL, `send ${s.seq} is off burst 1's grid`);
+      assert.equal(s.wentOutAt, s.scheduledAt);
+    }
+    const out = sends.map((s) => /** @type {number} */ (s.wentOutAt));
+    for (let i = 1; i < out.length; i++) assert.ok(out[i] - out[i - 1] >= INTERVAL - 1e-9, `sends ${i} and ${i + 1} went out ${out[i] - out[i - 1]} ms apart`);
+  });
+});
+
+describe('stageAhead', () => {
+  const send = (at, slot) => ({ kind: /** @type {const} */ ('send'), at, count: 1, purpose: /** @type {const} */ ('burst'), ...(slot === undefined ? {} : { slot }) });
+  const rows = [
+    { name: 'planned for the instant it was asked: moves one lead, its slot with it', action: send(1000), asked: 1000, deadline: 60_000, want: send(1005, 1005) },
+    { name: 'planned ahead: keeps its instant', action: send(1002), asked: 1000, deadline: 60_000, want: send(1002) },
+    { name: 'a slot already past (this process was late): keeps it, so the pacing figures show the lateness', action: send(1000, 990), asked: 1000, deadline: 60_000, want: send(1000, 990) },
+    { name: 'moving it would pass the deadline: stays', action: send(1000), asked: 1000, deadline: 1003, want: send(1000) },
+  ];
+  for (const row of rows) {
+    it(row.name, () => {
+      assert.deepEqual(stageAhead(row.action, row.asked, 5, row.deadline), row.want);
+    });
+  }
+});
