@@ -94,3 +94,50 @@ describe('stageAhead', () => {
     });
   }
 });
+
+describe('the wait before an instant (issue #15, pacing at the server)', () => {
+  it('naps (at most 0.5 ms each, no CPU) instead of spinning on the event loop, then goes out at its instant', async () => {
+    // A stepping clock: every read moves it on 1 µs, a sleep or a nap by its length, a turn of the event loop by 10 µs.
+    const t0 = NOON;
+    let t = t0;
+    /** @type {number[]} */
+    const naps = [];
+    let turns = 0;
+    const now = () => (t += 0.001);
+    /** @type {(ms: number) => Promise<void>} */
+    const sleep = async (ms) => {
+      t += Math.max(0, ms);
+    };
+    const strategy = new ProbeStrategy({ start: t0, rpm: 600, maxRequests: 4, maxDurationMs: 60_000, concurrency: 'off', maxConcurrency: 8 });
+    /** @type {{ scheduledAt: number, wentOutAt: number }[]} */
+    const sends = [];
+    /** @type {import('../../dist/probe/runner.js').RunnerOptions['sendOne']} */
+    const sendOne = (ticket, wentOut) => new Promise((resolve) => {
+      /** @type {import('../../dist/probe/runner.js').SendGate} */ (ticket.gate).onOpen(() => {
+        const at = now();
+        sends.push({ scheduledAt: ticket.scheduledAt, wentOutAt: at });
+        wentOut(at, false);
+        resolve({ seq: ticket.seq, sentAt: at, receivedAt: at + 1, status: 200, outcome: 'ok', policies: [], retryAfterSeconds: null, inFlight: ticket.inFlight });
+      });
+    });
+    await driveProbe({
+      strategy, now, sleep, sendOne, reportsWire: true, stagesSends: true, startLeadMs: 20, spinMs: 2,
+      nap: (ms) => {
+        naps.push(ms);
+        t += ms;
+      },
+      yieldToLoop: async () => {
+        turns += 1;
+        t += 0.01;
+      },
+    });
+    assert.equal(sends.length, 4);
+    for (const s of sends) {
+      const late = s.wentOutAt - s.scheduledAt;
+      assert.ok(late >= 0 && late < 0.01, `went out ${late} ms from its instant`);
+    }
+    assert.ok(naps.length >= 4 * 3, `only ${naps.length} naps for 4 sends (2 ms each in naps of 0.5 ms)`);
+    assert.ok(naps.every((ms) => ms > 0 && ms <= 0.5), `a nap longer than 0.5 ms: ${Math.max(...naps)}`);
+    assert.ok(turns <= 4 * 4, `${turns} turns of the event loop for 4 sends: the wait spun instead of napping`);
+  });
+});
