@@ -137,7 +137,7 @@ export function judgePacingRun({ cliP99Ms, baselineP99Ms, failure = null, baseli
   if (typeof cliP99Ms !== 'number' || !Number.isFinite(cliP99Ms)) return { met: false, machineMissed, verdict: `FAIL: no arrival figure (${machine})` };
   const met = cliP99Ms <= targetMs + 1e-9;
   if (met) return { met, machineMissed, verdict: machineMissed ? `met, p99 ${fmt(cliP99Ms)} (${machine})` : `met, p99 ${fmt(cliP99Ms)}` };
-  if (machineMissed) return { met, machineMissed, verdict: `MISSED, p99 ${fmt(cliP99Ms)} (${machine}: the machine's miss)` };
+  if (machineMissed) return { met, machineMissed, verdict: `MISSED, p99 ${fmt(cliP99Ms)} (${machine})` };
   return { met, machineMissed, verdict: `MISSED, p99 ${fmt(cliP99Ms)} (${machine}: the CLI's own miss)` };
 }
 
