@@ -24,7 +24,7 @@ const SELF = fileURLToPath(import.meta.url);
 /** As in src/probe/runner.ts: the default spin before an instant, its naps, and its busy-wait tail. */
 const SPIN_MS = 2;
 const NAP_MS = 0.5;
-const BUSY_WAIT_MS = 0.2;
+const BUSY_WAIT_MS = 1;
 const napCell = new Int32Array(new SharedArrayBuffer(4));
 const PATH = '/v1/chat/completions';
 

@@ -136,7 +136,8 @@ describe('the wait before an instant (issue #15, pacing at the server)', () => {
       const late = s.wentOutAt - s.scheduledAt;
       assert.ok(late >= 0 && late < 0.01, `went out ${late} ms from its instant`);
     }
-    assert.ok(naps.length >= 4 * 3, `only ${naps.length} naps for 4 sends (2 ms each in naps of 0.5 ms)`);
+    // The last 2 ms: naps of at most 0.5 ms until the last millisecond (a busy wait).
+    assert.ok(naps.length >= 4 * 2, `only ${naps.length} naps for 4 sends (1 ms each in naps of 0.5 ms)`);
     assert.ok(naps.every((ms) => ms > 0 && ms <= 0.5), `a nap longer than 0.5 ms: ${Math.max(...naps)}`);
     assert.ok(turns <= 4 * 4, `${turns} turns of the event loop for 4 sends: the wait spun instead of napping`);
   });
