@@ -62,7 +62,7 @@ async function send(url, rpm, n) {
   // Answers are counted by their status lines (the recorder answers every request with a short 200).
   let answered = 0;
   const waiters = [];
-  socket.setEncoding('latin1').on('data', (chunk) => {
+  socket.setEncoding('latin1').on('data', (/** @type {string} */ chunk) => {
     answered += chunk.split('HTTP/1.1 ').length - 1;
     while (waiters.length && answered >= waiters[0].count) waiters.shift().resolve();
   });

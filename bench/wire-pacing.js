@@ -238,7 +238,7 @@ async function main() {
   } finally {
     await recorder.stop();
   }
-  const p99s = results.map((r) => (r.failed ? null : r.grid.p99));
+  const p99s = results.map((r) => ('grid' in r ? r.grid.p99 : null));
   const baselines = results.map((r) => r.baseline?.grid.p99 ?? null);
   const summary = summarizePacing(results.map((r) => r.judged), opts.runs);
   const fixed = (v) => (v === null ? '—' : v.toFixed(2));
