@@ -121,6 +121,17 @@ const NAP_MS = 0.5;
 
 const napCell = new Int32Array(new SharedArrayBuffer(4));
 
+/** How long the busy wait runs (in 1-ms calls) before anything is sent, so it is compiled before the first send. */
+const WARM_BUSY_WAIT_MS = 10;
+
+/**
+ * Busy-waits until `instant`. A function of its own, small for V8's optimizing compiler (inside the async
+ * wait it made the compiler rebuild the whole async function, 5-11 ms of CPU each time, several times).
+ */
+export function busyWaitUntil(now: () => number, instant: number): void {
+  while (now() < instant) { /* busy wait */ }
+}
+
 /** Blocks this thread for about `ms` (Atomics.wait on a cell nobody notifies: the kernel's timer, no CPU). */
 export function napFor(ms: number): void {
   if (ms > 0) Atomics.wait(napCell, 0, 0, ms);
@@ -179,7 +190,7 @@ export async function driveProbe(options: RunnerOptions): Promise<RunOutcome> {
       nap(Math.min(NAP_MS, left));
       if (instant - BUSY_WAIT_MS - now() > NAP_MS) await yieldToLoop();
     }
-    while (now() < instant) { /* busy wait, under BUSY_WAIT_MS */ }
+    busyWaitUntil(now, instant);
     atInstant?.();
   };
 
@@ -211,6 +222,11 @@ export async function driveProbe(options: RunnerOptions): Promise<RunOutcome> {
   };
 
   try {
+    // The busy wait runs hot from the first send on: V8 then compiles it (and the clock) on a background
+    // thread, for several milliseconds of CPU that on 2 cores kept the main thread from its instant at sends
+    // #2-#5 (a per-send trace: the main thread waiting to run as long as the compiler threads ran). Warmed
+    // here, that compiling happens during the warm-up instead.
+    if (spinMs > 0) for (let i = 0; i < WARM_BUSY_WAIT_MS; i++) busyWaitUntil(now, now() + 1);
     if (options.warmUp && !signal?.aborted) await boundedWarmUp(options.warmUp, Math.min(options.warmUpMaxMs ?? WARM_UP_MAX_MS, strategy.deadline - now()), sleep, signal);
     strategy.startAt(now() + (options.startLeadMs ?? 0));
     const stageLeadMs = Math.max(spinMs, Math.min(options.stageLeadMs ?? STAGE_LEAD_MS, strategy.intervalMs / 4));

@@ -142,3 +142,35 @@ describe('the wait before an instant (issue #15, pacing at the server)', () => {
     assert.ok(turns <= 4 * 4, `${turns} turns of the event loop for 4 sends: the wait spun instead of napping`);
   });
 });
+
+describe('the busy wait is compiled before the first send (issue #15)', () => {
+  it('runs 10 ms of it before the warm-up, so V8 does not compile it on a background thread while sends #2-#5 wait', async () => {
+    const t0 = NOON;
+    let t = t0;
+    const now = () => (t += 0.001);
+    /** @type {number | null} */
+    let warmUpAt = null;
+    /** @type {number | null} */
+    let firstHandedAt = null;
+    const strategy = new ProbeStrategy({ start: t0, rpm: 600, maxRequests: 1, maxDurationMs: 60_000, concurrency: 'off', maxConcurrency: 8 });
+    await driveProbe({
+      strategy, now, spinMs: 2, stagesSends: true, reportsWire: true, startLeadMs: 20,
+      sleep: async (ms) => { t += Math.max(0, ms); },
+      nap: (ms) => { t += ms; },
+      yieldToLoop: async () => { t += 0.01; },
+      warmUp: async () => { warmUpAt = t; },
+      sendOne: (ticket, wentOut) => {
+        firstHandedAt ??= t;
+        return new Promise((resolve) => {
+          /** @type {import('../../dist/probe/runner.js').SendGate} */ (ticket.gate).onOpen(() => {
+            const at = now();
+            wentOut(at, false);
+            resolve({ seq: ticket.seq, sentAt: at, receivedAt: at + 1, status: 200, outcome: 'ok', policies: [], retryAfterSeconds: null, inFlight: ticket.inFlight });
+          });
+        });
+      },
+    });
+    assert.ok(warmUpAt !== null && warmUpAt - t0 >= 10, `the warm-up began ${(warmUpAt ?? NaN) - t0} ms after the start: the busy wait was not run first`);
+    assert.ok(firstHandedAt !== null && firstHandedAt > warmUpAt);
+  });
+});
