@@ -39,6 +39,11 @@ async function waitUntil(instant) {
     Atomics.wait(napCell, 0, 0, Math.min(NAP_MS, left));
     if (instant - BUSY_WAIT_MS - now() > NAP_MS) await immediate();
   }
+  busyWaitUntil(instant);
+}
+
+/** The busy wait, a small function of its own, compiled before the first send (as the CLI's runner does). */
+function busyWaitUntil(instant) {
   while (now() < instant) {
     /* busy wait */
   }
@@ -53,6 +58,7 @@ function requestBytes(host) {
 }
 
 async function send(url, rpm, n) {
+  for (let i = 0; i < 10; i++) busyWaitUntil(now() + 1);
   const target = new URL(url);
   const interval = 60_000 / rpm;
   const socket = net.connect(Number(target.port), target.hostname);
