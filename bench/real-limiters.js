@@ -399,6 +399,14 @@ async function runPacing(quick) {
           record.wireP99Ms = percentile([...record.wireMs].sort((a, b) => a - b), 99);
         } else record.wireP99Ms = null;
         record.cliPacing = cli.doc.pacing;
+        // The pre-flight: its answer's wait decides when burst 1 begins (after slot 1 when it came late).
+        const first = cli.doc.responses.find((r) => r.seq === 1);
+        const firstLog = posts[0];
+        record.preflight = {
+          cliLatencyMs: first?.latencyMs ?? null,
+          serverMs: firstLog && firstLog.end !== null ? firstLog.end - firstLog.t : null,
+          secondAfterMs: arrivals.length > 1 ? arrivals[1] - arrivals[0] : null,
+        };
       } else record.failure = `CLI exit ${cli.code}`;
       if (arrivals.length !== n) record.failure = `${arrivals.length}/${n} arrived`;
       // The baseline, in the same conditions: the same recorder, right after the CLI's run.
@@ -461,7 +469,9 @@ async function runOpenLoop() {
 
 function pacingText(p) {
   const baseline = p.baselineP99Ms === null ? `baseline: ${p.baselineFailure ?? 'none'}` : `baseline p99 ${num(p.baselineP99Ms, 1)} ms`;
-  return `arrival p99 ${num(p.serverP99Ms, 1)} ms (p50 ${num(p.serverP50Ms, 1)}, max ${num(p.serverMaxMs, 1)}); of it: sentAt−scheduledAt p99 ${num(p.sentAtP99Ms, 1)} ms, arrival−sentAt p99 ${num(p.wireP99Ms, 1)} ms; ${baseline}; load ${(p.loadavg ?? [p.load]).map((v) => num(v, 2)).join(' ')}`;
+  // A pre-flight answered after slot 1 starts burst 1 when it came (by design): the grid over all sends counts that wait.
+  const late = p.preflight?.cliLatencyMs > 100 ? `; the pre-flight's answer took ${num(p.preflight.cliLatencyMs, 0)} ms (the server's ${num(p.preflight.serverMs, 1)} ms), so burst 1 began ${num(p.preflight.secondAfterMs, 0)} ms after it` : '';
+  return `arrival p99 ${num(p.serverP99Ms, 1)} ms (p50 ${num(p.serverP50Ms, 1)}, max ${num(p.serverMaxMs, 1)}); of it: sentAt−scheduledAt p99 ${num(p.sentAtP99Ms, 1)} ms, arrival−sentAt p99 ${num(p.wireP99Ms, 1)} ms${late}; ${baseline}; load ${(p.loadavg ?? [p.load]).map((v) => num(v, 2)).join(' ')}`;
 }
 
 /** The targets column of a pacing row: met or missed, and whose miss (the machine's when the baseline missed too). */
