@@ -113,3 +113,57 @@ export function percentile(sorted, p) {
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
   return sorted[rank - 1];
 }
+
+/** Pacing at the server (issue #15): the arrival p99 each run must stay within, ms. */
+export const PACING_TARGET_MS = 5;
+
+/**
+ * One pacing run: the CLI's server-arrival p99 against the target, next to the baseline's (a bare sender with
+ * the CLI's timing, bench/pacing-baseline.js) measured in the same conditions right after it. `met` is the
+ * CLI's figure alone: a run the machine spoiled is never passed. When the baseline missed the target too, the
+ * row says so (`machine`), so a miss caused by the operating system is told apart from one caused by the CLI.
+ * @param {{ cliP99Ms: number | null, baselineP99Ms: number | null, failure?: string | null, baselineFailure?: string | null, targetMs?: number }} run
+ * @returns {{ met: boolean, machineMissed: boolean | null, verdict: string }}
+ *   machineMissed: the baseline missed the target (null: no baseline figure)
+ */
+export function judgePacingRun({ cliP99Ms, baselineP99Ms, failure = null, baselineFailure = null, targetMs = PACING_TARGET_MS }) {
+  const fmt = (v) => `${Number(v.toFixed(2))} ms`;
+  const hasBaseline = typeof baselineP99Ms === 'number' && Number.isFinite(baselineP99Ms);
+  const machineMissed = hasBaseline ? baselineP99Ms > targetMs + 1e-9 : null;
+  const machine = hasBaseline
+    ? `machine: baseline p99 ${fmt(baselineP99Ms)}${machineMissed ? `, over ${targetMs} ms too` : ''}`
+    : `machine: no baseline${baselineFailure ? ` (${baselineFailure})` : ''}`;
+  if (failure) return { met: false, machineMissed, verdict: `FAIL: ${failure} (${machine})` };
+  if (typeof cliP99Ms !== 'number' || !Number.isFinite(cliP99Ms)) return { met: false, machineMissed, verdict: `FAIL: no arrival figure (${machine})` };
+  const met = cliP99Ms <= targetMs + 1e-9;
+  if (met) return { met, machineMissed, verdict: machineMissed ? `met, p99 ${fmt(cliP99Ms)} (${machine})` : `met, p99 ${fmt(cliP99Ms)}` };
+  if (machineMissed) return { met, machineMissed, verdict: `MISSED, p99 ${fmt(cliP99Ms)} (${machine})` };
+  return { met, machineMissed, verdict: `MISSED, p99 ${fmt(cliP99Ms)} (${machine}: the CLI's own miss)` };
+}
+
+/**
+ * The pacing target over all runs ("p99 ≤ 5 ms in each of 5 runs"): how many met it, and of the misses how many
+ * the machine's baseline shared.
+ * @param {{ met: boolean, machineMissed: boolean | null }[]} judged
+ * @param {number} wanted  runs the target asks for
+ */
+export function summarizePacing(judged, wanted = 5) {
+  const met = judged.filter((j) => j.met).length;
+  const missed = judged.filter((j) => !j.met);
+  const machine = missed.filter((j) => j.machineMissed === true).length;
+  const own = missed.filter((j) => j.machineMissed === false).length;
+  const unknown = missed.length - machine - own;
+  const parts = [];
+  if (machine) parts.push(`${machine} where the baseline missed too (the machine)`);
+  if (own) parts.push(`${own} where the baseline met it (the CLI's own)`);
+  if (unknown) parts.push(`${unknown} without a baseline figure`);
+  const allMet = met === judged.length && judged.length >= wanted;
+  return {
+    met,
+    runs: judged.length,
+    machineMisses: machine,
+    ownMisses: own,
+    allMet,
+    text: `${met} of ${judged.length} runs met p99 ≤ ${PACING_TARGET_MS} ms${missed.length ? `; missed ${missed.length}: ${parts.join(', ')}` : ''}${judged.length < wanted ? ` (the target asks for ${wanted} runs)` : ''}`,
+  };
+}

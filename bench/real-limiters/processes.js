@@ -328,3 +328,8 @@ export function runCli(args, { timeoutMs = 240_000, env = {} } = {}) {
     });
   });
 }
+
+/** How many processes this module started are still running (the pacing stage runs only when none is). */
+export function liveCount() {
+  return [...live].filter((child) => child.exitCode === null && child.signalCode === null).length;
+}

@@ -3,14 +3,18 @@
 // unit tests and for real in `chutes-diag probe`.
 //
 // Open loop: a planned send goes out at its time whether or not earlier requests have answered (no
-// coordinated omission). Waiting is a timer up to `spinMs` before the instant, then a short spin on the
-// event loop, so sends land within a millisecond or two of their schedule. With `reportsWire`, a request
+// coordinated omission). Waiting is a timer up to `spinMs` before the instant (libuv's timers step in whole
+// milliseconds), then naps of at most NAP_MS (Atomics.wait: the kernel's fine-grained timer, no CPU used) with
+// a turn of the event loop between them, then a busy wait for the last BUSY_WAIT_MS, so sends land within a
+// fraction of a millisecond of their schedule. With `reportsWire`, a request
 // counts from when it really went out: the next decision waits until the HTTP client has written it
 // (a new connection may take a while to set up), so no send is timed from an instant that was not real.
-// With `stagesSends`, a request is handed to the HTTP client when the spin begins and held until its
-// instant (its SendGate opens then): building it (~0.5 ms of undici and our own code) happens before the
-// instant instead of between the instant and the wire, where it delayed every send and, since no send
-// goes out less than an interval after the last one really went out, added up over a run.
+// With `stagesSends`, a request is handed to the HTTP client a stage lead before its instant and held until
+// then (its SendGate opens at the instant): building it (0.5-3 ms of undici and our own code) happens before
+// the instant instead of between the instant and the wire, where it delayed every send and, since no send
+// goes out less than an interval after the last one really went out, added up over a run. A send the
+// strategy plans for "now" (a burst that begins when an answer came, a retest) is moved one stage lead
+// ahead, plan and all, so it is staged like the others.
 import type { Observation } from './estimate-rate.js';
 import type { ProbeAction, ProbeStrategy, SendPurpose } from './strategy.js';
 
@@ -63,9 +67,11 @@ export interface RunnerOptions {
   reportsWire?: boolean;
   /**
    * sendOne can prepare a request and hold it until `ticket.gate` opens: the runner hands each send over
-   * when its spin begins (up to spinMs early) and opens the gate at the instant.
+   * a stage lead before its instant (stageLeadMs, the first one startLeadMs) and opens the gate at the instant.
    */
   stagesSends?: boolean;
+  /** How long before its instant a staged send is handed over (default STAGE_LEAD_MS; never more than a quarter interval, never less than spinMs). */
+  stageLeadMs?: number;
   /**
    * Opens the connection before the first send so it is as punctual as the rest; never counted. It gets
    * at most min(warmUpMaxMs, time left before the deadline): the deadline starts before it, so
@@ -79,9 +85,11 @@ export interface RunnerOptions {
   /** Ctrl-C: stop sending, wait up to drainTimeoutMs for requests in flight. */
   signal?: AbortSignal;
   drainTimeoutMs?: number;
-  /** Spin (instead of sleeping) for the last `spinMs` before a send. 0 on simulated time. */
+  /** Wait the last `spinMs` before a send in naps and a busy wait instead of a timer (whole ms). 0 on simulated time. */
   spinMs?: number;
   yieldToLoop?: () => Promise<void>;
+  /** Blocks the thread for about `ms` (< 1) without using the CPU; default napFor (Atomics.wait). Only with spinMs > 0. */
+  nap?: (ms: number) => void;
   onSend?: (ticket: SendTicket) => void;
   onObservation?: (observation: Observation) => void;
 }
@@ -92,8 +100,51 @@ export interface RunOutcome {
   abandoned: number;
 }
 
-/** The last part of the spin before a send, in ms, is a busy wait (without yielding to the event loop). */
-const BUSY_WAIT_MS = 0.3;
+/**
+ * The last part of the wait before a send, in ms, is a busy wait (without yielding to the event loop). A nap
+ * wakes ~0.1 ms late on an idle core, but on a busy one the wake-up may wait for the running task's time
+ * slice; waking a millisecond ahead absorbs most of that, and a busy wait that short stays within the slice
+ * the wake-up gave (it is not preempted at a tick). Measured with a bare sender, 10 interleaved pairs at load
+ * 1.3-1.6: arrival p99 lower with 1.0 ms than with 0.2 ms in 9 of 10 pairs (median 3.6 against 6.5 ms).
+ */
+const BUSY_WAIT_MS = 1;
+
+/**
+ * The longest nap (and so the longest the event loop is held) while a send's instant approaches. Naps, not a
+ * busy spin: a process that keeps the CPU for the whole spin (2 ms) outlives its scheduler time slice on a
+ * busy machine and is preempted at a tick (4 ms steps here), so its send goes out 3-4 ms late, and with no
+ * catch-up every later send with it. Napping leaves it a fresh slice at each wake-up. Measured on this 2-core
+ * machine, a bare sender 10 runs each, interleaved (load 0.2-0.4): arrival p99 of 40 sends at 600 rpm
+ * 1.9-6.8 ms (median 4.4) with the spin, 1.5-3.9 ms (median 2.7) with naps.
+ */
+const NAP_MS = 0.5;
+
+const napCell = new Int32Array(new SharedArrayBuffer(4));
+
+/** How long the busy wait runs (in 1-ms calls) before anything is sent, so it is compiled before the first send. */
+const WARM_BUSY_WAIT_MS = 10;
+
+/**
+ * Busy-waits until `instant`. A function of its own, small for V8's optimizing compiler (inside the async
+ * wait it made the compiler rebuild the whole async function, 5-11 ms of CPU each time, several times).
+ */
+export function busyWaitUntil(now: () => number, instant: number): void {
+  while (now() < instant) { /* busy wait */ }
+}
+
+/** Blocks this thread for about `ms` (Atomics.wait on a cell nobody notifies: the kernel's timer, no CPU). */
+export function napFor(ms: number): void {
+  if (ms > 0) Atomics.wait(napCell, 0, 0, ms);
+}
+
+/**
+ * How long before its instant a staged send is handed to the HTTP client. It must cover the timer waking
+ * late (libuv's timers have whole-millisecond steps: up to ~1.5 ms late on a quiet machine) plus building the
+ * request until undici writes (and the gate holds) it: 0.4-0.8 ms, more while code is cold. With the old lead
+ * of spinMs (2 ms) a per-send trace found a send in four handed over less than 0.3 ms before its instant,
+ * and some after it: those went out late by their build time, and every later send inherited it.
+ */
+export const STAGE_LEAD_MS = 5;
 
 /** One turn of the event loop: I/O callbacks run, so responses keep arriving while we spin. */
 export function yieldToEventLoop(): Promise<void> {
@@ -121,11 +172,26 @@ export async function driveProbe(options: RunnerOptions): Promise<RunOutcome> {
     }
   };
 
-  // Turns of the event loop (answers keep arriving) until BUSY_WAIT_MS before the instant, then a busy
-  // wait: a turn of the loop can take longer than that, and every send's lateness carries forward.
-  const spinUntil = async (instant: number): Promise<void> => {
-    while (now() < instant - (spinMs > 0 ? BUSY_WAIT_MS : 0)) await yieldToLoop();
-    if (spinMs > 0) while (now() < instant) { /* busy wait, under BUSY_WAIT_MS */ }
+  // Naps with turns of the event loop between them (answers keep arriving) until BUSY_WAIT_MS before the
+  // instant, then a busy wait: every send's lateness carries forward. No turn when less than a nap would be
+  // left after it (a turn can take longer than the busy wait). Without a spin (simulated time): turns only.
+  const nap = options.nap ?? napFor;
+  // `atInstant` runs as the busy wait ends, in the same turn (an await between them cost ~10 µs a send, which
+  // the no-catch-up rule carried forward: 0.4 ms over 40 sends).
+  const spinUntil = async (instant: number, atInstant?: () => void): Promise<void> => {
+    if (!(spinMs > 0)) {
+      while (now() < instant) await yieldToLoop();
+      atInstant?.();
+      return;
+    }
+    for (;;) {
+      const left = instant - BUSY_WAIT_MS - now();
+      if (left <= 0) break;
+      nap(Math.min(NAP_MS, left));
+      if (instant - BUSY_WAIT_MS - now() > NAP_MS) await yieldToLoop();
+    }
+    busyWaitUntil(now, instant);
+    atInstant?.();
   };
 
   const dispatch = (action: Extract<ProbeAction, { kind: 'send' }>, gate?: SendGate): void => {
@@ -156,21 +222,29 @@ export async function driveProbe(options: RunnerOptions): Promise<RunOutcome> {
   };
 
   try {
+    // The busy wait runs hot from the first send on: V8 then compiles it (and the clock) on a background
+    // thread, for several milliseconds of CPU that on 2 cores kept the main thread from its instant at sends
+    // #2-#5 (a per-send trace: the main thread waiting to run as long as the compiler threads ran). Warmed
+    // here, that compiling happens during the warm-up instead.
+    if (spinMs > 0) for (let i = 0; i < WARM_BUSY_WAIT_MS; i++) busyWaitUntil(now, now() + 1);
     if (options.warmUp && !signal?.aborted) await boundedWarmUp(options.warmUp, Math.min(options.warmUpMaxMs ?? WARM_UP_MAX_MS, strategy.deadline - now()), sleep, signal);
     strategy.startAt(now() + (options.startLeadMs ?? 0));
+    const stageLeadMs = Math.max(spinMs, Math.min(options.stageLeadMs ?? STAGE_LEAD_MS, strategy.intervalMs / 4));
     while (!signal?.aborted) {
-      const action = strategy.next(now());
-      if (action.kind === 'done') break;
-      if (action.kind === 'await') {
+      const asked = now();
+      const planned = strategy.next(asked);
+      if (planned.kind === 'done') break;
+      if (planned.kind === 'await') {
         // Nothing in flight and no time to wait for: nothing can change any more.
-        if (inFlight.size === 0 && action.until === null) break;
-        await waitFor(action.until === null ? null : Math.max(0, action.until - now()));
+        if (inFlight.size === 0 && planned.until === null) break;
+        await waitFor(planned.until === null ? null : Math.max(0, planned.until - now()));
         continue;
       }
+      const action = options.stagesSends ? stageAhead(planned, asked, stageLeadMs, strategy.deadline) : planned;
       const lead = action.at - now();
       // The first send is staged up to startLeadMs early: its cold path (undici's first request, its
       // parser, the warm connection's hand-over: 4-9 ms measured) then runs before its instant.
-      const stageMs = options.stagesSends && strategy.sentCount === 0 ? Math.max(spinMs, options.startLeadMs ?? 0) : spinMs;
+      const stageMs = !options.stagesSends ? spinMs : strategy.sentCount === 0 ? Math.max(stageLeadMs, options.startLeadMs ?? 0) : stageLeadMs;
       if (lead > stageMs) {
         await waitFor(lead - stageMs);
         continue; // ask again: an answer that arrived meanwhile may change the plan
@@ -180,8 +254,7 @@ export async function driveProbe(options: RunnerOptions): Promise<RunOutcome> {
         const gate = new SendGate();
         dispatch(action, gate);
         while (action.at - now() > spinMs) await sleep(action.at - now() - spinMs);
-        await spinUntil(action.at);
-        gate.openNow();
+        await spinUntil(action.at, () => gate.openNow());
         continue;
       }
       await spinUntil(action.at);
@@ -208,6 +281,18 @@ export async function driveProbe(options: RunnerOptions): Promise<RunOutcome> {
     await Promise.all([...inFlight]);
   }
   return { interrupted, abandoned: inFlight.size };
+}
+
+/**
+ * A send planned for the very instant it was asked for (`asked`: a burst that begins when an answer came, a
+ * retest, a batch) cannot be staged: it would be built between its instant and the wire. It moves one stage
+ * lead ahead, its slot with it (the plan moves; that is not lateness), unless that would pass the deadline.
+ * A send planned ahead keeps its instant, and a slot already past (this process was late) is still its slot.
+ */
+export function stageAhead(action: Extract<ProbeAction, { kind: 'send' }>, asked: number, leadMs: number, deadline: number): Extract<ProbeAction, { kind: 'send' }> {
+  const plannedNow = action.at === asked && (action.slot === undefined || action.slot === asked);
+  if (!plannedNow || !(leadMs > 0) || asked + leadMs > deadline) return action;
+  return { ...action, at: asked + leadMs, slot: asked + leadMs };
 }
 
 /**

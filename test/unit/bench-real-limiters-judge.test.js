@@ -2,7 +2,7 @@
 // (the bench itself is not part of npm test). Also its nginx access-log parser.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gridLateness, headlineError, judgeRow, percentile } from '../../bench/real-limiters/judge.js';
+import { gridLateness, headlineError, judgePacingRun, judgeRow, percentile, summarizePacing } from '../../bench/real-limiters/judge.js';
 import { nginxConfig, parseAccessLine } from '../../bench/real-limiters/processes.js';
 
 /** A probe `estimate` with the given rate and concurrency fields (the rest null). */
@@ -105,4 +105,43 @@ test('nginx config: limit_conn only when asked, nodelay only when asked, 429 for
   assert.doesNotMatch(delayed, /limit_conn /);
   assert.doesNotMatch(delayed, /limit_conn_zone/);
   assert.match(delayed, /listen 127\.0\.0\.1:8080;/);
+});
+
+/** Pacing runs (issue #15): the CLI's arrival p99 judged next to the baseline's, in the same conditions. */
+const pacingCases = [
+  { name: 'both within 5 ms: met, nothing to say about the machine', run: { cliP99Ms: 3.2, baselineP99Ms: 1.1 }, met: true, machineMissed: false, verdict: /^met, p99 3\.2 ms$/ },
+  { name: 'exactly 5 ms is met', run: { cliP99Ms: 5, baselineP99Ms: 5 }, met: true, machineMissed: false, verdict: /^met/ },
+  { name: 'the CLI misses where the baseline met it: the CLI\'s own miss', run: { cliP99Ms: 7.02, baselineP99Ms: 1.4 }, met: false, machineMissed: false, verdict: /MISSED, p99 7\.02 ms \(machine: baseline p99 1\.4 ms: the CLI's own miss\)/ },
+  { name: 'both miss: still a miss, and the row says the machine\'s baseline missed too', run: { cliP99Ms: 26.5, baselineP99Ms: 24.1 }, met: false, machineMissed: true, verdict: /^MISSED, p99 26\.5 ms \(machine: baseline p99 24\.1 ms, over 5 ms too\)$/ },
+  { name: 'the CLI met it though the baseline missed: met, and the row says the machine missed', run: { cliP99Ms: 4.9, baselineP99Ms: 6.3 }, met: true, machineMissed: true, verdict: /^met, p99 4\.9 ms \(machine: baseline p99 6\.3 ms, over 5 ms too\)$/ },
+  { name: 'no baseline figure: judged on the CLI alone, and said so', run: { cliP99Ms: 8, baselineP99Ms: null, baselineFailure: 'baseline exited 1' }, met: false, machineMissed: null, verdict: /machine: no baseline \(baseline exited 1\)/ },
+  { name: 'a failed CLI run fails whatever the baseline', run: { cliP99Ms: null, baselineP99Ms: 1, failure: '38/40 arrived' }, met: false, machineMissed: false, verdict: /^FAIL: 38\/40 arrived/ },
+];
+
+for (const c of pacingCases) {
+  test(`pacing run: ${c.name}`, () => {
+    const j = judgePacingRun(c.run);
+    assert.equal(j.met, c.met);
+    assert.equal(j.machineMissed, c.machineMissed);
+    assert.match(j.verdict, c.verdict);
+  });
+}
+
+test('pacing over the runs: counts met runs and tells the machine\'s misses from the CLI\'s own', () => {
+  const judged = [
+    judgePacingRun({ cliP99Ms: 3, baselineP99Ms: 1 }),
+    judgePacingRun({ cliP99Ms: 9, baselineP99Ms: 12 }),
+    judgePacingRun({ cliP99Ms: 7, baselineP99Ms: 2 }),
+    judgePacingRun({ cliP99Ms: 4, baselineP99Ms: 1 }),
+    judgePacingRun({ cliP99Ms: 2, baselineP99Ms: 1 }),
+  ];
+  const s = summarizePacing(judged);
+  assert.equal(s.met, 3);
+  assert.equal(s.machineMisses, 1);
+  assert.equal(s.ownMisses, 1);
+  assert.equal(s.allMet, false);
+  assert.equal(s.text, '3 of 5 runs met p99 ≤ 5 ms; missed 2: 1 where the baseline missed too (the machine), 1 where the baseline met it (the CLI\'s own)');
+  const all = summarizePacing(judged.filter((j) => j.met).concat(judgePacingRun({ cliP99Ms: 1, baselineP99Ms: 1 }), judgePacingRun({ cliP99Ms: 1, baselineP99Ms: 1 })));
+  assert.equal(all.allMet, true);
+  assert.equal(summarizePacing(judged.slice(0, 1)).allMet, false, 'one run is not the five the target asks for');
 });
