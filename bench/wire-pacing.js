@@ -24,7 +24,7 @@
 //   p99 says what the machine allowed in that run. A run where the baseline misses 5 ms too is the machine's miss
 //   (the operating system not running the sender at its instant), and its row says so; it still counts as missed.
 // - load: the 1-, 5- and 15-minute load averages (os.loadavg) when the run began (the machine is shared).
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { createServer } from 'node:http';
@@ -32,12 +32,13 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { runBaseline } from './pacing-baseline.js';
-import { judgePacingRun, summarizePacing } from './real-limiters/judge.js';
+import { judgePacingRun, percentile, summarizePacing } from './real-limiters/judge.js';
+import { runCli as runCliWith, useCli } from './real-limiters/processes.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-let BIN = path.join(ROOT, 'bin', 'chutes-diag.js');
 const SELF = fileURLToPath(import.meta.url);
 const FAKE_KEY = `cpk_${'0'.repeat(32)}.${'f'.repeat(32)}.FAKEtestKEYdoNOTuse0000000000000`;
+/** The built CLI with an obviously fake key (bench/real-limiters/processes.js runs it). */
+const runCli = (args) => runCliWith(args, { timeoutMs: 120_000, env: { CHUTES_API_KEY: FAKE_KEY } });
 const PATH = '/v1/chat/completions';
 
 const epochNow = () => performance.timeOrigin + performance.now();
@@ -107,31 +108,7 @@ function startRecorder() {
 
 // ------------------------------------------------------------------------------------------ runs
 
-function runCli(args) {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: path.dirname(path.dirname(BIN)),
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', CHUTES_API_KEY: FAKE_KEY },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(killer);
-      resolve({ code, stdout, stderr, wallMs: performance.now() - started });
-    });
-  });
-}
 
-function percentile(sorted, p) {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1];
-}
 
 function dist(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -160,7 +137,7 @@ function parseArgs(argv) {
     else if (arg === '--rpm') opts.rpm = Number(value);
     else if (arg === '--n') opts.n = Number(value);
     else if (arg === '--json') opts.json = value;
-    else if (arg === '--bin') BIN = path.resolve(value);
+    else if (arg === '--bin') useCli(path.resolve(value));
     else throw new Error(`unknown argument ${arg}`);
   }
   for (const k of ['runs', 'rpm', 'n']) if (!(Number.isInteger(opts[k]) && opts[k] > 0)) throw new Error(`--${k} takes a positive integer`);

@@ -31,21 +31,22 @@ function track(child) {
   return child;
 }
 
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited (at once if it had). */
+function terminate(child, graceMs) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined);
+    const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(killer);
+      resolve(undefined);
+    });
+    child.kill('SIGTERM');
+  });
+}
+
 /** Stops every process this module started (SIGTERM, then SIGKILL) and removes its temp dirs. */
 export async function stopAll() {
-  const waits = [...live].map(
-    (child) =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined);
-        const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
-        child.once('exit', () => {
-          clearTimeout(killer);
-          resolve(undefined);
-        });
-        child.kill('SIGTERM');
-      }),
-  );
-  await Promise.all(waits);
+  await Promise.all([...live].map((child) => terminate(child, 3000)));
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
   tempDirs.clear();
 }
@@ -258,17 +259,8 @@ export async function startNginx(settings) {
       config,
       accessLog: () => (existsSync(path.join(dir, 'access.log')) ? readFileSync(path.join(dir, 'access.log'), 'utf8') : ''),
       errorLog,
-      stop: () =>
-        new Promise((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined);
-          const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-          child.once('exit', () => {
-            clearTimeout(killer);
-            resolve(undefined);
-          });
-          // SIGQUIT would wait for the open keep-alive connections; SIGTERM is nginx's fast shutdown.
-          child.kill('SIGTERM');
-        }),
+      // SIGQUIT would wait for the open keep-alive connections; SIGTERM is nginx's fast shutdown.
+      stop: () => terminate(child, 5000),
     };
   }
 }
