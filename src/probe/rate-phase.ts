@@ -381,12 +381,11 @@ export class RatePhase {
    */
   private heldBurst2Request(obs: readonly Observation[], recovery1: Observation): number | 'await' | null {
     if (!this.untimed(obs)) return null;
-    const n1 = this.rateView().cycles.burst1?.length ?? 0;
-    const sentSince = [...this.ledger.sent.values()].filter((e) => e.seq >= recovery1.seq && isRatePurpose(e.purpose)).length;
-    if (n1 < 2 || sentSince < n1) return null;
-    if (sentSince > n1) return null;
-    if (this.pending() > 0) return 'await';
     const cycles = this.rateView().cycles;
+    const n1 = cycles.burst1?.length ?? 0;
+    const sentSince = [...this.ledger.sent.values()].filter((e) => e.seq >= recovery1.seq && isRatePurpose(e.purpose)).length;
+    if (n1 < 2 || sentSince !== n1) return null;
+    if (this.pending() > 0) return 'await';
     const at = heldRequestAt(secondPredictions(readRoundWindow(cycles, this.intervalMs).first, recovery1.sentAt, this.pacer.lastSlot ?? recovery1.sentAt), this.intervalMs);
     // Never later than the refused retests allow every window: one that held from the first request to the
     // last refused retest lasts at least that long from the recovery too (a window of no round length).
@@ -394,9 +393,8 @@ export class RatePhase {
     const lastFail1 = cycles.limited1?.at(-1);
     if (at === null || !s1 || !lastFail1) return null;
     const latest = recovery1.sentAt + (lastFail1.sentAt - s1.sentAt) - roundMarginMs(this.intervalMs);
-    const slot = (this.pacer.lastSlot ?? recovery1.sentAt) + this.intervalMs;
-    if (Math.min(at, latest) <= slot) return null;
-    return Math.min(at, latest);
+    const held = Math.min(at, latest);
+    return held > (this.pacer.lastSlot ?? recovery1.sentAt) + this.intervalMs ? held : null;
   }
 
   /** Burst 2's first accepted answers, as many as burstsSayWindow asks for, with no send among them unanswered. */

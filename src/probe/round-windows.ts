@@ -97,7 +97,7 @@ export function predictedRetestAt(second: readonly SecondPrediction[], lastRefus
   const next = second.find((h) => h.at > lastRefused - margin / 2 && h.at + margin >= earliest);
   if (!next) return null;
   // The shortest window predicting this instant sets how close the refusal before it must be.
-  const shortest = Math.min(...second.filter((h) => h.at === next.at).map((h) => h.windowMs));
+  const shortest = shortestWindowAt(second, next.at);
   const before = Math.max(next.at - BEFORE_SHARE * shortest, earliest);
   if (lastRefused < next.at - CONFIRM_WIDTH * shortest && before < next.at - margin) return before;
   return next.at + margin;
@@ -111,9 +111,14 @@ export function predictedRetestAt(second: readonly SecondPrediction[], lastRefus
 export function heldRequestAt(second: readonly SecondPrediction[], intervalMs: number): number | null {
   const next = second[0];
   if (!next) return null;
-  const shortest = Math.min(...second.filter((h) => h.at === next.at).map((h) => h.windowMs));
+  const shortest = shortestWindowAt(second, next.at);
   const before = next.at - BEFORE_SHARE * shortest;
   return before < next.at - roundMarginMs(intervalMs) ? before : null;
+}
+
+/** The shortest window among the predictions of instant `at`. */
+function shortestWindowAt(second: readonly SecondPrediction[], at: number): number {
+  return Math.min(...second.filter((h) => h.at === at).map((h) => h.windowMs));
 }
 
 export interface SecondPrediction extends RoundHypothesis {
